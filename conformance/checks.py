@@ -1,0 +1,112 @@
+"""Judgements the scenarios share: status, content type, schema, error lists.
+
+Each helper raises :class:`~conformance.outcomes.CheckFailed` with a message a developer
+can act on (what was asked, what came back), or :class:`Inconclusive` when the answer
+cannot be judged on this point because another requirement already broke.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from conformance import contract, wire
+from conformance.client import Answer
+from conformance.outcomes import CheckFailed, Inconclusive
+
+W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+DATETIME_FIELDS = ("requested_datetime", "updated_datetime", "expected_datetime")
+MAX_LISTED = 5
+
+
+def expect_status(answer: Answer, *expected: int) -> None:
+    if answer.status not in expected:
+        wanted = " or ".join(str(e) for e in expected)
+        raise CheckFailed(f"expected HTTP {wanted}, got {answer.status}: {answer.describe()}"
+                          + _body_hint(answer))
+
+
+def expect_ok(answer: Answer) -> None:
+    if not answer.ok:
+        raise Inconclusive(f"the answer this check needs failed: {answer.describe()}" + _body_hint(answer))
+
+
+def expect_decoded(answer: Answer) -> Any:
+    if answer.decode_error:
+        if "refused" in answer.decode_error:
+            raise Inconclusive(f"{answer.describe()}: {answer.decode_error} (judged by GR2-FMT-XML-SAFE)")
+        raise CheckFailed(f"{answer.describe()}: {answer.decode_error}")
+    return answer.data
+
+
+def expect_valid(answer: Answer, resource: str, profile: str, data: Any = None) -> None:
+    data = expect_decoded(answer) if data is None else data
+    violations = contract.validate(data, resource, profile)
+    if violations:
+        raise CheckFailed(f"{answer.describe()}: {len(violations)} schema violation(s) ({resource}, "
+                          f"profile {profile}):\n" + listing(str(v) for v in violations))
+
+
+def expect_content_type(answer: Answer) -> None:
+    if not wire.content_type_matches(answer.content_type, answer.fmt):
+        wanted = " or ".join(wire.JSON_CONTENT_TYPES if answer.fmt == "json" else wire.XML_CONTENT_TYPES)
+        raise CheckFailed(f"{answer.describe()}: a .{answer.fmt} answer must be served as {wanted}")
+
+
+def error_list(answer: Answer) -> Any:
+    """The errors of a 4xx answer, decoded in the requested format or, failing that, the other."""
+    if answer.status < 400 or answer.status >= 500:
+        raise Inconclusive(f"not an error answer: {answer.describe()} (judged by the status check)")
+    if answer.decode_error:
+        other = "xml" if answer.fmt == "json" else "json"
+        try:
+            return wire.decode(answer.body, other, "errors").data
+        except wire.WireError:
+            raise CheckFailed(f"{answer.describe()}: the error body is neither an error list in "
+                              f"{answer.fmt} nor in {other}" + _body_hint(answer)) from None
+    return answer.data
+
+
+def expect_error_list(answer: Answer, profile: str) -> None:
+    data = error_list(answer)
+    violations = contract.validate(data, "errors", profile)
+    if violations:
+        raise CheckFailed(f"{answer.describe()}: the error body is not a list of code/description:\n"
+                          + listing(str(v) for v in violations))
+
+
+def expect_error_format(answer: Answer) -> None:
+    if answer.status < 400 or answer.status >= 500:
+        raise Inconclusive(f"not an error answer: {answer.describe()} (judged by the status check)")
+    expect_content_type(answer)
+    if answer.decode_error:
+        raise CheckFailed(f"{answer.describe()}: error not in the requested format: {answer.decode_error}")
+
+
+def datetime_problems(rows: Iterable[dict[str, Any]]) -> list[str]:
+    problems = []
+    for row in rows:
+        rid = row.get("service_request_id", "?")
+        for name in DATETIME_FIELDS:
+            value = row.get(name)
+            if value is not None and not (isinstance(value, str) and W3C_DATETIME.match(value)):
+                problems.append(f"request {rid}: {name} {value!r} is not a W3C date-time with a zone")
+        for note in row.get("notes") or []:
+            value = note.get("datetime") if isinstance(note, dict) else None
+            if value is not None and not (isinstance(value, str) and W3C_DATETIME.match(value)):
+                problems.append(f"request {rid}: note datetime {value!r} is not a W3C date-time with a zone")
+    return problems
+
+
+def listing(lines: Iterable[str], limit: int = MAX_LISTED) -> str:
+    lines = list(lines)
+    shown = [f"  - {line}" for line in lines[:limit]]
+    if len(lines) > limit:
+        shown.append(f"  ... and {len(lines) - limit} more")
+    return "\n".join(shown)
+
+
+def _body_hint(answer: Answer) -> str:
+    text = answer.body[:200].decode("utf-8", "replace").strip()
+    return f"\n  body: {text}" if text else ""

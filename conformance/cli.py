@@ -1,0 +1,147 @@
+"""The ``open311-conformance`` command: run | serve | validate | requirements | compare | verify.
+
+Each sub-command's work lives in its own module; this file only parses arguments and maps
+outcomes to exit codes (0 pass/valid, 1 fail/invalid, 2 usage or configuration, 3
+inconclusive). Handlers are imported lazily so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from conformance.errors import UsageError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+RESOURCES = ("services", "service-definition", "service-requests", "post-response", "token",
+             "errors", "discovery")
+PROFILES = ("chicago", "georeport-v2")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="open311-conformance",
+        description="Conformance and contract tests for Chicago's Open311 (GeoReport v2).",
+    )
+    parser.add_argument("--version", action="store_true", help="print the kit version")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="test an Open311 endpoint (default: the embedded simulator)")
+    _add_run_arguments(run)
+    run.set_defaults(handler=_lazy("conformance.runner", "main"))
+
+    serve = sub.add_parser("serve", help="run the embedded Chicago test environment")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8311, help="port (default 8311; 0 = any)")
+    serve.add_argument("--delay", type=float, default=5.0,
+                       help="seconds before a new request gets its id (default 5)")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME",
+                       help="switch on a named fault (repeatable); see --list-faults")
+    serve.add_argument("--db", metavar="FILE", help="keep the simulated city in this SQLite file")
+    serve.add_argument("--list-faults", action="store_true", help="list the fault catalogue")
+    serve.add_argument("--seed", type=int, default=311, help="seed of the simulated history")
+    serve.set_defaults(handler=_lazy("conformance.simulator.serve", "main"))
+
+    validate = sub.add_parser("validate", help="validate a recorded answer offline")
+    validate.add_argument("file", help="a .json or .xml file")
+    validate.add_argument("--resource", required=True, choices=RESOURCES)
+    validate.add_argument("--profile", default="chicago", choices=PROFILES)
+    validate.set_defaults(handler=_lazy("conformance.validation", "main"))
+
+    reqs = sub.add_parser("requirements", help="list the requirement registry")
+    reqs.add_argument("--profile", choices=PROFILES, help="only those of this profile")
+    reqs.add_argument("--json", action="store_true", help="machine-readable output")
+    reqs.set_defaults(handler=_requirements)
+
+    compare = sub.add_parser("compare", help="compare two report directories")
+    compare.add_argument("old")
+    compare.add_argument("new")
+    compare.set_defaults(handler=_lazy("conformance.report.compare", "main"))
+
+    verify = sub.add_parser("verify", help="check a report directory against its manifest")
+    verify.add_argument("directory")
+    verify.set_defaults(handler=_lazy("conformance.report.manifest", "verify_main"))
+    return parser
+
+
+def _add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--base-url", help="versioned base URL, e.g. .../open311/v2 "
+                     "(env OPEN311_BASE_URL; default: the embedded simulator)")
+    run.add_argument("--api-key", help="test API key (env OPEN311_API_KEY)")
+    run.add_argument("--jurisdiction-id", help="jurisdiction_id to send with every request")
+    run.add_argument("--profile", default="chicago", choices=PROFILES)
+    run.add_argument("--report-dir", help="where to write the report (default reports/<run-id>)")
+    run.add_argument("--poll-timeout", type=float,
+                     help="seconds to wait for a token to resolve (default 600 remote, 30 simulator)")
+    run.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    run.add_argument("--write-service-code", help="service to write to (default: one the target lists)")
+    run.add_argument("--location", help="LAT,LONG of the written request (default City Hall)")
+    run.add_argument("--allow-writes", action="store_true",
+                     help="allow POSTs to a host that is neither loopback nor a known test host")
+    run.add_argument("--allow-writes-to-production", action="store_true",
+                     help="additionally allow POSTs to a known production host")
+    run.add_argument("--plan", action="store_true", help="print the requests a run would send")
+    run.add_argument("--max-requests", type=int, help="request budget of the run")
+    run.add_argument("--seed", type=int, help="seed of the OpenAPI-driven fuzzing")
+    run.add_argument("--fuzz-examples", type=int, help="examples per operation when fuzzing")
+    run.add_argument("--simulator-delay", type=float, default=2.0,
+                     help="token delay of the embedded simulator (default 2 s)")
+    run.add_argument("--fault", action="append", default=[], metavar="NAME",
+                     help="embedded simulator only: switch on a named fault")
+    run.add_argument("-q", "--quiet", action="store_true", help="only the checklist and verdict")
+
+
+def _lazy(module: str, attr: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), attr)(args)
+
+    return handler
+
+
+def _requirements(args: argparse.Namespace) -> int:
+    import json
+
+    from conformance import requirements
+
+    rows = [r for r in requirements.load().values() if not args.profile or r.applies_to(args.profile)]
+    if args.json:
+        print(json.dumps([{
+            "id": r.id, "level": r.level, "source": r.source, "statement": r.statement,
+            "endpoints": list(r.endpoints), "formats": list(r.formats),
+            "profiles": list(r.profiles), "checklist": r.checklist,
+        } for r in rows], indent=2))
+        return EXIT_OK
+    width = max(len(r.id) for r in rows)
+    for r in rows:
+        print(f"{r.id:<{width}}  {r.level:<6}  {r.statement}")
+    print(f"\n{len(rows)} requirements ({sum(r.level == 'MUST' for r in rows)} MUST)")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from conformance import __version__
+
+        print(__version__)
+        return EXIT_OK
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"open311-conformance {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""A small, correct Open311 client built on the transport.
+
+It reads the way the City tells clients to read: rows without a ``service_request_id`` are
+set aside (never used as data), tokens are polled with backoff until an id appears. GET
+answers are cached for the run, so no reference data is fetched twice and checks that look
+at the same answer from different angles stay independent of each other's order.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import contract, wire
+from conformance.transport import Exchange, Response, Transport, TransportError
+
+
+@dataclass(slots=True)
+class Answer:
+    """One decoded answer: what came over the wire and what it means."""
+
+    fmt: str
+    status: int
+    content_type: str
+    body: bytes
+    exchange: Exchange
+    data: Any = None
+    decode_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def decoded(self) -> bool:
+        return self.decode_error is None
+
+    def describe(self) -> str:
+        return f"{self.exchange.method} {self.exchange.url} -> {self.status} {self.content_type or '(no content type)'}"
+
+
+@dataclass(slots=True)
+class Poll:
+    attempt: int
+    at_s: float  # seconds since the POST was answered
+    status: int | None
+    service_request_id: str | None
+    note: str = ""
+
+
+@dataclass(slots=True)
+class TokenResult:
+    token: str
+    service_request_id: str | None
+    polls: list[Poll] = field(default_factory=list)
+    waited_s: float = 0.0
+    error: str | None = None
+
+
+class Client:
+    def __init__(self, transport: Transport, jurisdiction_id: str | None = None) -> None:
+        self.transport = transport
+        self.jurisdiction_id = jurisdiction_id
+        self._cache: dict[tuple[str, str, tuple[tuple[str, str], ...]], Answer | TransportError] = {}
+        self._locks: dict[tuple[str, str, tuple[tuple[str, str], ...]], threading.Lock] = {}
+        self._guard = threading.Lock()
+        # told about every answer a caller receives (cached or fresh), so each check can
+        # list the exchanges it based its judgement on
+        self.on_answer: Callable[[Answer], None] | None = None
+
+    # -- reading -------------------------------------------------------------------------
+    def fetch(self, path: str, fmt: str = "json", params: Mapping[str, Any] | None = None, *,
+              resource: str | None = None, cached: bool = True, label: str | None = None,
+              with_jurisdiction: bool = True) -> Answer:
+        """GET ``path.fmt``; the answer is decoded when its status is 2xx or 4xx."""
+        query = dict(params or {})
+        if with_jurisdiction and self.jurisdiction_id and "jurisdiction_id" not in query:
+            query["jurisdiction_id"] = self.jurisdiction_id
+        key = (path, fmt, tuple(sorted((k, str(v)) for k, v in query.items())))
+        if not cached:
+            try:
+                return self._seen(self._fetch(path, fmt, query, resource, label))
+            except TransportError as exc:
+                self._notify_exchange(exc)
+                raise
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one fetch per key even when checks run in threads
+            hit = self._cache.get(key)
+            if hit is None:
+                try:
+                    hit = self._fetch(path, fmt, query, resource, label)
+                except TransportError as exc:
+                    hit = exc
+                self._cache[key] = hit
+        if isinstance(hit, TransportError):
+            self._notify_exchange(hit)
+            raise hit
+        return self._seen(hit)
+
+    def _fetch(self, path: str, fmt: str, query: Mapping[str, Any], resource: str | None,
+               label: str | None) -> Answer:
+        response = self.transport.get(f"{path}.{fmt}", query, label=label)
+        return self.decode(response, fmt, resource)
+
+    def decode(self, response: Response, fmt: str, resource: str | None) -> Answer:
+        answer = Answer(fmt, response.status, response.content_type, response.body,
+                        response.exchange)
+        if response.status >= 400:
+            resource = "errors"
+        try:
+            answer.data = wire.decode(response.body, fmt, resource).data
+        except wire.WireError as exc:
+            answer.decode_error = str(exc)
+        return answer
+
+    def services(self, fmt: str = "json") -> Answer:
+        return self.fetch("services", fmt, resource="services")
+
+    def definition(self, service_code: str, fmt: str = "json") -> Answer:
+        return self.fetch(f"services/{service_code}", fmt, resource="service-definition")
+
+    def requests(self, params: Mapping[str, Any] | None = None, fmt: str = "json",
+                 cached: bool = True) -> Answer:
+        return self.fetch("requests", fmt, params, resource="service-requests", cached=cached)
+
+    def request(self, service_request_id: str, fmt: str = "json",
+                params: Mapping[str, Any] | None = None, cached: bool = True) -> Answer:
+        return self.fetch(f"requests/{service_request_id}", fmt, params,
+                          resource="service-requests", cached=cached)
+
+    def token(self, token: str, fmt: str = "json", cached: bool = False) -> Answer:
+        return self.fetch(f"tokens/{token}", fmt, resource="token", cached=cached)
+
+    @staticmethod
+    def identified(answer: Answer) -> tuple[list[dict[str, Any]], list[Any]]:
+        """Rows with an id (usable data) and rows without (to be ignored, as the City says)."""
+        if not answer.ok or not isinstance(answer.data, list):
+            return [], []
+        return contract.partition_rows(answer.data)
+
+    # -- writing -------------------------------------------------------------------------
+    def create(self, fields: Mapping[str, Any], attributes: Mapping[str, Any] | None = None, *,
+               api_key: str | None | bool = True, fmt: str = "json", label: str | None = None
+               ) -> Answer:
+        """POST a service request. ``api_key=True`` sends the target's key, None sends none."""
+        form: list[tuple[str, Any]] = []
+        key = self.transport.api_key if api_key is True else api_key
+        if key:
+            form.append(("api_key", key))
+        if self.jurisdiction_id:
+            form.append(("jurisdiction_id", self.jurisdiction_id))
+        form.extend((k, v) for k, v in fields.items() if v is not None)
+        for code, value in (attributes or {}).items():
+            if isinstance(value, list | tuple):
+                form.extend((f"attribute[{code}][]", v) for v in value)
+            else:
+                form.append((f"attribute[{code}]", value))
+        response = self.transport.post(f"requests.{fmt}", form, label=label)
+        return self._seen(self.decode(response, fmt, "post-response"))
+
+    def _seen(self, answer: Answer) -> Answer:
+        if self.on_answer:
+            self.on_answer(answer)
+        return answer
+
+    def _notify_exchange(self, exc: TransportError) -> None:
+        if self.on_answer and exc.exchange is not None:
+            self.on_answer(Answer("", exc.exchange.status or 0, "", b"", exc.exchange,
+                                  decode_error=str(exc)))
+
+    def resolve_token(self, token: str, timeout: float, *, remote: bool,
+                      on_poll: Callable[[Poll], None] | None = None) -> TokenResult:
+        """Poll ``tokens/{token}`` until an id appears or ``timeout`` passes.
+
+        The wait before each poll grows with the time already waited (15 % of it), so a
+        token resolving after T seconds is seen by about 1.15 T, with few polls on a slow
+        server; remote targets get a floor and a ceiling to stay polite.
+        """
+        floor, ceiling, share = (2.0, 30.0, 0.25) if remote else (0.05, 2.0, 0.15)
+        result = TokenResult(token, None)
+        start = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            poll = Poll(attempt, round(time.monotonic() - start, 3), None, None)
+            try:
+                answer = self.token(token)
+                poll.status = answer.status
+                if answer.decode_error:
+                    poll.note = answer.decode_error
+                elif answer.ok and isinstance(answer.data, list) and answer.data:
+                    first = answer.data[0]
+                    if isinstance(first, dict) and first.get("service_request_id"):
+                        poll.service_request_id = str(first["service_request_id"])
+                else:
+                    poll.note = "not found" if answer.status == 404 else f"HTTP {answer.status}"
+            except TransportError as exc:
+                poll.note = str(exc)
+            result.polls.append(poll)
+            if on_poll:
+                on_poll(poll)
+            if poll.service_request_id:
+                result.service_request_id = poll.service_request_id
+                break
+            elapsed = time.monotonic() - start
+            if elapsed >= timeout:
+                result.error = f"no service_request_id after {elapsed:.1f} s and {attempt} polls"
+                break
+            wait = min(ceiling, max(floor, share * elapsed), timeout - elapsed)
+            time.sleep(max(wait, 0.0))
+        result.waited_s = round(time.monotonic() - start, 3)
+        return result

@@ -1,0 +1,313 @@
+"""The contract: ``openapi.yaml`` and ``schemas/``, loaded and applied to decoded documents.
+
+Two profiles share one layout: ``georeport-v2`` is the specification read strictly, and
+``chicago`` (the default) is the City's documented behaviour. Schemas are validated with
+Draft 2020-12 and an explicit format checker, so a verdict never depends on which optional
+format packages happen to be installed. Nothing here does I/O beyond reading the package's
+own contract files.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match, relevance
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+PROFILES = ("chicago", "georeport-v2")
+DEFAULT_PROFILE = "chicago"
+RESOURCES = ("services", "service-definition", "service-requests", "post-response", "token",
+             "errors", "discovery")
+OPENAPI = "openapi.yaml"
+SCHEMAS = "schemas"
+
+# W3C-note date-times (seconds optional, zone mandatory). RFC 3339, which the stock
+# "date-time" checker implements, would wrongly reject "2010-01-01T00:00Z".
+_W3C_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+_DATETIME_EXPECTED = "a W3C date-time with a zone, e.g. 2010-01-01T00:00:00Z"
+# keywords whose automatic wording says nothing useful: the schema's description does
+_DESCRIBED = frozenset({"not", "anyOf", "oneOf", "const"})
+
+
+@dataclass(slots=True, frozen=True)
+class Violation:
+    """One way a document breaks the contract: where, what was expected, what was found."""
+
+    pointer: str
+    expected: str
+    found: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.pointer or '/'}: expected {self.expected}, found {self.found}"
+
+
+@dataclass(slots=True, frozen=True)
+class Outcome:
+    """The result of validating one document, with the rows the City says to ignore."""
+
+    resource: str
+    profile: str
+    violations: tuple[Violation, ...]
+    items: int | None = None
+    ignored: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+
+# --- locating the contract -----------------------------------------------------------------
+
+def contract_root() -> Path:
+    """The directory holding ``openapi.yaml`` and ``schemas/``.
+
+    An installed wheel carries them in ``conformance/_contract`` (pyproject force-include);
+    a checkout keeps them at the top of the repository, where reviewers read them.
+    """
+    packaged = Path(__file__).resolve().parent / "_contract"
+    if (packaged / OPENAPI).is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent
+
+
+def openapi_path() -> Path:
+    return contract_root() / OPENAPI
+
+
+def schema_path(resource: str, profile: str = DEFAULT_PROFILE) -> Path:
+    if resource not in RESOURCES:
+        raise ValueError(f"unknown resource {resource!r}: expected one of {', '.join(RESOURCES)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    return contract_root() / SCHEMAS / profile / f"{resource}.json"
+
+
+def schema_files() -> list[Path]:
+    return sorted((contract_root() / SCHEMAS).rglob("*.json"))
+
+
+@cache
+def load_openapi() -> dict[str, Any]:
+    """The parsed OpenAPI description (``$ref`` s left as written; see :func:`openapi_path`)."""
+    with openapi_path().open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def contract_hashes() -> dict[str, str]:
+    """sha256 of openapi.yaml and every schema, keyed by path relative to the contract root."""
+    root = contract_root()
+    return {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in [openapi_path(), *schema_files()]}
+
+
+# --- pending rows --------------------------------------------------------------------------
+
+def is_identified(row: Any) -> bool:
+    """True when a row carries a usable ``service_request_id``.
+
+    Non-objects count as identified so that validation reports them instead of dropping them.
+    The Chicago schema's ``$defs/identified`` states the same rule; a test keeps them in step.
+    """
+    if not isinstance(row, dict):
+        return True
+    return row.get("service_request_id") not in (None, "")
+
+
+def partition_rows(rows: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    """Split a request list into (identified rows, pending rows).
+
+    Chicago lists requests it is still processing with neither token nor
+    ``service_request_id`` and instructs clients to ignore them until they get an id.
+    """
+    identified: list[Any] = []
+    pending: list[Any] = []
+    for row in rows:
+        (identified if is_identified(row) else pending).append(row)
+    return identified, pending
+
+
+# --- validation ----------------------------------------------------------------------------
+
+def _check_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    match = _W3C_DATETIME.match(value)
+    if not match:
+        return False
+    year, month, day, hour, minute, second = (int(g or 0) for g in match.groups()[:6])
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    zone = match.group(8)
+    return zone == "Z" or (int(zone[1:3]) <= 23 and int(zone[4:6]) <= 59)
+
+
+def _check_uri(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    return bool(parts.scheme) and bool(parts.netloc or parts.path)
+
+
+def format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=())
+    checker.checks("date-time")(_check_datetime)
+    checker.checks("uri")(_check_uri)
+    return checker
+
+
+@cache
+def _registry() -> Registry:
+    """Every schema under its ``$id``, so relative ``$ref`` s resolve offline."""
+    resources = []
+    for path in schema_files():
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((contents["$id"], Resource.from_contents(contents,
+                                                                   default_specification=DRAFT202012)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def validator(resource: str, profile: str = DEFAULT_PROFILE) -> Draft202012Validator:
+    schema = json.loads(schema_path(resource, profile).read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, registry=_registry(), format_checker=format_checker())
+
+
+def validate(data: Any, resource: str, profile: str = DEFAULT_PROFILE) -> list[Violation]:
+    """Every violation of ``resource``'s schema in ``profile``, one per location.
+
+    Ordered by location in the document; where several keywords fail at one place, only the
+    most relevant is kept (a wrong type also breaking an enum is one problem, not two).
+    """
+    errors = validator(resource, profile).iter_errors(data)
+    best: dict[tuple[Any, ...], tuple[ValidationError, Violation]] = {}
+    for error in errors:
+        leaf = _leaf(error)
+        violation = _violation(leaf)
+        key = _sort_key(violation.pointer)
+        if key not in best or relevance(leaf) > relevance(best[key][0]):
+            best[key] = (leaf, violation)
+    return [best[key][1] for key in sorted(best)]
+
+
+def check(data: Any, resource: str, profile: str = DEFAULT_PROFILE) -> Outcome:
+    """Validate and count, applying the City's rule on pending rows under ``chicago``."""
+    violations = validate(data, resource, profile)
+    items = len(data) if isinstance(data, list) else None
+    ignored = 0
+    if resource == "service-requests" and profile == "chicago" and isinstance(data, list):
+        _, pending = partition_rows(data)
+        ignored = len(pending)
+    return Outcome(resource, profile, tuple(violations), items, ignored)
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    # a combinator without its own description is best explained by its best sub-error
+    while error.context and not _described(error):
+        error = best_match(error.context) or error
+        if not error.context:
+            break
+    return error
+
+
+def _described(error: ValidationError) -> bool:
+    return (error.validator in _DESCRIBED and isinstance(error.schema, dict)
+            and "description" in error.schema)
+
+
+def _violation(error: ValidationError) -> Violation:
+    path = list(error.absolute_path)
+    found = _show(error.instance)
+    if error.validator == "required":
+        missing = _missing_property(error)
+        if missing is not None:
+            path.append(missing)
+            return Violation(_pointer(path), f"required property {_show(missing)}", "nothing",
+                             error.message)
+    return Violation(_pointer(path), _expected(error), found, error.message)
+
+
+def _missing_property(error: ValidationError) -> str | None:
+    # jsonschema raises one error per missing property but hands each the whole list;
+    # only its message names the one that error is about
+    suffix = " is a required property"
+    if error.message.endswith(suffix):
+        try:
+            name = ast.literal_eval(error.message[: -len(suffix)])
+        except (ValueError, SyntaxError):
+            name = None
+        if isinstance(name, str):
+            return name
+    instance = error.instance
+    if isinstance(instance, dict):
+        return next((n for n in error.validator_value if n not in instance), None)
+    return None
+
+
+def _expected(error: ValidationError) -> str:
+    kind, value = error.validator, error.validator_value
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if _described(error):
+        return str(schema["description"])
+    if kind in ("pattern", "format") and schema.get("format") == "date-time":
+        return _DATETIME_EXPECTED
+    if kind == "type":
+        types = value if isinstance(value, list) else [value]
+        return "type " + " or ".join(types)
+    if kind == "enum":
+        return "one of " + json.dumps(value, separators=(",", ":"))
+    if kind == "const":
+        return json.dumps(value)
+    if kind == "format":
+        return f"a valid {value}"
+    if kind == "pattern":
+        return f"a string matching {value}"
+    if kind in ("minItems", "maxItems"):
+        word = "at least" if kind == "minItems" else "at most"
+        return f"{word} {value} item{'s' if value != 1 else ''}"
+    if kind in ("minLength", "maxLength"):
+        word = "at least" if kind == "minLength" else "at most"
+        return f"{word} {value} character{'s' if value != 1 else ''}"
+    if kind in ("minimum", "maximum"):
+        return f"{'>=' if kind == 'minimum' else '<='} {value}"
+    if kind == "not":
+        return "something else"
+    if kind is False or kind == "false":
+        return "no value here"
+    return f"{kind} {json.dumps(value, default=str)}"
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if isinstance(value, dict):
+        text = "an object" if len(text) > limit else text
+    elif isinstance(value, list):
+        text = f"a list of {len(value)}" if len(text) > limit else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pointer(path: Sequence[Any]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _sort_key(pointer: str) -> tuple[Any, ...]:
+    # numbers compare as numbers so /10 sorts after /9
+    parts: Iterator[str] = iter(pointer.split("/")[1:]) if pointer else iter(())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)

@@ -1,0 +1,161 @@
+"""The pytest plugin: the ``requirement`` marker, profile selection, outcome mapping.
+
+Loaded through the ``pytest11`` entry point (so the marker and fixtures exist wherever the
+kit is installed) and, for a run, handed a :class:`RunPlugin` that carries the run's
+context. Without a context the plugin stays out of the way of any other pytest session.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from conformance import requirements
+from conformance.context import RunContext
+from conformance.fixtures import *  # noqa: F403  (fixtures are found through this module)
+from conformance.outcomes import CheckFailed, CheckResult, Inconclusive
+from conformance.transport import TransportError
+
+CONTEXT_KEY = pytest.StashKey[RunContext]()
+_LEVEL_RANK = {"MUST": 0, "SHOULD": 1, "MAY": 2}
+_SYMBOL = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SKIP",
+           "inconclusive": "INCONCLUSIVE", "error": "ERROR"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requirement(*ids): the registry requirements (conformance/requirements.yaml) a check judges",
+    )
+
+
+def requirement_ids(item: pytest.Item) -> list[str]:
+    ids: list[str] = []
+    for mark in item.iter_markers("requirement"):
+        ids.extend(str(a) for a in mark.args)
+    return ids
+
+
+class RunPlugin:
+    """Hooks of one conformance run; registered by the runner with the run's context."""
+
+    def __init__(self, context: RunContext, quiet: bool = False) -> None:
+        self.context = context
+        self.quiet = quiet
+        self._started: dict[str, float] = {}
+        self._exchanges: dict[str, list[int]] = {}
+
+    # -- set-up --------------------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[CONTEXT_KEY] = self.context
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # the write goes first so the City's processing time overlaps every other check
+        self.context.watch()
+        self.context.write_flow.start()
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        registry = requirements.load()
+        keep, drop = [], []
+        for item in items:
+            ids = requirement_ids(item)
+            unknown = [i for i in ids if i not in registry]
+            if not ids or unknown:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: " + (f"unknown requirement ids {unknown}" if unknown
+                                          else "no @pytest.mark.requirement"))
+            applies = any(registry[i].applies_to(self.context.profile) for i in ids)
+            (keep if applies else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        # read-back checks wait for the write flow, so they go last
+        keep.sort(key=lambda it: "test_write_readback" in it.nodeid)
+        items[:] = keep
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.context.kit_errors.append(f"collection of {report.nodeid} failed:\n{report.longreprtext}")
+
+    # -- running -------------------------------------------------------------------------
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._started[item.nodeid] = time.monotonic()
+        self._exchanges[item.nodeid] = []
+        self.context.current_exchanges = self._exchanges[item.nodeid]
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):
+        report = yield
+        decided = call.when == "call" or (call.when == "setup" and not report.passed)
+        if not decided or item.nodeid in self.context.results:
+            return report
+        result = self._judge(item, call, report)
+        self.context.results[item.nodeid] = result
+        report.user_properties.append(("conformance_outcome", result.outcome))
+        report.user_properties.append(("requirements", " ".join(result.requirement_ids)))
+        if result.outcome == "warning":
+            report.outcome = "passed"
+        elif result.outcome == "inconclusive":
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"inconclusive: {result.message}")
+        self._print(result)
+        return report
+
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self.context.current_exchanges = None
+
+    # -- judging -------------------------------------------------------------------------
+    def _judge(self, item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> CheckResult:
+        registry = requirements.load()
+        ids = [i for i in requirement_ids(item) if registry[i].applies_to(self.context.profile)]
+        level = min((registry[i].level for i in ids), key=_LEVEL_RANK.__getitem__)
+        outcome, message = "passed", ""
+        exc = call.excinfo.value if call.excinfo else None
+        if report.skipped:
+            outcome = "skipped"
+            message = _skip_reason(report)
+        elif exc is not None:
+            message = _first_lines(exc)
+            if isinstance(exc, Inconclusive):
+                outcome = "inconclusive"
+            elif isinstance(exc, TransportError):
+                outcome = "skipped" if exc.kind == "write-refused" else "inconclusive"
+            elif isinstance(exc, CheckFailed | AssertionError):
+                outcome = "failed" if level == "MUST" else "warning"
+            else:
+                outcome = "error"
+                message = f"kit error {type(exc).__name__}: {message}"
+        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines() if hasattr(item, "function") else []
+        title = doc[0] if doc else item.name
+        param = getattr(item, "callspec", None)
+        if param is not None:
+            title = f"{title} [{param.id}]"
+        return CheckResult(
+            id=item.nodeid, title=title, requirement_ids=ids, outcome=outcome,
+            duration_s=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
+            message=message, level=level, exchanges=list(self._exchanges.get(item.nodeid, [])),
+        )
+
+    def _print(self, result: CheckResult) -> None:
+        if self.quiet:
+            return
+        line = f"  {_SYMBOL[result.outcome]:<5} {result.title}"
+        if result.outcome not in ("passed",) and result.message:
+            line += f"\n        {result.message.splitlines()[0]}"
+        self.context.say(line)
+
+
+def _first_lines(exc: BaseException, limit: int = 12) -> str:
+    text = str(exc).strip()
+    # drop pytest's assertion introspection: the check's own message says it plainly
+    head = text.split("\nassert ", 1)[0]
+    lines = head.splitlines()
+    return "\n".join(lines[:limit]) + ("\n..." if len(lines) > limit else "")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "")

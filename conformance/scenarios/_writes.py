@@ -1,0 +1,30 @@
+"""Building complete, valid POSTs from the target's own catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.fixtures import Catalogue
+from conformance.outcomes import Inconclusive
+from conformance.target import Target
+from conformance.write_flow import choose_service, fill_attributes
+
+
+def valid_post(catalogue: Catalogue, target: Target, description: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fields and attributes of a POST the target should accept, given a valid key."""
+    service = choose_service(catalogue.services, target.write_service_code)
+    if service is None:
+        raise Inconclusive("no service to write to")
+    code = str(service["service_code"])
+    lat, lon = target.location
+    fields = {"service_code": code, "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
+              "address_string": target.address_string, "description": description}
+    return fields, fill_attributes(catalogue.definitions.get(code))
+
+
+def service_with_required(catalogue: Catalogue, datatypes: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """A service with a required attribute of one of ``datatypes``, and that attribute."""
+    for code, attribute in catalogue.list_attributes():
+        if attribute.get("required") and attribute.get("datatype") in datatypes:
+            return code, attribute
+    raise Inconclusive(f"no service has a required attribute of datatype {', '.join(datatypes)}")

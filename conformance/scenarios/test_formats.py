@@ -1,0 +1,127 @@
+"""JSON and XML: content types, XML roots and safety, parity, unsupported formats."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import checks, wire
+from conformance.outcomes import Inconclusive, fail
+from conformance.scenarios._endpoints import ENDPOINTS, fetch
+
+requirement = pytest.mark.requirement
+ROOT_OF = {"services": "services", "service definition": "service_definition",
+           "requests": "service_requests", "single request": "service_requests"}
+
+
+@requirement("GR2-FMT-JSON-CONTENT-TYPE")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_json_content_type(open311_client, endpoint):
+    """A .json answer is served as application/json"""
+    answer = fetch(open311_client, endpoint, "json")
+    checks.expect_ok(answer)
+    checks.expect_content_type(answer)
+
+
+@requirement("GR2-FMT-XML-CONTENT-TYPE")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_xml_content_type(open311_client, endpoint):
+    """An .xml answer is served as text/xml"""
+    answer = fetch(open311_client, endpoint, "xml")
+    checks.expect_ok(answer)
+    checks.expect_content_type(answer)
+
+
+@requirement("GR2-FMT-XML-ROOT")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_xml_root(open311_client, endpoint):
+    """An .xml answer is well-formed with the specified root"""
+    answer = fetch(open311_client, endpoint, "xml")
+    checks.expect_ok(answer)
+    try:
+        wire.decode_xml(answer.body, expected_root=ROOT_OF[endpoint])
+    except wire.WireError as exc:
+        if "refused" in str(exc):
+            raise Inconclusive(f"{exc} (judged by GR2-FMT-XML-SAFE)") from None
+        fail(f"{answer.describe()}: {exc}")
+
+
+@requirement("GR2-FMT-XML-SAFE")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_xml_declares_no_dtd(open311_client, endpoint):
+    """An .xml answer declares no DTD and no entities"""
+    answer = fetch(open311_client, endpoint, "xml")
+    checks.expect_ok(answer)
+    head = answer.body[:65536].upper()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        fail(f"{answer.describe()}: the answer declares a DTD or entities; the kit refused to expand it")
+
+
+@requirement("GR2-FMT-PARITY")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_json_and_xml_agree(open311_client, endpoint):
+    """The .json and .xml answers carry the same data"""
+    as_json, as_xml = fetch(open311_client, endpoint, "json"), fetch(open311_client, endpoint, "xml")
+    for answer in (as_json, as_xml):
+        checks.expect_ok(answer)
+        if answer.decode_error:
+            raise Inconclusive(f"{answer.describe()}: {answer.decode_error} (judged by its own check)")
+    differences = list(diff(wire.normalize(as_json.data), wire.normalize(as_xml.data), ""))
+    if differences:
+        fail(f"{endpoint}: JSON and XML differ in {len(differences)} place(s):\n" + checks.listing(differences))
+
+
+def diff(a, b, where):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                side = "XML" if key not in a else "JSON"
+                yield f"{where}/{key}: only in {side}"
+            else:
+                yield from diff(a[key], b[key], f"{where}/{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            yield f"{where or '/'}: {len(a)} items in JSON, {len(b)} in XML"
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            yield from diff(x, y, f"{where}/{i}")
+    elif a != b:
+        yield f"{where or '/'}: JSON {a!r}, XML {b!r}"
+
+
+@requirement("GR2-FMT-UNSUPPORTED")
+@pytest.mark.parametrize("suffix", ["csv", "html"])
+def test_unsupported_format_refused(open311_client, suffix):
+    """A format other than json or xml is refused with a 4xx"""
+    response = open311_client.transport.get(f"services.{suffix}", label="unsupported format")
+    if not 400 <= response.status < 500:
+        fail(f"GET services.{suffix} answered HTTP {response.status}; expected a 4xx")
+
+
+@requirement("GR2-FMT-UTF8")
+def test_utf8_and_xml_declaration(open311_client):
+    """Answers are UTF-8 and XML starts with a declaration"""
+    answer = open311_client.services("xml")
+    checks.expect_ok(answer)
+    head = answer.body.lstrip()[:60].lower()
+    if not head.startswith(b"<?xml"):
+        fail(f"{answer.describe()}: no XML declaration")
+    if b"encoding=" in head and b"utf-8" not in head:
+        fail(f"{answer.describe()}: XML declares an encoding other than UTF-8")
+    try:
+        open311_client.services("json").body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        fail(f"services.json is not UTF-8: {exc}")
+
+
+@requirement("CHI-JSONP")
+def test_jsonp_callback(open311_client):
+    """callback=NAME wraps the JSON answer"""
+    plain = open311_client.services("json")
+    checks.expect_ok(plain)
+    response = open311_client.transport.get("services.json", {"callback": "open311cb"}, label="JSONP")
+    try:
+        data = wire.decode_json(wire.unwrap_jsonp(response.body, "open311cb"))
+    except wire.WireError as exc:
+        fail(f"services.json?callback=open311cb: {exc}")
+    if data != plain.data:
+        fail("the JSONP answer carries other data than the plain JSON answer")
+

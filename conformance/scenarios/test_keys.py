@@ -1,0 +1,52 @@
+"""The key requirement: writes need the API key, reads do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import checks
+from conformance.outcomes import fail
+from conformance.scenarios._endpoints import ENDPOINTS, fetch
+from conformance.scenarios._writes import valid_post
+
+requirement = pytest.mark.requirement
+WRONG_KEY = "open311-conformance-not-a-key-0000"
+
+
+@requirement("CHI-KEY-READS-OPEN")
+def test_reads_need_no_key(open311_client):
+    """Reads are answered without an api_key"""
+    refused = []
+    for endpoint in ENDPOINTS:
+        answer = fetch(open311_client, endpoint, "json")
+        if answer.status in (401, 403):
+            refused.append(f"{endpoint}: {answer.describe()}")
+    if refused:
+        fail("reads refused without an api_key:\n" + checks.listing(refused))
+
+
+@requirement("GR2-KEY-MISSING")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post_without_key_refused(open311_client, open311_catalogue, open311_target, fmt):
+    """A POST without api_key is refused with 403"""
+    fields, attributes = valid_post(open311_catalogue, open311_target, "open311-conformance: no key")
+    answer = open311_client.create(fields, attributes, api_key=None, fmt=fmt, label="POST without key")
+    checks.expect_status(answer, 403)
+
+
+@requirement("GR2-KEY-INVALID")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post_with_wrong_key_refused(open311_client, open311_catalogue, open311_target, fmt):
+    """A POST with an unknown api_key is refused with 403"""
+    fields, attributes = valid_post(open311_catalogue, open311_target, "open311-conformance: wrong key")
+    answer = open311_client.create(fields, attributes, api_key=WRONG_KEY, fmt=fmt, label="POST wrong key")
+    checks.expect_status(answer, 403)
+
+
+@requirement("GR2-ERR-BODY")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_key_refusal_is_error_list(open311_client, open311_catalogue, open311_target, open311_profile, fmt):
+    """The refusal of a keyless POST is an error list"""
+    fields, attributes = valid_post(open311_catalogue, open311_target, "open311-conformance: no key")
+    answer = open311_client.create(fields, attributes, api_key=None, fmt=fmt, label="POST without key")
+    checks.expect_error_list(answer, open311_profile)

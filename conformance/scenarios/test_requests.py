@@ -1,0 +1,98 @@
+"""Request lists and single requests: schema, ids, dates, extensions, order."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import checks
+from conformance.client import Client
+from conformance.outcomes import Inconclusive, fail
+from conformance.scenarios._endpoints import sample_request_id
+
+requirement = pytest.mark.requirement
+
+
+@requirement("GR2-REQ-SCHEMA")
+@pytest.mark.parametrize("query", [{}, {"extensions": "true"}], ids=["plain", "extensions"])
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_request_list_conforms(open311_client, open311_profile, fmt, query):
+    """Every listed request with an id conforms to the request schema"""
+    if query and open311_profile != "chicago":
+        pytest.skip("extensions are a Chicago extension")
+    answer = open311_client.requests(query, fmt)
+    checks.expect_status(answer, 200)
+    data = checks.expect_decoded(answer)
+    if not isinstance(data, list):
+        fail(f"{answer.describe()}: expected a list of requests, got {type(data).__name__}")
+    rows, _pending = Client.identified(answer)
+    checks.expect_valid(answer, "service-requests", open311_profile, data=rows)
+
+
+@requirement("GR2-REQ-HAS-ID")
+def test_every_listed_request_has_id(open311_client):
+    """Every listed request carries a service_request_id"""
+    answer = open311_client.requests()
+    checks.expect_ok(answer)
+    _, pending = Client.identified(answer)
+    if pending:
+        fail(f"{answer.describe()}: {len(pending)} row(s) without service_request_id")
+
+
+@requirement("GR2-DATES-W3C")
+def test_dates_are_w3c(open311_client, open311_profile):
+    """Every date-time answered is W3C with a zone"""
+    query = {"extensions": "true"} if open311_profile == "chicago" else {}
+    answer = open311_client.requests(query)
+    checks.expect_ok(answer)
+    rows, _ = Client.identified(answer)
+    problems = checks.datetime_problems(rows)
+    if problems:
+        fail(f"{len(problems)} date-time(s) are not W3C with a zone:\n" + checks.listing(problems))
+
+
+@requirement("GR2-REQ-ONE")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_single_request_is_one_element_list(open311_client, fmt):
+    """requests/{id} answers a one-element list holding that request"""
+    rid = sample_request_id(open311_client)
+    answer = open311_client.request(rid, fmt)
+    checks.expect_status(answer, 200)
+    data = checks.expect_decoded(answer)
+    if not isinstance(data, list) or len(data) != 1:
+        size = len(data) if isinstance(data, list) else type(data).__name__
+        fail(f"{answer.describe()}: expected a list of one request, got {size}")
+    if not isinstance(data[0], dict) or str(data[0].get("service_request_id")) != rid:
+        fail(f"{answer.describe()}: the row is not request {rid}")
+
+
+@requirement("CHI-EXTENSIONS")
+def test_extensions_add_fields(open311_client, open311_profile):
+    """extensions=true adds attributes, extended_attributes and notes"""
+    answer = open311_client.requests({"extensions": "true"})
+    checks.expect_status(answer, 200)
+    rows, _ = Client.identified(answer)
+    if not rows:
+        raise Inconclusive("no identified requests to look at")
+    missing = [name for name in ("extended_attributes", "notes")
+               if not any(isinstance(r.get(name), dict | list) for r in rows)]
+    if missing:
+        fail(f"{answer.describe()}: no row carries {' or '.join(missing)}")
+    checks.expect_valid(answer, "service-requests", open311_profile, data=rows)
+
+
+@requirement("CHI-ORDER-NEWEST")
+def test_newest_first(open311_client):
+    """Lists are ordered newest requested_datetime first"""
+    import datetime as dt
+
+    answer = open311_client.requests({"status": "closed"})
+    checks.expect_ok(answer)
+    rows, _ = Client.identified(answer)
+    stamps = []
+    for row in rows:
+        try:
+            stamps.append(dt.datetime.fromisoformat(str(row["requested_datetime"])))
+        except (KeyError, ValueError):
+            raise Inconclusive("rows without a readable requested_datetime") from None
+    if stamps != sorted(stamps, reverse=True):
+        fail(f"{answer.describe()}: rows are not newest first")

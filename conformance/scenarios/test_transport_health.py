@@ -1,0 +1,55 @@
+"""Answers arrive whole and in time, and within the size cap."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.outcomes import Inconclusive, fail
+from conformance.transport import TransportError
+
+requirement = pytest.mark.requirement
+PROBES = ("services", "requests")
+
+
+def _probe(client, name):
+    try:
+        return client.services() if name == "services" else client.requests(), None
+    except TransportError as exc:
+        return None, exc
+
+
+@requirement("GR2-HTTP-TIMELY")
+@pytest.mark.parametrize("name", PROBES)
+def test_answer_arrives_in_time(open311_client, name):
+    """Every answer arrives complete within the request timeout"""
+    _answer, error = _probe(open311_client, name)
+    if error is None:
+        return
+    if error.kind == "timeout":
+        fail(str(error))
+    if error.kind != "too-large":
+        raise Inconclusive(str(error))
+
+
+@requirement("GR2-HTTP-SIZE")
+@pytest.mark.parametrize("name", PROBES)
+def test_answer_within_size_cap(open311_client, name):
+    """No answer exceeds the body size cap"""
+    _answer, error = _probe(open311_client, name)
+    if error is None:
+        return
+    if error.kind == "too-large":
+        fail(str(error))
+    if error.kind != "timeout":
+        raise Inconclusive(str(error))
+
+
+@requirement("GR2-DISCOVERY")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_discovery(open311_client, open311_profile, fmt):
+    """discovery.json and .xml next to the versioned base conform"""
+    from conformance import checks
+
+    answer = open311_client.fetch("../discovery", fmt, resource="discovery", with_jurisdiction=False)
+    checks.expect_status(answer, 200)
+    checks.expect_valid(answer, "discovery", open311_profile)

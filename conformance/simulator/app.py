@@ -1,0 +1,679 @@
+"""Routing and handlers of the simulated Chicago Open311 test environment.
+
+A request goes in (method, target, headers, body) and an :class:`Answer` comes out, so the
+whole behaviour is testable without sockets; ``server.py`` only moves bytes. Faults are small
+branches, each at the one place it applies (search for the fault's name).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from conformance import wire
+from conformance.simulator import data
+from conformance.simulator.store import Query, Row, Store
+
+JSON_TYPE = "application/json; charset=utf-8"
+XML_TYPE = "text/xml; charset=utf-8"
+JSONP_TYPE = "application/javascript; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+ROOT = "/open311"
+BASE = ROOT + "/v2"
+MAX_DESCRIPTION = 4000
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+MAX_IDS = 500
+STALL_SECONDS = 120.0
+OVERSIZED_BYTES = 12 * 1024 * 1024
+_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
+_DIGITS = re.compile(r"^\d{1,9}$")
+# characters XML 1.0 cannot carry: storing them would make every later .xml list unparseable
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LIST_TYPES = ("singlevaluelist", "multivaluelist")
+_READ_RESOURCES = ("services", "service-definition", "requests", "request", "tokens")
+
+
+@dataclass(slots=True)
+class Answer:
+    """An HTTP answer. ``stream``, when set, yields the body after the headers are sent."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    stream: Callable[[], Iterator[bytes]] | None = None
+    length: int | None = None  # Content-Length of a streamed body
+
+    @property
+    def content_type(self) -> str:
+        return next((v for k, v in self.headers if k.lower() == "content-type"), "")
+
+
+class Refused(Exception):
+    """An input the City refuses: becomes an error answer with this status."""
+
+    def __init__(self, status: int, *descriptions: str) -> None:
+        super().__init__(descriptions[0] if descriptions else "")
+        self.status = status
+        self.descriptions = descriptions
+
+
+@dataclass(slots=True)
+class Call:
+    """One request, parsed."""
+
+    method: str
+    stem: str  # path below /open311/v2 (or /open311) without the format suffix
+    fmt: str | None  # the suffix as given, lowercased
+    params: dict[str, str]
+    host: str
+    form: list[tuple[str, str]] = field(default_factory=list)
+    callback: str | None = None
+
+    @property
+    def answer_fmt(self) -> str:
+        return "xml" if self.fmt == "xml" else "json"
+
+
+class App:
+    def __init__(self, store: Store, faults: frozenset[str] = frozenset(), delay: float = 2.0,
+                 default_host: str = "127.0.0.1") -> None:
+        self.store = store
+        self.faults = faults
+        self.delay = delay
+        self.default_host = default_host
+        self.stopping = threading.Event()  # set on shutdown: stalled answers end at once
+
+    # -- entry -----------------------------------------------------------------------------
+    def handle(self, method: str, target: str, headers: Mapping[str, str] | None = None,
+               body: bytes = b"") -> Answer:
+        headers = headers or {}
+        split = urlsplit(target)
+        path = unquote(split.path)
+        params: dict[str, str] = {}
+        for key, value in parse_qsl(split.query, keep_blank_values=True):
+            params.setdefault(key, value)  # the first of repeated parameters counts
+        host = headers.get("Host") or headers.get("host") or self.default_host
+        stem, fmt = _split_format(path)
+        call = Call(method.upper(), stem, fmt, params, host)
+        try:
+            return self._route(call, path, body, headers)
+        except _Immediate as immediate:
+            return immediate.answer
+        except Refused as refusal:
+            return self._error(call, refusal.status, *refusal.descriptions)
+
+    def _route(self, call: Call, path: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        if call.stem == ROOT + "/discovery":
+            return self._dispatch(call, "discovery", ())
+        if not path.startswith(BASE + "/"):
+            raise Refused(404, f"No such resource: {path}")
+        call.stem = call.stem[len(BASE) + 1:]
+        parts = tuple(call.stem.split("/"))
+        if parts == ("apps", "new"):
+            return self._apps_new(call, body, headers)
+        if call.method == "POST" and parts == ("requests",):
+            self._require_format(call)
+            call.form = _form(body, call.params)
+            return self._post(call)
+        routes = {("services",): "services", ("requests",): "requests"}
+        if parts in routes:
+            return self._dispatch(call, routes[parts], ())
+        if len(parts) == 2 and parts[1]:
+            name = {"services": "service-definition", "requests": "request",
+                    "tokens": "tokens"}.get(parts[0])
+            if name:
+                return self._dispatch(call, name, (parts[1],))
+        raise Refused(404, f"No such resource: {path}")
+
+    def _dispatch(self, call: Call, resource: str, args: tuple[str, ...]) -> Answer:
+        if call.method not in ("GET", "HEAD"):
+            answer = self._error(call, 405, f"Method {call.method} not allowed here")
+            answer.headers.append(("Allow", "GET, HEAD"))
+            return answer
+        self._require_format(call)
+        if "reads-need-key" in self.faults and resource in _READ_RESOURCES \
+                and not self.store.key_valid(call.params.get("api_key")):
+            raise Refused(403, "api_key missing or invalid")
+        self._check_jurisdiction(call.params.get("jurisdiction_id"))
+        self._check_callback(call)
+        handler = {
+            "discovery": self._discovery, "services": self._services,
+            "service-definition": self._definition, "requests": self._requests,
+            "request": self._request, "tokens": self._token,
+        }[resource]
+        return handler(call, *args)
+
+    # -- common checks ---------------------------------------------------------------------
+    def _require_format(self, call: Call) -> None:
+        if call.fmt in wire.FORMATS:
+            return
+        if call.fmt is None:
+            raise Refused(404, "No such resource: add the format, .json or .xml")
+        if "unsupported-format-200" in self.faults:
+            raise _Immediate(Answer(200, [("Content-Type", "text/csv; charset=utf-8")],
+                                    _services_csv()))
+        raise Refused(400, f"Format '{call.fmt}' is not supported: use .json or .xml")
+
+    def _check_jurisdiction(self, value: str | None) -> None:
+        if value == "" and "jurisdiction-empty-400" in self.faults:
+            raise Refused(400, "jurisdiction_id is empty")
+        if not value or value == data.JURISDICTION:  # empty is the same as absent
+            return
+        if "jurisdiction-any-accepted" in self.faults:
+            return
+        raise Refused(404, f"jurisdiction_id '{value}' not found: use {data.JURISDICTION}")
+
+    def _check_callback(self, call: Call) -> None:
+        callback = call.params.get("callback")
+        if not callback or call.fmt != "json":
+            return
+        if len(callback) > 128 or not _CALLBACK.match(callback):
+            raise Refused(400, "callback must be a JavaScript identifier such as handle_services")
+        call.callback = callback
+
+    # -- answers ---------------------------------------------------------------------------
+    def _ok(self, call: Call, payload: Any, resource: str, status: int = 200) -> Answer:
+        if call.answer_fmt == "xml":
+            return Answer(status, [("Content-Type", self._xml_type())],
+                          self._xml(payload, resource))
+        body = wire.encode(payload, "json", resource)
+        if call.callback:
+            return Answer(status, [("Content-Type", JSONP_TYPE)],
+                          call.callback.encode() + b"(" + body + b");")
+        return Answer(status, [("Content-Type", self._json_type())], body)
+
+    def _json_type(self) -> str:
+        return "text/html; charset=utf-8" if "json-content-type-html" in self.faults else JSON_TYPE
+
+    def _xml_type(self) -> str:
+        return JSON_TYPE if "xml-content-type-json" in self.faults else XML_TYPE
+
+    def _xml(self, payload: Any, resource: str) -> bytes:
+        body = wire.encode(payload, "xml", resource)
+        root = wire.ROOTS[resource]
+        if "xml-wrong-root" in self.faults and resource == "services":
+            body = body.replace(b"<services>", b"<service_list>", 1).replace(
+                b"</services>", b"</service_list>").replace(b"<services />", b"<service_list />")
+        if "xml-entity-bomb" in self.faults:
+            declaration, _, rest = body.partition(b"\n")
+            body = declaration + b"\n" + _billion_laughs(root) + rest
+        return body
+
+    def _error(self, call: Call, status: int, *descriptions: str) -> Answer:
+        errors = [{"code": status, "description": text} for text in descriptions]
+        if "error-body-text" in self.faults and 400 <= status < 500 and call.answer_fmt == "json":
+            return Answer(status, [("Content-Type", "text/plain; charset=utf-8")],
+                          HTTPStatus(status).phrase.encode())
+        if call.answer_fmt == "xml" and "errors-always-json" not in self.faults:
+            return Answer(status, [("Content-Type", self._xml_type())], self._xml(errors, "errors"))
+        return Answer(status, [("Content-Type", self._json_type())],
+                      wire.encode(errors, "json", "errors"))
+
+    # -- discovery, services, definitions ---------------------------------------------------
+    def _discovery(self, call: Call) -> Answer:
+        payload = {
+            "changeset": "2018-04-10 00:00",
+            "contact": "open311-conformance embedded simulator of the City of Chicago test "
+                       "environment (no real requests are filed)",
+            "key_service": f"http://{call.host}{BASE}/apps/new",
+            "endpoints": [{
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": f"http://{call.host}{BASE}",
+                "changeset": "2018-04-10 00:00",
+                "type": "test",
+                "formats": ["application/json", "text/xml"],
+            }],
+        }
+        return self._ok(call, payload, "discovery")
+
+    def _services(self, call: Call) -> Answer:
+        services = [dict(s) for s in data.services()]
+        if "services-bad-type" in self.faults:
+            services[1]["type"] = "instant"
+        if "xml-parity-drift" in self.faults and call.answer_fmt == "xml":
+            services[6]["service_name"] = services[6]["service_name"] + " (XML)"
+        status = 203 if "services-status-203" in self.faults else 200
+        return self._ok(call, services, "services", status)
+
+    def _definition(self, call: Call, code: str) -> Answer:
+        definitions = data.definitions()
+        definition = definitions.get(code)
+        if definition is None:
+            if "definition-unknown-200" in self.faults:
+                return self._ok(call, {"service_code": code, "attributes": []},
+                                "service-definition")
+            raise Refused(404, f"service_code '{code}' not found")
+        if "definition-wrong-code" in self.faults:
+            codes = list(definitions)
+            definition = {**definition,
+                          "service_code": codes[(codes.index(code) + 1) % len(codes)]}
+        return self._ok(call, definition, "service-definition")
+
+    # -- request lists and single requests ----------------------------------------------------
+    def _process(self) -> None:
+        self.store.process(resolve="token-never-resolves" not in self.faults)
+
+    def _extensions(self, call: Call) -> bool:
+        value = call.params.get("extensions", "")
+        if value.lower() in ("true", "false", ""):
+            return value.lower() == "true"
+        if "odd-parameter-500" in self.faults:
+            raise Refused(500, "Internal Server Error")
+        raise Refused(400, f"extensions must be true or false, not '{value}'")
+
+    def _requests(self, call: Call) -> Answer:
+        extensions = self._extensions(call)
+        query = self._query(call.params)
+        self._process()
+        rows = self.store.query(query)
+        if query.ids is not None and "pending-in-id-filter" in self.faults:
+            rows += self.store.pending()
+        payload = [self._render(row, extensions) for row in rows]
+        answer = self._ok(call, payload, "service-requests")
+        if call.answer_fmt == "json" and not call.callback:
+            if "stalled-answer" in self.faults:
+                return self._stalled(answer)
+            if "oversized-body" in self.faults:
+                return _oversized(answer)
+        return answer
+
+    def _query(self, params: Mapping[str, str]) -> Query:
+        query = Query()
+        statuses = _comma_list(params.get("status"))
+        if statuses is not None:
+            unknown = [s for s in statuses if s not in ("open", "closed")]
+            if unknown and "bad-status-accepted" in self.faults:
+                statuses = [s for s in statuses if s in ("open", "closed")] or None
+            elif unknown:
+                raise Refused(400, f"status must be open or closed (comma-separated), "
+                                   f"not '{unknown[0]}'")
+        if "filter-status-ignored" not in self.faults:
+            query.statuses = statuses
+        dates = {}
+        for name in ("start_date", "end_date", "updated_after", "updated_before"):
+            text = params.get(name)
+            if not text:
+                continue
+            try:
+                dates[name] = data.parse_w3c(text)
+            except ValueError as exc:
+                if "bad-date-accepted" not in self.faults:
+                    raise Refused(400, f"{name}: {exc}") from None
+        if "filter-dates-ignored" not in self.faults:
+            query.start, query.end = dates.get("start_date"), dates.get("end_date")
+        if "filter-updated-ignored" not in self.faults:
+            query.updated_after = dates.get("updated_after")
+            query.updated_before = dates.get("updated_before")
+        query.page = _positive(params.get("page"), "page", 1)
+        query.page_size = self._page_size(params.get("page_size"))
+        if "paging-ignored" in self.faults:
+            query.page = 1
+        codes = _comma_list(params.get("service_code"))
+        if "filter-service-code-ignored" not in self.faults:
+            query.service_codes = codes
+        if "list-omits-new" in self.faults:
+            query.include_written = False
+        ids = _comma_list(params.get("service_request_id"))
+        if ids is not None:
+            if len(ids) > MAX_IDS:
+                raise Refused(400, f"at most {MAX_IDS} service_request_id values at once")
+            if "filter-id-first-only" in self.faults:
+                ids = ids[:1]
+            # the id list overrides every other filter (GeoReport v2)
+            query = Query(ids=ids, page_size=len(ids), include_pending=False,
+                          include_written=query.include_written)
+        return query
+
+    def _page_size(self, text: str | None) -> int:
+        if "page-size-unbounded" in self.faults and text and re.fullmatch(r"-?\d{1,9}", text):
+            size = int(text)
+            return size if size > 0 else DEFAULT_PAGE_SIZE
+        size = _positive(text, "page_size", DEFAULT_PAGE_SIZE)
+        if size > MAX_PAGE_SIZE:
+            raise Refused(400, f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        return size
+
+    def _request(self, call: Call, sr_id: str) -> Answer:
+        extensions = self._extensions(call)
+        self._process()
+        row = self.store.by_id(sr_id)
+        if row is None:
+            if "unknown-id-200" in self.faults:
+                return self._ok(call, [], "service-requests")
+            raise Refused(404, f"service_request_id '{sr_id}' not found")
+        rows = [row]
+        if "single-returns-two" in self.faults:
+            other = self.store.neighbour(sr_id)
+            rows += [other] if other else []
+        if "pending-in-id-filter" in self.faults:
+            rows += self.store.pending()
+        return self._ok(call, [self._render(r, extensions) for r in rows], "service-requests")
+
+    def _render(self, row: Row, extensions: bool) -> dict[str, Any]:
+        doc = row.doc
+        zone = "dates-without-zone" not in self.faults
+        if row.pending:
+            # what the City lists while its CRM still processes a request (E4)
+            out: dict[str, Any] = {"status": "submitted"}
+            _copy(out, doc, "service_name")
+            out["service_code"] = row.service_code
+            _copy(out, doc, "description")
+            out["updated_datetime"] = data.w3c(row.updated, zone)
+            _copy(out, doc, "address", "lat", "long")
+            return out
+        status = row.status
+        if "bad-status-enum" in self.faults and row.origin == "history" and row.seq % 5 == 0:
+            status = "pending"
+        out = {"service_request_id": row.id, "status": status}
+        _copy(out, doc, "status_notes", "service_name")
+        out["service_code"] = row.service_code
+        _copy(out, doc, "description")
+        if "readback-mismatch" in self.faults and row.origin == "open311":
+            out["description"] = out.get("description", "") + " (amended)"
+        _copy(out, doc, "agency_responsible")
+        out["requested_datetime"] = data.w3c(row.requested or row.sort_ts, zone)
+        out["updated_datetime"] = data.w3c(row.updated, zone)
+        _copy(out, doc, "address", "address_id", "lat", "long", "media_url")
+        if extensions and "extensions-missing" not in self.faults:
+            if doc.get("attributes"):  # an empty map has no XML twin: leave it out
+                out["attributes"] = doc["attributes"]
+            out["extended_attributes"] = doc["extended_attributes"]
+            out["notes"] = [{**note, "datetime": data.w3c(note["datetime"], zone)}
+                            for note in doc["notes"]]
+        return out
+
+    def _stalled(self, answer: Answer) -> Answer:
+        body, stopping = answer.body, self.stopping
+
+        def stream() -> Iterator[bytes]:
+            stopping.wait(STALL_SECONDS)  # returns at once when the server stops
+            yield body
+
+        return Answer(answer.status, answer.headers, stream=stream, length=len(body))
+
+    # -- tokens ----------------------------------------------------------------------------
+    def _token(self, call: Call, token: str) -> Answer:
+        self._process()
+        row = self.store.by_token(token)
+        if row is None:
+            if "token-unknown-200" in self.faults:
+                return self._ok(call, [], "token")
+            raise Refused(404, f"token '{token}' not found")
+        if row.pending:
+            if "token-pending-404" in self.faults:
+                raise Refused(404, f"token '{token}' not found")
+            return self._ok(call, [{"token": token}], "token")
+        return self._ok(call, [{"service_request_id": row.id, "token": token}], "token")
+
+    # -- writing ---------------------------------------------------------------------------
+    def _post(self, call: Call) -> Answer:
+        form = dict(reversed(call.form))  # the first of repeated fields counts
+        key = form.get("api_key")
+        if "key-revoked" in self.faults:
+            raise Refused(403, "api_key revoked -- can't proceed with create_request.")
+        if not key and "post-no-key-accepted" not in self.faults:
+            raise Refused(403, "api_key missing -- can't proceed with create_request.")
+        if key and not self.store.key_valid(key) and "post-any-key-accepted" not in self.faults:
+            raise Refused(403, "Invalid api_key received -- can't proceed with create_request.")
+        self._check_jurisdiction(form.get("jurisdiction_id"))
+        code = form.get("service_code", "").strip()
+        if not code:
+            raise Refused(400, "service_code required")
+        definition = data.definitions().get(code)
+        if definition is None and "post-unknown-service-accepted" not in self.faults:
+            raise Refused(404, f"service_code '{code}' not found")
+        errors: list[str] = []
+        location = _location(form, errors)
+        if not location and "post-no-location-accepted" not in self.faults:
+            errors.append("A location is required: lat and long, address_string or address_id")
+        description = form.get("description")
+        if description and len(description) > MAX_DESCRIPTION:
+            if "post-long-description-accepted" not in self.faults:
+                errors.append(f"description may have at most {MAX_DESCRIPTION} characters, "
+                              f"not {len(description)}")
+            description = description[:MAX_DESCRIPTION]  # the City's CRM cuts it
+        attributes = self._attributes(definition, _attribute_fields(call.form), errors)
+        for name, value in form.items():
+            if _XML_ILLEGAL.search(value):
+                errors.append(f"{name} contains control characters that are not allowed")
+        if errors:
+            raise Refused(400, *errors)
+        doc = self._written(code, form, description, location, attributes)
+        immediate = bool({"post-answers-both", "post-answers-id"} & self.faults)
+        row = self.store.write(code, doc, 0.0 if immediate else self.delay)
+        token = row.token
+        if immediate:
+            self._process()
+            row = self.store.by_token(token or "") or row
+        if "post-answers-both" in self.faults:
+            return self._ok(call, [{"token": token, "service_request_id": row.id}],
+                            "post-response")
+        if "post-answers-id" in self.faults:
+            return self._ok(call, [{"service_request_id": row.id}], "post-response")
+        return self._ok(call, [{"token": token}], "post-response")
+
+    def _attributes(self, definition: dict[str, Any] | None, given: dict[str, list[str]],
+                    errors: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for attribute in (definition or {}).get("attributes", ()):
+            code, datatype = attribute["code"], attribute["datatype"]
+            values = [v for v in given.get(code, ()) if v.strip()]
+            if not values:
+                if attribute["required"] and attribute.get("variable", True) \
+                        and "post-missing-attribute-accepted" not in self.faults:
+                    errors.append(f"{code} required")  # the City's wording (2012 contract test)
+                continue
+            if datatype in _LIST_TYPES:
+                keys = {v["key"] for v in attribute.get("values", ())}
+                if datatype == "singlevaluelist" and len(values) > 1:
+                    errors.append(f"{code} takes one value, not {len(values)}")
+                bad = [v for v in values if v not in keys]
+                if bad and "post-bad-list-value-accepted" not in self.faults:
+                    errors.append(f"{code}: '{bad[0]}' is not one of the attribute's keys "
+                                  f"({', '.join(sorted(keys))})")
+                    continue
+                # a comma list keeps JSON and XML alike (a JSON list has no XML twin here)
+                out[code] = ",".join(values)
+            elif datatype == "number":
+                number = _number(values[0])
+                if number is None:
+                    errors.append(f"{code} must be a number, not '{values[0]}'")
+                else:
+                    out[code] = int(number) if number.is_integer() else number
+            elif datatype == "datetime":
+                try:
+                    data.parse_w3c(values[0])
+                except ValueError:
+                    errors.append(f"{code} must be a date-time such as 2018-08-30T01:58:15-05:00")
+                    continue
+                out[code] = values[0]
+            else:
+                out[code] = values[0]
+        return out
+
+    def _written(self, code: str, form: Mapping[str, str], description: str | None,
+                 location: tuple[float, float] | None | bool, attributes: dict[str, Any],
+                 ) -> dict[str, Any]:
+        now = int(time.time())
+        doc: dict[str, Any] = {}
+        name = data.service_names().get(code)
+        if name:
+            doc["service_name"] = name
+            doc["agency_responsible"] = data.AGENCIES[code]
+        if description:
+            doc["description"] = description
+        for field_name, key in (("address_string", "address"), ("address_id", "address_id"),
+                                ("media_url", "media_url")):
+            if form.get(field_name, "").strip():
+                doc[key] = form[field_name]
+        lat, long = location if isinstance(location, tuple) else (41.883811, -87.631749)
+        if isinstance(location, tuple):
+            doc["lat"], doc["long"] = lat, long
+        doc["attributes"] = attributes
+        doc["extended_attributes"] = {"channel": "open311", "ward": data.ward_for(lat, long),
+                                      "police": data.police_for(lat, long),
+                                      "zip": data.zip_for(lat, long)}
+        doc["notes"] = [{"datetime": now, "summary": "Request opened", "type": "opened"}]
+        return doc
+
+    # -- keys ------------------------------------------------------------------------------
+    def _apps_new(self, call: Call, body: bytes, headers: Mapping[str, str]) -> Answer:
+        if call.fmt not in (None, "json", "html"):
+            raise Refused(404, "No such resource: apps/new answers HTML or .json")
+        if call.method in ("GET", "HEAD"):
+            if call.fmt == "json":
+                raise Refused(405, "POST to apps/new.json to provision a key")
+            return Answer(200, [("Content-Type", HTML_TYPE)], _FORM_PAGE.encode())
+        if call.method != "POST":
+            raise Refused(405, f"Method {call.method} not allowed here")
+        form = dict(reversed(_form(body, call.params)))
+        name = form.get("name", "").strip() or form.get("application_name", "").strip() \
+            or "unnamed application"
+        email = form.get("email", "").strip()
+        key = self.store.add_key(name, email)
+        if call.fmt == "json":
+            return Answer(201, [("Content-Type", JSON_TYPE)],
+                          json.dumps({"api_key": key, "name": name}).encode())
+        page = _KEY_PAGE.format(name=html.escape(name), key=html.escape(key), base=BASE)
+        return Answer(201, [("Content-Type", HTML_TYPE)], page.encode())
+
+
+class _Immediate(Exception):  # noqa: N818 - not an error: a finished answer
+    """Carries a finished answer out of a check (a fault that answers instead of refusing)."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _split_format(path: str) -> tuple[str, str | None]:
+    head, slash, last = path.rpartition("/")
+    stem, dot, fmt = last.rpartition(".")
+    if not dot or not stem:
+        return path, None
+    return head + slash + stem, fmt.lower()
+
+
+def _form(body: bytes, query: Mapping[str, str]) -> list[tuple[str, str]]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "The form body is not UTF-8") from None
+    # fields in the query string count too (some clients send api_key there); the body wins
+    return parse_qsl(text, keep_blank_values=True) + list(query.items())
+
+
+def _attribute_fields(form: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """attribute[CODE]=KEY and attribute[CODE][]=KEY (multivaluelist) as CODE -> values."""
+    out: dict[str, list[str]] = {}
+    for name, value in form:
+        match = re.fullmatch(r"attribute\[([^\[\]]+)\](\[\])?", name)
+        if match:
+            out.setdefault(match.group(1), []).append(value)
+    return out
+
+
+def _location(form: Mapping[str, str], errors: list[str]) -> tuple[float, float] | bool | None:
+    lat_text, long_text = form.get("lat", "").strip(), form.get("long", "").strip()
+    if lat_text or long_text:
+        lat, long = _number(lat_text), _number(long_text)
+        if lat is None or long is None or not (-90 <= lat <= 90 and -180 <= long <= 180):
+            errors.append("lat and long must both be given, in decimal degrees (WGS84)")
+            return None
+        return lat, long
+    if form.get("address_string", "").strip() or form.get("address_id", "").strip():
+        return True
+    return None
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _comma_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return items or None
+
+
+def _positive(text: str | None, name: str, default: int) -> int:
+    if text is None or text == "":
+        return default
+    if not _DIGITS.match(text) or int(text) < 1:
+        raise Refused(400, f"{name} must be a whole number of at least 1, not '{text}'")
+    return int(text)
+
+
+def _copy(out: dict[str, Any], doc: Mapping[str, Any], *keys: str) -> None:
+    for key in keys:
+        if doc.get(key) is not None:
+            out[key] = doc[key]
+
+
+def _services_csv() -> bytes:
+    lines = ["service_code,service_name,type"]
+    lines += [f"{s['service_code']},\"{s['service_name']}\",{s['type']}" for s in data.services()]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _billion_laughs(root: str) -> bytes:
+    entities = ['<!ENTITY lol "lol">']
+    entities += [f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+                 for i in range(1, 10)]
+    return f"<!DOCTYPE {root} [\n  {chr(10).join(entities)}\n]>\n".encode()
+
+
+def _oversized(answer: Answer) -> Answer:
+    body = answer.body
+
+    def stream() -> Iterator[bytes]:
+        yield body
+        left = OVERSIZED_BYTES - len(body)
+        chunk = b" " * 65536
+        while left > 0:  # whitespace after the JSON: still valid, just far too big
+            yield chunk[:left]
+            left -= len(chunk)
+
+    return Answer(answer.status, answer.headers, stream=stream,
+                  length=max(OVERSIZED_BYTES, len(body)))
+
+
+_FORM_PAGE = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Request a test API key</title></head>
+<body>
+<h1>Request a test API key</h1>
+<p>Test keys of this (simulated) City of Chicago Open311 test environment are provisioned
+immediately. Scripts can POST the same form to <code>{BASE}/apps/new.json</code>.</p>
+<form method="post" action="{BASE}/apps/new">
+  <p><label>Application name <input name="name" required></label></p>
+  <p><label>Contact email <input name="email" type="email"></label></p>
+  <p><button type="submit">Request key</button></p>
+</form>
+</body></html>
+"""
+
+_KEY_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Your test API key</title></head>
+<body>
+<h1>Your test API key</h1>
+<p>Application: {name}</p>
+<p>API key: <code id="api_key">{key}</code></p>
+<p>Send it as <code>api_key</code> with every POST to <code>{base}/requests.json</code>.</p>
+</body></html>
+"""

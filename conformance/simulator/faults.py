@@ -1,0 +1,150 @@
+"""The fault catalogue: named, deliberate deviations of the simulated City.
+
+Each fault breaks exactly one MUST requirement of ``conformance/requirements.yaml`` so the
+kit's own tests can prove that the check for that requirement catches it. The behaviour of a
+fault is a small explicit branch at the one place in ``app.py`` (or ``store.py``) it applies;
+grep for the fault's name to find it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(slots=True, frozen=True)
+class Fault:
+    name: str
+    requirement: str
+    description: str
+
+
+_FAULTS = (
+    # --- formats --------------------------------------------------------------------------
+    Fault("json-content-type-html", "GR2-FMT-JSON-CONTENT-TYPE",
+          ".json answers are served as text/html"),
+    Fault("xml-content-type-json", "GR2-FMT-XML-CONTENT-TYPE",
+          ".xml answers are served as application/json"),
+    Fault("xml-wrong-root", "GR2-FMT-XML-ROOT",
+          "services.xml has the root element <service_list> instead of <services>"),
+    Fault("xml-entity-bomb", "GR2-FMT-XML-SAFE",
+          "XML answers carry a DTD with nested entity declarations (a 'billion laughs')"),
+    Fault("xml-parity-drift", "GR2-FMT-PARITY",
+          "in services.xml one service's service_name differs from services.json"),
+    Fault("unsupported-format-200", "GR2-FMT-UNSUPPORTED",
+          "an unsupported format suffix (services.csv) is answered 200 with a CSV body"),
+    # --- errors and HTTP ------------------------------------------------------------------
+    Fault("error-body-text", "GR2-ERR-BODY",
+          "4xx answers to .json requests have a plain-text body such as 'Not Found'"),
+    Fault("errors-always-json", "GR2-ERR-FORMAT",
+          "error answers to .xml requests come as JSON"),
+    Fault("odd-parameter-500", "GR2-ERR-NO-5XX",
+          "an extensions value other than true/false crashes the request lists with a 500"),
+    Fault("stalled-answer", "GR2-HTTP-TIMELY",
+          "requests.json sends its headers, then stalls for 120 s before the body"),
+    Fault("oversized-body", "GR2-HTTP-SIZE",
+          "requests.json streams a 12 MiB body (the answer padded with whitespace)"),
+    Fault("services-status-203", "GR2-STATUS-DOCUMENTED",
+          "services.json and services.xml answer 203 Non-Authoritative Information"),
+    # --- service list and definitions -----------------------------------------------------
+    Fault("services-bad-type", "GR2-SVC-LIST",
+          "one service in the service list has type 'instant'"),
+    Fault("definition-wrong-code", "GR2-SVC-DEF",
+          "service definitions echo another service's service_code"),
+    Fault("definition-unknown-200", "GR2-SVC-DEF-404",
+          "a definition for an unknown service_code is answered 200 with no attributes"),
+    # --- keys -----------------------------------------------------------------------------
+    Fault("post-no-key-accepted", "GR2-KEY-MISSING",
+          "a POST without api_key is accepted (an unknown key is still refused)"),
+    Fault("post-any-key-accepted", "GR2-KEY-INVALID",
+          "a POST with an unknown api_key is accepted (a missing key is still refused)"),
+    Fault("reads-need-key", "CHI-KEY-READS-OPEN",
+          "GETs of services, definitions, requests and tokens without a valid api_key get 403"),
+    Fault("key-revoked", "CHI-KEY-WRITE",
+          "every POST is answered 403, also with the provisioned test key"),
+    # --- writing --------------------------------------------------------------------------
+    Fault("post-answers-both", "GR2-POST-RESPONSE",
+          "an accepted POST answers token and service_request_id together"),
+    Fault("post-answers-id", "CHI-POST-TOKEN",
+          "an accepted POST answers a service_request_id at once, without a token"),
+    Fault("post-unknown-service-accepted", "GR2-POST-UNKNOWN-SERVICE",
+          "a POST for an unknown service_code is accepted"),
+    Fault("post-no-location-accepted", "GR2-POST-LOCATION",
+          "a POST without any location is accepted"),
+    Fault("post-missing-attribute-accepted", "GR2-POST-REQUIRED-ATTRIBUTE",
+          "a POST missing a required attribute is accepted"),
+    Fault("post-bad-list-value-accepted", "GR2-POST-ATTRIBUTE-VALUE",
+          "a POST whose list attribute value is not one of the keys is accepted"),
+    Fault("post-long-description-accepted", "GR2-POST-DESCRIPTION-LENGTH",
+          "a POST with a description over 4000 characters is accepted (and stored cut)"),
+    # --- tokens and read-back -------------------------------------------------------------
+    Fault("token-pending-404", "CHI-TOKEN-PENDING",
+          "tokens/{token} answers 404 until the request is processed"),
+    Fault("token-never-resolves", "CHI-TOKEN-RESOLVES",
+          "written requests are never processed: tokens never get a service_request_id"),
+    Fault("token-unknown-200", "GR2-TOKEN-404",
+          "an unknown token is answered 200 with an empty list"),
+    Fault("readback-mismatch", "CHI-READBACK-ID",
+          "a written request reads back with its description altered"),
+    Fault("list-omits-new", "CHI-READBACK-LIST",
+          "requests written through POST never appear in requests lists (also not by id)"),
+    Fault("single-returns-two", "GR2-REQ-ONE",
+          "requests/{id} answers two rows: the request and another one"),
+    Fault("unknown-id-200", "GR2-REQ-404",
+          "an unknown service_request_id is answered 200 with an empty list"),
+    # --- lists, pending rows and filters --------------------------------------------------
+    Fault("bad-status-enum", "GR2-REQ-SCHEMA",
+          "some history rows are listed with status 'pending'"),
+    Fault("pending-in-id-filter", "CHI-PENDING-ONLY-LISTS",
+          "rows still being processed also appear in id-filtered and single-request answers"),
+    Fault("dates-without-zone", "GR2-DATES-W3C",
+          "date-times of requests are answered without their UTC offset"),
+    Fault("filter-id-first-only", "GR2-FILTER-ID",
+          "a comma list of service_request_id answers only the first id"),
+    Fault("filter-service-code-ignored", "GR2-FILTER-SERVICE-CODE",
+          "the service_code filter is ignored"),
+    Fault("filter-status-ignored", "GR2-FILTER-STATUS",
+          "the status filter is ignored"),
+    Fault("filter-dates-ignored", "GR2-FILTER-DATES",
+          "start_date and end_date are checked but not applied"),
+    Fault("bad-status-accepted", "GR2-BAD-STATUS-400",
+          "an unknown status value is ignored and answered 200"),
+    Fault("bad-date-accepted", "GR2-BAD-DATE-400",
+          "a malformed date parameter is ignored and answered 200"),
+    Fault("jurisdiction-any-accepted", "GR2-JURISDICTION-404",
+          "any jurisdiction_id is accepted"),
+    Fault("jurisdiction-empty-400", "CHI-JURISDICTION",
+          "an empty jurisdiction_id= is refused with 400 (Chicago quirk F3)"),
+    Fault("filter-updated-ignored", "CHI-FILTER-UPDATED",
+          "updated_after and updated_before are checked but not applied"),
+    Fault("paging-ignored", "CHI-PAGING",
+          "every page answers the first page"),
+    Fault("page-size-unbounded", "CHI-PAGE-SIZE-LIMIT",
+          "page_size 0 or above 500 is accepted (0 means the default, above 500 is honoured)"),
+    Fault("extensions-missing", "CHI-EXTENSIONS",
+          "extensions=true adds no attributes, extended_attributes or notes"),
+)
+
+CATALOGUE: dict[str, Fault] = {fault.name: fault for fault in _FAULTS}
+
+
+def unknown(names: Iterable[str]) -> list[str]:
+    """The names that are not in the catalogue, in the order given."""
+    return [name for name in names if name not in CATALOGUE]
+
+
+def check(names: Iterable[str]) -> frozenset[str]:
+    """The names as a set; ValueError naming every unknown one."""
+    names = tuple(names)
+    bad = unknown(names)
+    if bad:
+        raise ValueError(f"unknown fault{'s' if len(bad) > 1 else ''}: {', '.join(bad)} "
+                         "(see 'open311-conformance serve --list-faults')")
+    return frozenset(names)
+
+
+def describe() -> list[str]:
+    """One line per fault: name, requirement id, description."""
+    width = max(len(f.name) for f in _FAULTS)
+    req_width = max(len(f.requirement) for f in _FAULTS)
+    return [f"{f.name:<{width}}  {f.requirement:<{req_width}}  {f.description}" for f in _FAULTS]

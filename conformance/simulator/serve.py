@@ -1,0 +1,59 @@
+"""``open311-conformance serve``: the simulated City in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from conformance.cli import EXIT_OK, UsageError
+from conformance.simulator import faults as fault_catalogue
+from conformance.transport import is_loopback
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.list_faults:
+        for line in fault_catalogue.describe():
+            print(line)
+        print(f"\n{len(fault_catalogue.CATALOGUE)} faults")
+        return EXIT_OK
+    try:
+        active = fault_catalogue.check(args.fault or ())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.delay is None or args.delay < 0:
+        raise UsageError("--delay must be a number of seconds, 0 or more")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
+
+    from conformance.simulator.server import start
+
+    try:
+        sim = start(delay=args.delay, faults=sorted(active), db=args.db, host=args.host,
+                    port=args.port, seed=args.seed, log=True)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    except Exception as exc:  # e.g. a --db file that is not SQLite
+        raise UsageError(f"cannot start the simulator: {exc}") from None
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        print(f"Base URL: {sim.base_url}")
+        print(f"API key: {sim.api_key}")
+        print(f"Discovery: {sim.root_url}/discovery.json   Keys: {sim.base_url}/apps/new")
+        print(f"Token delay: {sim.delay:g} s   Faults: {', '.join(sorted(active)) or 'none'}"
+              f"   Store: {args.db or 'in memory'}")
+        if not is_loopback(args.host):
+            print(f"warning: listening on {args.host}, not only on loopback", file=sys.stderr)
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stop.wait(0.5):  # short waits keep Ctrl-C prompt
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sim.stop()
+    print("Simulator stopped.", flush=True)
+    return EXIT_OK

@@ -1,0 +1,149 @@
+"""The simulator on a socket: a ThreadingHTTPServer around :class:`~.app.App`, and ``start()``.
+
+``start()`` runs it in a background thread on a free loopback port (port 0), for ``run``
+without a target and for the kit's own tests; ``serve.py`` uses the same for the CLI.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from conformance.simulator import faults as fault_catalogue
+from conformance.simulator.app import BASE, ROOT, Answer, App
+from conformance.simulator.store import Store
+
+MAX_REQUEST_BODY = 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the kit sends ~150 requests a run
+    disable_nagle_algorithm = True  # headers and body leave at once, no 40 ms ACK waits
+    server_version = "open311-simulator"
+    sys_version = ""
+    server: _Server
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BODY:
+            self._send(Answer(413, [("Content-Type", "application/json; charset=utf-8")],
+                              b'[{"code":413,"description":"Request body too large"}]'), True)
+            return
+        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            answer = self.server.app.handle(self.command, self.path, dict(self.headers.items()),
+                                            body)
+        except Exception as exc:  # a bug in the simulator: answer 500 rather than hang up
+            self.log_error("simulator error on %s %s: %r", self.command, self.path, exc)
+            answer = Answer(500, [("Content-Type", "application/json; charset=utf-8")],
+                            b'[{"code":500,"description":"Internal simulator error"}]')
+        self._send(answer, self.command == "HEAD")
+
+    def _send(self, answer: Answer, head_only: bool) -> None:
+        try:
+            self.send_response(answer.status)
+            for name, value in answer.headers:
+                self.send_header(name, value)
+            length = answer.length if answer.stream is not None else len(answer.body)
+            self.send_header("Content-Length", str(length))
+            if answer.stream is not None:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if head_only:
+                return
+            if answer.stream is None:
+                self.wfile.write(answer.body)
+                return
+            for chunk in answer.stream():
+                if self.server.app.stopping.is_set() and not chunk:
+                    break
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout or size cap): fine
+
+    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.log:
+            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a stalled answer must never keep the process alive
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: App, log: bool) -> None:
+        self.app = app
+        self.log = log
+        super().__init__(address, _Handler)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+@dataclass(slots=True)
+class RunningSimulator:
+    """A simulator serving in a background thread; stop() it, or use it as a context manager."""
+
+    base_url: str
+    root_url: str
+    api_key: str
+    faults: frozenset[str]
+    host: str
+    port: int
+    delay: float
+    app: App
+    store: Store
+    _server: _Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.app.stopping.set()  # releases stalled answers at once
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self.store.close()
+
+    def __enter__(self) -> RunningSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start(delay: float = 2.0, faults: Iterable[str] = (), db: str | None = None,
+          host: str = "127.0.0.1", port: int = 0, seed: int = 311,
+          log: bool = False) -> RunningSimulator:
+    """Start the simulated Chicago test environment; ValueError for an unknown fault name."""
+    active = fault_catalogue.check(faults)
+    if delay < 0:
+        raise ValueError("delay must not be negative")
+    store = Store(db, seed=seed)
+    app = App(store, active, delay, default_host=host)
+    try:
+        server = (_Server6 if ":" in host else _Server)((host, port), app, log)
+    except OSError:
+        store.close()
+        raise
+    bound_host, bound_port = server.server_address[:2]
+    url_host = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
+    app.default_host = f"{url_host}:{bound_port}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name=f"open311-simulator:{bound_port}", daemon=True)
+    thread.start()
+    root = f"http://{url_host}:{bound_port}{ROOT}"
+    return RunningSimulator(
+        base_url=f"http://{url_host}:{bound_port}{BASE}", root_url=root,
+        api_key=store.default_key, faults=active, host=str(bound_host), port=int(bound_port),
+        delay=delay, app=app, store=store, _server=server, _thread=thread)

@@ -1,0 +1,133 @@
+"""Who is tested and how: base URL, key, jurisdiction, profile, write policy, limits.
+
+Built from flags, then the environment (OPEN311_BASE_URL, OPEN311_API_KEY). Every bad value
+becomes a :class:`~conformance.cli.UsageError` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance.errors import UsageError
+from conformance.transport import KNOWN_PRODUCTION_HOSTS, KNOWN_TEST_HOSTS, WritePolicy, is_loopback
+
+# 121 N LaSalle St: City Hall, the default place a written request is reported at
+CITY_HALL = (41.883630, -87.632380)
+CITY_HALL_ADDRESS = "121 N LaSalle St, Chicago, IL 60602"
+REMOTE_POLL_TIMEOUT = 600.0
+SIMULATOR_POLL_TIMEOUT = 30.0
+REMOTE_MIN_INTERVAL = 0.2  # seconds between requests to a host we do not run
+PROFILES = ("chicago", "georeport-v2")
+
+
+@dataclass(slots=True)
+class Target:
+    base_url: str
+    api_key: str | None = None
+    jurisdiction_id: str | None = None
+    profile: str = "chicago"
+    timeout: float = 30.0
+    poll_timeout: float = SIMULATOR_POLL_TIMEOUT
+    write_service_code: str | None = None
+    location: tuple[float, float] = CITY_HALL
+    address_string: str | None = CITY_HALL_ADDRESS
+    write_policy: WritePolicy = field(default_factory=WritePolicy)
+    max_requests: int | None = None
+    min_interval: float = 0.0
+    simulator: bool = False
+    faults: tuple[str, ...] = ()
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.base_url).hostname or "").lower()
+
+    @property
+    def root_url(self) -> str:
+        """The folder above the versioned base, where discovery lives (``.../open311/``)."""
+        base = self.base_url.rstrip("/")
+        return base.rsplit("/", 1)[0] + "/" if "/" in base.split("://", 1)[-1] else base + "/"
+
+    @property
+    def kind(self) -> str:
+        if self.simulator:
+            return "embedded simulator"
+        if is_loopback(self.host):
+            return "loopback"
+        if self.host in KNOWN_TEST_HOSTS:
+            return "known test host"
+        if self.host in KNOWN_PRODUCTION_HOSTS:
+            return "known PRODUCTION host"
+        return "remote host"
+
+    @property
+    def remote(self) -> bool:
+        return not (self.simulator or is_loopback(self.host))
+
+    def describe(self) -> dict[str, Any]:
+        """What may appear in artifacts: no key, only whether one was given."""
+        return {
+            "base_url": self.base_url, "kind": self.kind, "profile": self.profile,
+            "jurisdiction_id": self.jurisdiction_id, "api_key_given": bool(self.api_key),
+            "timeout_s": self.timeout, "poll_timeout_s": self.poll_timeout,
+            "write_service_code": self.write_service_code, "location": list(self.location),
+            "faults": list(self.faults),
+        }
+
+
+def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
+    env = os.environ if environ is None else environ
+    base_url = args.base_url or env.get("OPEN311_BASE_URL") or None
+    api_key = args.api_key or env.get("OPEN311_API_KEY") or None
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--base-url {base_url!r} is not an http(s) URL")
+        if parts.query or parts.fragment:
+            raise UsageError("--base-url must not carry a query or fragment")
+        if getattr(args, "fault", None):
+            raise UsageError("--fault applies to the embedded simulator only (drop --base-url)")
+    if args.profile not in PROFILES:
+        raise UsageError(f"--profile must be one of {', '.join(PROFILES)}")
+    for name in ("timeout", "poll_timeout"):
+        value = getattr(args, name, None)
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds")
+    if args.max_requests is not None and args.max_requests < 1:
+        raise UsageError("--max-requests must be at least 1")
+    location = parse_location(args.location) if args.location else CITY_HALL
+    address = CITY_HALL_ADDRESS if not args.location else None
+    remote = base_url is not None and not is_loopback(urlsplit(base_url).hostname or "")
+    poll_timeout = args.poll_timeout or (REMOTE_POLL_TIMEOUT if remote else SIMULATOR_POLL_TIMEOUT)
+    return Target(
+        base_url=(base_url or "").rstrip("/"),
+        api_key=api_key,
+        jurisdiction_id=args.jurisdiction_id or None,
+        profile=args.profile,
+        timeout=args.timeout,
+        poll_timeout=poll_timeout,
+        write_service_code=args.write_service_code or None,
+        location=location,
+        address_string=address,
+        write_policy=WritePolicy(allow_writes=args.allow_writes,
+                                 allow_production=args.allow_writes_to_production),
+        max_requests=args.max_requests,
+        min_interval=REMOTE_MIN_INTERVAL if remote else 0.0,
+        simulator=base_url is None,
+        faults=tuple(getattr(args, "fault", None) or ()),
+    )
+
+
+def parse_location(text: str) -> tuple[float, float]:
+    try:
+        lat_text, long_text = text.split(",")
+        lat, lon = float(lat_text), float(long_text)
+    except ValueError:
+        raise UsageError(f"--location {text!r}: expected LAT,LONG in decimal degrees") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise UsageError(f"--location {text!r}: latitude or longitude out of range")
+    return lat, lon

@@ -1,0 +1,314 @@
+"""The one place HTTP happens.
+
+Every request the kit sends goes through :class:`Transport`: it bounds each exchange
+(timeout, a deadline for the whole body, a size cap), keeps the evidence of every exchange,
+redacts the API key wherever it could appear, enforces the write guard and the request
+budget, and is polite to remote hosts. It knows nothing of Open311.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import requests
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+STALLS_BEFORE_GIVING_UP = 2
+REDACTED = "[REDACTED]"
+
+# Hosts whose operators published them as test environments (open311 servers.yml), and the
+# production hosts a write must never reach by accident.
+KNOWN_TEST_HOSTS = frozenset({
+    "test311api.cityofchicago.org", "311test.baltimorecity.gov", "mayors24test.cityofboston.gov",
+    "test.seeclickfix.com", "mobile311-dev.sfgov.org", "test.publicstuff.com",
+    "city-of-ottawa-dev.apigee.net", "dev-api.ville.quebec.qc.ca", "sags-uns-test.stadt-koeln.de",
+    "demo.klarschiff-hro.de", "staging-open311.royalgreenwich.gov.uk",
+})
+KNOWN_PRODUCTION_HOSTS = frozenset({
+    "311api.cityofchicago.org", "311.baltimorecity.gov", "mayors24.cityofboston.gov",
+    "311.boston.gov", "spot.brooklinema.gov", "csr.columbus.in.gov", "seeclickfix.com",
+    "grcity.spotreporters.com", "ureport.peoriagov.org", "mobile311.sfgov.org",
+    "app.311.dc.gov", "api.phila.gov", "www.publicstuff.com", "city-of-ottawa-prod.apigee.net",
+    "secure.toronto.ca", "api.ville.quebec.qc.ca", "sags-uns.stadt-koeln.de",
+    "anliegen.bonn.de", "www.zueriwieneu.ch", "asiointi.hel.fi", "api.turku.fi",
+    "open311.royalgreenwich.gov.uk", "311.austintexas.gov", "san-diego.spotreporters.com",
+    "www.fixmystreet.com", "bloomington.in.gov", "geo.sv.rostock.de",
+})
+
+
+class TransportError(Exception):
+    """An exchange that did not yield an answer. ``kind`` says why, for the verdict."""
+
+    def __init__(self, kind: str, message: str, exchange: Exchange | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind  # timeout | connection | too-large | write-refused | budget
+        self.exchange = exchange
+
+
+def key_fingerprint(key: str | None) -> str | None:
+    if not key:
+        return None
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(slots=True, frozen=True)
+class WritePolicy:
+    """Who may receive a POST. Production hosts need a second, explicit permission."""
+
+    allow_writes: bool = False
+    allow_production: bool = False
+
+    def refusal(self, url: str) -> str | None:
+        """Why a write to ``url`` is refused, or None when it is allowed."""
+        host = (urlsplit(url).hostname or "").lower()
+        if host in KNOWN_PRODUCTION_HOSTS:
+            if self.allow_production and self.allow_writes:
+                return None
+            return (f"{host} is a known production host: writes need --allow-writes "
+                    "and --allow-writes-to-production")
+        if is_loopback(host) or host in KNOWN_TEST_HOSTS or self.allow_writes:
+            return None
+        return f"{host} is neither loopback nor a known test host: writes need --allow-writes"
+
+
+@dataclass(slots=True)
+class Exchange:
+    """The evidence of one HTTP exchange, already redacted."""
+
+    seq: int
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    started: float
+    label: str | None = None
+    status: int | None = None
+    reason: str = ""
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes = b""
+    truncated: bool = False
+    elapsed_s: float = 0.0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+    exchange: Exchange
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+class Transport:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_body: int = DEFAULT_MAX_BODY,
+        write_policy: WritePolicy | None = None,
+        max_requests: int | None = None,
+        min_interval: float = 0.0,
+        on_exchange: Callable[[Exchange], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.api_key = api_key or None
+        self.timeout = timeout
+        self.max_body = max_body
+        self.write_policy = write_policy or WritePolicy()
+        self.max_requests = max_requests
+        self.min_interval = min_interval
+        self.on_exchange = on_exchange
+        self.exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+        self._last_sent = 0.0
+        self._stalls: dict[str, int] = {}
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = "open311-conformance"
+        self._session.trust_env = False  # never route through a proxy from the environment
+
+    # -- public API ----------------------------------------------------------------------
+    @property
+    def key_fingerprint(self) -> str | None:
+        return key_fingerprint(self.api_key)
+
+    @property
+    def requests_sent(self) -> int:
+        return len(self.exchanges)
+
+    def url_for(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        url = urljoin(self.base_url, path.lstrip("/")) if not path.startswith(("http://", "https://")) else path
+        query = _encode(params)
+        return f"{url}?{query}" if query else url
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *,
+            label: str | None = None, headers: Mapping[str, str] | None = None) -> Response:
+        return self.send("GET", self.url_for(path, params), label=label, headers=headers)
+
+    def post(self, path: str, data: Mapping[str, Any] | list[tuple[str, Any]], *,
+             label: str | None = None) -> Response:
+        body = _encode(data)
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+        return self.send("POST", self.url_for(path), body=body, headers=headers, label=label)
+
+    def write_refusal(self, path: str = "") -> str | None:
+        return self.write_policy.refusal(self.url_for(path))
+
+    def send(self, method: str, url: str, *, body: str | bytes | None = None,
+             headers: Mapping[str, str] | None = None, label: str | None = None) -> Response:
+        method = method.upper()
+        if method not in ("GET", "HEAD", "OPTIONS"):
+            refusal = self.write_policy.refusal(url)
+            if refusal:
+                raise TransportError("write-refused", f"{method} refused by the write guard: {refusal}")
+        with self._lock:
+            if self.max_requests is not None and len(self.exchanges) >= self.max_requests:
+                raise TransportError("budget", f"request budget of {self.max_requests} spent")
+            stalls = self._stalls.get(_path_of(url), 0)
+            if stalls >= STALLS_BEFORE_GIVING_UP:
+                raise TransportError("timeout", f"{method} {self.redact(url)}: not sent, the same path "
+                                     f"stalled {stalls} times already")
+            exchange = Exchange(
+                seq=len(self.exchanges) + 1, method=method, url=self.redact(url),
+                request_headers={k: self.redact(v) for k, v in (headers or {}).items()},
+                request_body=self.redact(body.decode("utf-8", "replace") if isinstance(body, bytes) else body),
+                started=time.time(), label=label,
+            )
+            self.exchanges.append(exchange)
+            self._pace()
+        try:
+            return self._exchange(method, url, body, headers, exchange)
+        finally:
+            if self.on_exchange:
+                self.on_exchange(exchange)
+
+    def redact(self, value: Any) -> Any:
+        """The value with every occurrence of the API key (raw or URL-encoded) replaced."""
+        if value is None or not self.api_key:
+            return value
+        if isinstance(value, bytes):
+            out = value
+            for form in _key_forms(self.api_key):
+                out = out.replace(form.encode("utf-8"), REDACTED.encode())
+            return out
+        text = str(value)
+        for form in _key_forms(self.api_key):
+            text = text.replace(form, REDACTED)
+        return text
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- internals -----------------------------------------------------------------------
+    def _pace(self) -> None:
+        if self.min_interval <= 0:
+            return
+        wait = self._last_sent + self.min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last_sent = time.monotonic()
+
+    def _exchange(self, method: str, url: str, body: str | bytes | None,
+                  headers: Mapping[str, str] | None, exchange: Exchange) -> Response:
+        start = time.monotonic()
+        deadline = start + self.timeout
+        try:
+            raw = self._session.request(method, url, data=body, headers=dict(headers or {}),
+                                        timeout=(min(self.timeout, 10.0), self.timeout),
+                                        stream=True, allow_redirects=False)
+        except requests.ConnectTimeout:
+            return self._fail(exchange, start, "connection", f"could not connect within {self.timeout:g} s")
+        except requests.Timeout:
+            return self._fail(exchange, start, "timeout", f"no answer within {self.timeout:g} s")
+        except requests.RequestException as exc:
+            return self._fail(exchange, start, "connection", f"connection failed: {_reason(exc)}")
+        with raw:
+            exchange.status = raw.status_code
+            exchange.reason = raw.reason or ""
+            exchange.response_headers = {k: self.redact(v) for k, v in raw.headers.items()}
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                for chunk in raw.iter_content(chunk_size=65536):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > self.max_body:
+                        exchange.response_body = self.redact(b"".join(chunks)[:65536])
+                        exchange.truncated = True
+                        return self._fail(exchange, start, "too-large",
+                                          f"answer body exceeds the cap of {self.max_body} bytes")
+                    if time.monotonic() > deadline:
+                        exchange.response_body = self.redact(b"".join(chunks))
+                        exchange.truncated = True
+                        return self._fail(exchange, start, "timeout",
+                                          f"answer body not complete within {self.timeout:g} s")
+            except requests.RequestException as exc:
+                exchange.response_body = self.redact(b"".join(chunks))
+                kind = "timeout" if isinstance(exc, requests.Timeout) or "timed out" in str(exc) else "connection"
+                return self._fail(exchange, start, kind, f"answer body broken off: {_reason(exc)}")
+        content = b"".join(chunks)
+        exchange.response_body = self.redact(content)
+        exchange.elapsed_s = time.monotonic() - start
+        headers_map = requests.structures.CaseInsensitiveDict(raw.headers)
+        return Response(raw.status_code, headers_map, content, exchange.url, exchange)
+
+    def _fail(self, exchange: Exchange, start: float, kind: str, message: str) -> Response:
+        exchange.elapsed_s = time.monotonic() - start
+        exchange.error = message
+        if kind == "timeout":
+            # a path that stalls keeps stalling: stop paying the timeout for it
+            with self._lock:
+                path = _path_of(exchange.url)
+                self._stalls[path] = self._stalls.get(path, 0) + 1
+        raise TransportError(kind, f"{exchange.method} {exchange.url}: {message}", exchange)
+
+
+def _path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _key_forms(key: str) -> tuple[str, ...]:
+    from urllib.parse import quote, quote_plus
+
+    return tuple({key, quote(key, safe=""), quote_plus(key)})
+
+
+def _encode(params: Mapping[str, Any] | list[tuple[str, Any]] | None) -> str:
+    if not params:
+        return ""
+    items = params.items() if isinstance(params, Mapping) else params
+    return urlencode([(k, v) for k, v in items if v is not None], doseq=True)
+
+
+def _reason(exc: BaseException) -> str:
+    # requests nests the root cause a few levels deep; the innermost says it plainly
+    inner: BaseException = exc
+    while inner.__context__ is not None and inner.__context__ is not inner:
+        inner = inner.__context__
+    return str(inner) or type(inner).__name__

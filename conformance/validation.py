@@ -1,0 +1,102 @@
+"""``open311-conformance validate FILE --resource R [--profile P]``: check a recorded answer.
+
+Exit codes follow the CLI: 0 valid, 1 invalid (including a body that cannot be decoded:
+that is the answer's fault, not the user's), 2 usage error (no such file, unreadable, a
+suffix that names no format). Usage errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from conformance import contract, wire
+
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+# How the verdict names what it counted, per resource.
+_NOUNS = {
+    "services": ("service", "services"),
+    "service-requests": ("service request", "service requests"),
+    "post-response": ("POST answer", "POST answers"),
+    "token": ("token answer", "token answers"),
+    "errors": ("error", "errors"),
+}
+
+
+class _Usage(Exception):
+    pass
+
+
+def main(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        path, fmt = _check_arguments(args)
+        body = _read(path)
+    except _Usage as exc:
+        print(f"open311-conformance validate: error: {exc}", file=err)
+        return EXIT_USAGE
+
+    resource, profile = args.resource, args.profile
+    print(f"{path}: {resource}, {fmt.upper()}, {profile} profile", file=out)
+    try:
+        data = wire.decode(body, fmt, resource).data
+    except wire.WireError as exc:
+        print(f"  cannot decode: {exc}", file=out)
+        print("invalid: the body cannot be decoded", file=out)
+        return EXIT_INVALID
+
+    outcome = contract.check(data, resource, profile)
+    for violation in outcome.violations:
+        print(f"  {violation}", file=out)
+    if outcome.ignored:
+        rows = "row" if outcome.ignored == 1 else "rows"
+        print(f"{outcome.ignored} {rows} without service_request_id ignored, as the City "
+              "instructs", file=out)
+    print(_verdict(outcome, data), file=out)
+    return EXIT_VALID if outcome.valid else EXIT_INVALID
+
+
+def _check_arguments(args: argparse.Namespace) -> tuple[Path, str]:
+    if args.resource not in contract.RESOURCES:
+        raise _Usage(f"unknown resource {args.resource!r}: expected one of "
+                     f"{', '.join(contract.RESOURCES)}")
+    if args.profile not in contract.PROFILES:
+        raise _Usage(f"unknown profile {args.profile!r}: expected one of "
+                     f"{', '.join(contract.PROFILES)}")
+    path = Path(args.file)
+    fmt = wire.format_of(path.name)
+    if fmt is None:
+        raise _Usage(f"{path}: cannot tell the format: the file name must end in .json or .xml")
+    return path, fmt
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _Usage(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise _Usage(f"{path}: is a directory, not a file") from None
+    except PermissionError:
+        raise _Usage(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise _Usage(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _verdict(outcome: contract.Outcome, data: object) -> str:
+    if not outcome.valid:
+        count = len(outcome.violations)
+        return f"invalid: {count} violation{'s' if count != 1 else ''}"
+    if outcome.resource == "service-definition" and isinstance(data, dict):
+        attributes = data.get("attributes") or []
+        return f"valid: service definition with {len(attributes)} attribute" + (
+            "" if len(attributes) == 1 else "s")
+    if outcome.resource == "discovery":
+        return "valid: discovery document"
+    singular, plural = _NOUNS[outcome.resource]
+    count = (outcome.items or 0) - outcome.ignored
+    return f"valid: {count} {singular if count == 1 else plural}"
