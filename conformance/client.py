@@ -98,7 +98,8 @@ class Client:
                 self._cache[key] = hit
         if isinstance(hit, TransportError):
             self._notify_exchange(hit)
-            raise hit
+            # a fresh exception each time: re-raising the cached one would grow its traceback
+            raise TransportError(hit.kind, str(hit), hit.exchange)
         return self._seen(hit)
 
     def _fetch(self, path: str, fmt: str, query: Mapping[str, Any], resource: str | None,

@@ -46,6 +46,7 @@ class RunPlugin:
         self.quiet = quiet
         self._started: dict[str, float] = {}
         self._exchanges: dict[str, list[int]] = {}
+        self._undecided: dict[str, tuple[str, str]] = {}
 
     # -- set-up --------------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -79,10 +80,30 @@ class RunPlugin:
             self.context.kit_errors.append(f"collection of {report.nodeid} failed:\n{report.longreprtext}")
 
     # -- running -------------------------------------------------------------------------
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item):
         self._started[item.nodeid] = time.monotonic()
         self._exchanges[item.nodeid] = []
         self.context.current_exchanges = self._exchanges[item.nodeid]
+        try:
+            return (yield)
+        except (Inconclusive, TransportError) as exc:
+            raise self._as_skip(item, exc) from None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        try:
+            return (yield)
+        except (Inconclusive, TransportError) as exc:
+            raise self._as_skip(item, exc) from None
+
+    def _as_skip(self, item: pytest.Item, exc: BaseException) -> BaseException:
+        # A check that could not decide is reported as a skip: pytest then records a reason
+        # instead of formatting a traceback, which costs more than the check itself.
+        refused = isinstance(exc, TransportError) and exc.kind == "write-refused"
+        outcome = "skipped" if refused else "inconclusive"
+        self._undecided[item.nodeid] = (outcome, _first_lines(exc))
+        return pytest.skip.Exception(f"{outcome}: {_first_lines(exc)}", _use_item_location=True)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):
@@ -96,9 +117,6 @@ class RunPlugin:
         report.user_properties.append(("requirements", " ".join(result.requirement_ids)))
         if result.outcome == "warning":
             report.outcome = "passed"
-        elif result.outcome == "inconclusive":
-            report.outcome = "skipped"
-            report.longrepr = (str(item.path), item.location[1] or 0, f"inconclusive: {result.message}")
         self._print(result)
         return report
 
@@ -112,16 +130,14 @@ class RunPlugin:
         level = min((registry[i].level for i in ids), key=_LEVEL_RANK.__getitem__)
         outcome, message = "passed", ""
         exc = call.excinfo.value if call.excinfo else None
-        if report.skipped:
+        if item.nodeid in self._undecided:
+            outcome, message = self._undecided[item.nodeid]
+        elif report.skipped:
             outcome = "skipped"
             message = _skip_reason(report)
         elif exc is not None:
             message = _first_lines(exc)
-            if isinstance(exc, Inconclusive):
-                outcome = "inconclusive"
-            elif isinstance(exc, TransportError):
-                outcome = "skipped" if exc.kind == "write-refused" else "inconclusive"
-            elif isinstance(exc, CheckFailed | AssertionError):
+            if isinstance(exc, CheckFailed | AssertionError):
                 outcome = "failed" if level == "MUST" else "warning"
             else:
                 outcome = "error"

@@ -88,6 +88,17 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
         simulator.stop()
 
 
+def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_dir: Path | None = None,
+                  profile: str = "chicago", timeout: float = 5.0, poll_timeout: float = 10.0,
+                  say: Callable[[str], None] | None = None, quiet: bool = True) -> RunResult:
+    """A whole run against a fresh embedded simulator: what the kit's own tests drive."""
+    _check_faults(faults)
+    target = Target(base_url="", profile=profile, timeout=timeout, poll_timeout=poll_timeout,
+                    simulator=True, faults=faults)
+    with embedded(target, delay) as live:
+        return execute(live, report_dir=report_dir, quiet=quiet, say=say or (lambda _line: None))
+
+
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
             say: Callable[[str], None] | None = None) -> RunResult:
     from conformance.report import write_reports

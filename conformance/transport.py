@@ -286,7 +286,8 @@ class Transport:
             with self._lock:
                 path = _path_of(exchange.url)
                 self._stalls[path] = self._stalls.get(path, 0) + 1
-        raise TransportError(kind, f"{exchange.method} {exchange.url}: {message}", exchange)
+        # from None: the requests/urllib3 chain behind it says nothing the message does not
+        raise TransportError(kind, f"{exchange.method} {exchange.url}: {message}", exchange) from None
 
 
 def _path_of(url: str) -> str:

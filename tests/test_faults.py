@@ -99,7 +99,7 @@ def _xml_root_wrong(o: Outcome) -> bool:
 
 def _xml_refused(o: Outcome) -> bool:
     try:
-        wire.decode(o.response.body, "xml", "service-requests")
+        wire.decode(o.response.body, "xml", "services")
     except wire.WireError:
         return True
     return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import checks
-from conformance.outcomes import fail
+from conformance.outcomes import Inconclusive, fail
 from conformance.scenarios._endpoints import ENDPOINTS, fetch
 from conformance.scenarios._writes import valid_post
 
@@ -18,7 +18,10 @@ def test_reads_need_no_key(open311_client):
     """Reads are answered without an api_key"""
     refused = []
     for endpoint in ENDPOINTS:
-        answer = fetch(open311_client, endpoint, "json")
+        try:
+            answer = fetch(open311_client, endpoint, "json")
+        except Inconclusive:
+            continue  # no sample to read: the list it comes from is judged on its own
         if answer.status in (401, 403):
             refused.append(f"{endpoint}: {answer.describe()}")
     if refused:

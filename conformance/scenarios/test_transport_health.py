@@ -53,3 +53,24 @@ def test_discovery(open311_client, open311_profile, fmt):
     answer = open311_client.fetch("../discovery", fmt, resource="discovery", with_jurisdiction=False)
     checks.expect_status(answer, 200)
     checks.expect_valid(answer, "discovery", open311_profile)
+
+
+# endpoint of the format checks -> the path template openapi.yaml describes it under
+TEMPLATES = {"services": "/services.{format}", "service definition": "/services/{service_code}.{format}",
+             "requests": "/requests.{format}", "single request": "/requests/{service_request_id}.{format}"}
+
+
+@requirement("GR2-STATUS-DOCUMENTED")
+@pytest.mark.parametrize("endpoint", list(TEMPLATES))
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_status_is_documented(open311_client, endpoint, fmt):
+    """Every status answered is one openapi.yaml allows for the operation"""
+    from conformance import contract
+    from conformance.scenarios._endpoints import fetch
+
+    answer = fetch(open311_client, endpoint, fmt)
+    allowed = {int(code) for code in contract.load_openapi()["paths"][TEMPLATES[endpoint]]["get"]["responses"]
+               if code.isdigit()}
+    if answer.status not in allowed:
+        fail(f"{answer.describe()}: status {answer.status} is not one of {sorted(allowed)} "
+             f"documented for GET {TEMPLATES[endpoint]}")

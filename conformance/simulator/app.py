@@ -204,7 +204,7 @@ class App:
         if "xml-wrong-root" in self.faults and resource == "services":
             body = body.replace(b"<services>", b"<service_list>", 1).replace(
                 b"</services>", b"</service_list>").replace(b"<services />", b"<service_list />")
-        if "xml-entity-bomb" in self.faults:
+        if "xml-entity-bomb" in self.faults and resource == "services":
             declaration, _, rest = body.partition(b"\n")
             body = declaration + b"\n" + _billion_laughs(root) + rest
         return body
@@ -215,9 +215,9 @@ class App:
             return Answer(status, [("Content-Type", "text/plain; charset=utf-8")],
                           HTTPStatus(status).phrase.encode())
         if call.answer_fmt == "xml" and "errors-always-json" not in self.faults:
-            return Answer(status, [("Content-Type", self._xml_type())], self._xml(errors, "errors"))
-        return Answer(status, [("Content-Type", self._json_type())],
-                      wire.encode(errors, "json", "errors"))
+            return Answer(status, [("Content-Type", XML_TYPE)],
+                          wire.encode(errors, "xml", "errors"))
+        return Answer(status, [("Content-Type", JSON_TYPE)], wire.encode(errors, "json", "errors"))
 
     # -- discovery, services, definitions ---------------------------------------------------
     def _discovery(self, call: Call) -> Answer:
@@ -278,7 +278,10 @@ class App:
         rows = self.store.query(query)
         if query.ids is not None and "pending-in-id-filter" in self.faults:
             rows += self.store.pending()
-        payload = [self._render(row, extensions) for row in rows]
+        # bad-status-enum shows only in plain unfiltered lists, away from filter checks
+        odd_status = "bad-status-enum" in self.faults and query.statuses is None \
+            and query.ids is None and not extensions
+        payload = [self._render(row, extensions, odd_status) for row in rows]
         answer = self._ok(call, payload, "service-requests")
         if call.answer_fmt == "json" and not call.callback:
             if "stalled-answer" in self.faults:
@@ -355,11 +358,9 @@ class App:
         if "single-returns-two" in self.faults:
             other = self.store.neighbour(sr_id)
             rows += [other] if other else []
-        if "pending-in-id-filter" in self.faults:
-            rows += self.store.pending()
         return self._ok(call, [self._render(r, extensions) for r in rows], "service-requests")
 
-    def _render(self, row: Row, extensions: bool) -> dict[str, Any]:
+    def _render(self, row: Row, extensions: bool, odd_status: bool = False) -> dict[str, Any]:
         doc = row.doc
         zone = "dates-without-zone" not in self.faults
         if row.pending:
@@ -372,7 +373,7 @@ class App:
             _copy(out, doc, "address", "lat", "long")
             return out
         status = row.status
-        if "bad-status-enum" in self.faults and row.origin == "history" and row.seq % 5 == 0:
+        if odd_status and row.origin == "history" and row.seq % 5 == 0:
             status = "pending"
         out = {"service_request_id": row.id, "status": status}
         _copy(out, doc, "status_notes", "service_name")
@@ -419,8 +420,6 @@ class App:
     def _post(self, call: Call) -> Answer:
         form = dict(reversed(call.form))  # the first of repeated fields counts
         key = form.get("api_key")
-        if "key-revoked" in self.faults:
-            raise Refused(403, "api_key revoked -- can't proceed with create_request.")
         if not key and "post-no-key-accepted" not in self.faults:
             raise Refused(403, "api_key missing -- can't proceed with create_request.")
         if key and not self.store.key_valid(key) and "post-any-key-accepted" not in self.faults:
@@ -448,6 +447,8 @@ class App:
                 errors.append(f"{name} contains control characters that are not allowed")
         if errors:
             raise Refused(400, *errors)
+        if "key-revoked" in self.faults:  # after validation: only acceptable POSTs meet it
+            raise Refused(403, "api_key revoked -- can't proceed with create_request.")
         doc = self._written(code, form, description, location, attributes)
         immediate = bool({"post-answers-both", "post-answers-id"} & self.faults)
         row = self.store.write(code, doc, 0.0 if immediate else self.delay)

@@ -22,13 +22,13 @@ class Fault:
 _FAULTS = (
     # --- formats --------------------------------------------------------------------------
     Fault("json-content-type-html", "GR2-FMT-JSON-CONTENT-TYPE",
-          ".json answers are served as text/html"),
+          "successful .json answers are served as text/html"),
     Fault("xml-content-type-json", "GR2-FMT-XML-CONTENT-TYPE",
-          ".xml answers are served as application/json"),
+          "successful .xml answers are served as application/json"),
     Fault("xml-wrong-root", "GR2-FMT-XML-ROOT",
           "services.xml has the root element <service_list> instead of <services>"),
     Fault("xml-entity-bomb", "GR2-FMT-XML-SAFE",
-          "XML answers carry a DTD with nested entity declarations (a 'billion laughs')"),
+          "services.xml carries a DTD with nested entity declarations (a 'billion laughs')"),
     Fault("xml-parity-drift", "GR2-FMT-PARITY",
           "in services.xml one service's service_name differs from services.json"),
     Fault("unsupported-format-200", "GR2-FMT-UNSUPPORTED",
@@ -61,7 +61,7 @@ _FAULTS = (
     Fault("reads-need-key", "CHI-KEY-READS-OPEN",
           "GETs of services, definitions, requests and tokens without a valid api_key get 403"),
     Fault("key-revoked", "CHI-KEY-WRITE",
-          "every POST is answered 403, also with the provisioned test key"),
+          "every acceptable POST is answered 403, also with the provisioned test key"),
     # --- writing --------------------------------------------------------------------------
     Fault("post-answers-both", "GR2-POST-RESPONSE",
           "an accepted POST answers token and service_request_id together"),
@@ -94,9 +94,9 @@ _FAULTS = (
           "an unknown service_request_id is answered 200 with an empty list"),
     # --- lists, pending rows and filters --------------------------------------------------
     Fault("bad-status-enum", "GR2-REQ-SCHEMA",
-          "some history rows are listed with status 'pending'"),
+          "in unfiltered lists some history rows have status 'pending'"),
     Fault("pending-in-id-filter", "CHI-PENDING-ONLY-LISTS",
-          "rows still being processed also appear in id-filtered and single-request answers"),
+          "rows still being processed also appear in id-filtered request lists"),
     Fault("dates-without-zone", "GR2-DATES-W3C",
           "date-times of requests are answered without their UTC offset"),
     Fault("filter-id-first-only", "GR2-FILTER-ID",

@@ -1,0 +1,90 @@
+"""The conformance run end to end against the embedded simulator (integration tier)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance import cli, requirements
+from conformance.runner import run_simulator
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    return run_simulator(report_dir=tmp_path_factory.mktemp("clean"))
+
+
+def test_clean_simulator_passes(clean_run):
+    failed = [f"{r.id}: {r.message}" for r in clean_run.results if r.outcome in ("failed", "error", "warning")]
+    assert failed == []
+    assert clean_run.verdict == "pass"
+    assert clean_run.exit_code == 0
+
+
+def test_clean_run_checks_every_must_requirement(clean_run):
+    checked = {i for r in clean_run.results if r.outcome == "passed" for i in r.requirement_ids}
+    musts = {r.id for r in requirements.for_profile("chicago") if r.level == "MUST"}
+    assert sorted(musts - checked) == []
+
+
+def test_summary_json_fields(clean_run):
+    summary = json.loads((clean_run.report_dir / "summary.json").read_text())
+    assert summary["verdict"] == "pass"
+    assert summary["profile"] == "chicago"
+    assert summary["requests_sent"] == clean_run.requests_sent > 50
+    assert summary["started"] < summary["finished"]
+    assert {c["outcome"] for c in summary["checks"]} == {"passed"}
+    for check in summary["checks"]:
+        assert set(check) >= {"id", "title", "requirement_ids", "outcome", "duration_s", "message", "source"}
+        assert check["source"] == "scenario"
+        assert check["requirement_ids"]
+
+
+def test_report_files_written(clean_run):
+    assert (clean_run.report_dir / "report.html").stat().st_size > 1000
+    assert (clean_run.report_dir / "junit.xml").read_text().count("<testcase") == len(clean_run.results)
+
+
+def test_written_request_overlaps_other_checks(clean_run):
+    # the read-back checks run last; the write was submitted at the start of the run
+    ids = [r.id for r in clean_run.results]
+    assert all("test_write_readback" in i for i in ids[-10:])
+
+
+def test_georeport_profile_flags_chicago_rows_without_id(tmp_path):
+    result = run_simulator(profile="georeport-v2", report_dir=tmp_path)
+    failed = {i for r in result.results if r.outcome == "failed" for i in r.requirement_ids}
+    assert failed == {"GR2-REQ-HAS-ID"}
+    registry = requirements.load()
+    assert all(registry[i].applies_to("georeport-v2") for r in result.results for i in r.requirement_ids)
+
+
+def test_cli_usage_error_exit_2(capsys):
+    assert cli.main(["run", "--base-url", "ftp://example.invalid/x"]) == 2
+    assert "not an http(s) URL" in capsys.readouterr().err
+
+
+def test_cli_unknown_fault_exit_2(capsys):
+    assert cli.main(["run", "--fault", "no-such-fault"]) == 2
+    assert "unknown fault" in capsys.readouterr().err
+
+
+def test_unreachable_target_is_inconclusive(tmp_path, capsys):
+    # port 9 on loopback: nothing listens there, the connection is refused at once
+    code = cli.main(["run", "--base-url", "http://127.0.0.1:9/open311/v2", "--report-dir", str(tmp_path),
+                     "--timeout", "2", "-q"])
+    assert code == 3
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["verdict"] == "inconclusive"
+    assert "verdict: INCONCLUSIVE" in capsys.readouterr().out
+
+
+def test_cli_fault_run_fails_exit_1(tmp_path, capsys):
+    code = cli.main(["run", "--fault", "filter-status-ignored", "--simulator-delay", "0.3",
+                     "--report-dir", str(tmp_path), "-q"])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "verdict: FAIL" in out
