@@ -41,6 +41,8 @@ class Target:
     min_interval: float = 0.0
     simulator: bool = False
     faults: tuple[str, ...] = ()
+    seed: int | None = None  # of the OpenAPI-driven fuzzing; None: the kit's fixed default
+    fuzz_examples: int | None = None  # per operation; None: a default by kind of target
 
     @property
     def host(self) -> str:
@@ -75,7 +77,7 @@ class Target:
             "jurisdiction_id": self.jurisdiction_id, "api_key_given": bool(self.api_key),
             "timeout_s": self.timeout, "poll_timeout_s": self.poll_timeout,
             "write_service_code": self.write_service_code, "location": list(self.location),
-            "faults": list(self.faults),
+            "faults": list(self.faults), "seed": self.seed, "fuzz_examples": self.fuzz_examples,
         }
 
 
@@ -99,6 +101,8 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds")
     if args.max_requests is not None and args.max_requests < 1:
         raise UsageError("--max-requests must be at least 1")
+    if getattr(args, "fuzz_examples", None) is not None and args.fuzz_examples < 0:
+        raise UsageError("--fuzz-examples must be 0 (no fuzzing) or more")
     location = parse_location(args.location) if args.location else CITY_HALL
     address = CITY_HALL_ADDRESS if not args.location else None
     remote = base_url is not None and not is_loopback(urlsplit(base_url).hostname or "")
@@ -119,6 +123,8 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
         min_interval=REMOTE_MIN_INTERVAL if remote else 0.0,
         simulator=base_url is None,
         faults=tuple(getattr(args, "fault", None) or ()),
+        seed=getattr(args, "seed", None),
+        fuzz_examples=getattr(args, "fuzz_examples", None),
     )
 
 
