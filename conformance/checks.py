@@ -108,5 +108,6 @@ def listing(lines: Iterable[str], limit: int = MAX_LISTED) -> str:
 
 
 def _body_hint(answer: Answer) -> str:
-    text = answer.body[:200].decode("utf-8", "replace").strip()
+    # the evidence copy of the body: the transport redacted the key there
+    text = answer.exchange.response_body[:200].decode("utf-8", "replace").strip()
     return f"\n  body: {text}" if text else ""

@@ -108,10 +108,12 @@ class RunPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):
         report = yield
+        self._redact(report)
         decided = call.when == "call" or (call.when == "setup" and not report.passed)
         if not decided or item.nodeid in self.context.results:
             return report
         result = self._judge(item, call, report)
+        result.message = self.context.transport.redact(result.message)
         self.context.results[item.nodeid] = result
         report.user_properties.append(("conformance_outcome", result.outcome))
         report.user_properties.append(("requirements", " ".join(result.requirement_ids)))
@@ -119,6 +121,16 @@ class RunPlugin:
             report.outcome = "passed"
         self._print(result)
         return report
+
+    def _redact(self, report: pytest.TestReport) -> None:
+        """Keep the key out of what pytest's own reporters (JUnit, HTML) write: a server
+        that echoes the key back would otherwise carry it into a failure message."""
+        redact = self.context.transport.redact
+        if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+            text = report.longreprtext
+            if redact(text) != text:
+                report.longrepr = redact(text)
+        report.sections = [(title, redact(content)) for title, content in report.sections]
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         self.context.current_exchanges = None

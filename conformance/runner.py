@@ -57,6 +57,10 @@ def main(args: Any) -> int:
     target = target_mod.from_args(args)
     if target.simulator:
         _check_faults(target.faults)
+    if args.plan:
+        from conformance.plan import print_plan
+
+        return print_plan(target)
     with embedded(target, args.simulator_delay) as live:
         result = execute(live, report_dir=Path(args.report_dir) if args.report_dir else None,
                          quiet=args.quiet)
@@ -100,7 +104,7 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
 
 
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
-            say: Callable[[str], None] | None = None) -> RunResult:
+            say: Callable[[str], None] | None = None, transport: Transport | None = None) -> RunResult:
     from conformance.report import write_reports
 
     say = say or _printer()
@@ -110,9 +114,9 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create report directory {report_dir}: {exc.strerror}") from None
-    transport = Transport(target.base_url, target.api_key, timeout=target.timeout,
-                          write_policy=target.write_policy, max_requests=target.max_requests,
-                          min_interval=target.min_interval)
+    transport = transport or Transport(
+        target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
+        max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline)
     client = Client(transport, target.jurisdiction_id)
     flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(say))
     context = RunContext(target, transport, client, run_id, flow, say=say)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from conformance.errors import UsageError
-from conformance.transport import KNOWN_PRODUCTION_HOSTS, KNOWN_TEST_HOSTS, WritePolicy, is_loopback
+from conformance.transport import WritePolicy, is_loopback
 
 # 121 N LaSalle St: City Hall, the default place a written request is reported at
 CITY_HALL = (41.883630, -87.632380)
@@ -23,6 +28,19 @@ REMOTE_POLL_TIMEOUT = 600.0
 SIMULATOR_POLL_TIMEOUT = 30.0
 REMOTE_MIN_INTERVAL = 0.2  # seconds between requests to a host we do not run
 PROFILES = ("chicago", "georeport-v2")
+KNOWN_HOSTS_PATH = Path(__file__).with_name("known_hosts.yaml")
+
+
+@cache
+def known_hosts() -> tuple[frozenset[str], frozenset[str]]:
+    """(test hosts, production hosts) of published Open311 endpoints."""
+    data = yaml.safe_load(KNOWN_HOSTS_PATH.read_text(encoding="utf-8"))
+    return (frozenset(h.lower() for h in data["test"]), frozenset(h.lower() for h in data["production"]))
+
+
+def make_write_policy(allow_writes: bool = False, allow_production: bool = False) -> WritePolicy:
+    test, production = known_hosts()
+    return WritePolicy(allow_writes, allow_production, test, production)
 
 
 @dataclass(slots=True)
@@ -36,13 +54,22 @@ class Target:
     write_service_code: str | None = None
     location: tuple[float, float] = CITY_HALL
     address_string: str | None = CITY_HALL_ADDRESS
-    write_policy: WritePolicy = field(default_factory=WritePolicy)
+    write_policy: WritePolicy = field(default_factory=lambda: make_write_policy())
     max_requests: int | None = None
     min_interval: float = 0.0
     simulator: bool = False
     faults: tuple[str, ...] = ()
+    max_duration: float = 1800.0  # seconds: the whole run's bound
     seed: int | None = None  # of the OpenAPI-driven fuzzing; None: the kit's fixed default
     fuzz_examples: int | None = None  # per operation; None: a default by kind of target
+    _deadline: float | None = field(default=None, repr=False)
+
+    @property
+    def deadline(self) -> float:
+        """The time.monotonic() value after which the run sends nothing more."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.max_duration
+        return self._deadline
 
     @property
     def host(self) -> str:
@@ -60,9 +87,10 @@ class Target:
             return "embedded simulator"
         if is_loopback(self.host):
             return "loopback"
-        if self.host in KNOWN_TEST_HOSTS:
+        test, production = known_hosts()
+        if self.host in test:
             return "known test host"
-        if self.host in KNOWN_PRODUCTION_HOSTS:
+        if self.host in production:
             return "known PRODUCTION host"
         return "remote host"
 
@@ -75,7 +103,7 @@ class Target:
         return {
             "base_url": self.base_url, "kind": self.kind, "profile": self.profile,
             "jurisdiction_id": self.jurisdiction_id, "api_key_given": bool(self.api_key),
-            "timeout_s": self.timeout, "poll_timeout_s": self.poll_timeout,
+            "timeout_s": self.timeout, "poll_timeout_s": self.poll_timeout, "max_duration_s": self.max_duration,
             "write_service_code": self.write_service_code, "location": list(self.location),
             "faults": list(self.faults), "seed": self.seed, "fuzz_examples": self.fuzz_examples,
         }
@@ -95,7 +123,7 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
             raise UsageError("--fault applies to the embedded simulator only (drop --base-url)")
     if args.profile not in PROFILES:
         raise UsageError(f"--profile must be one of {', '.join(PROFILES)}")
-    for name in ("timeout", "poll_timeout"):
+    for name in ("timeout", "poll_timeout", "max_duration"):
         value = getattr(args, name, None)
         if value is not None and (not math.isfinite(value) or value <= 0):
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds")
@@ -117,12 +145,12 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
         write_service_code=args.write_service_code or None,
         location=location,
         address_string=address,
-        write_policy=WritePolicy(allow_writes=args.allow_writes,
-                                 allow_production=args.allow_writes_to_production),
+        write_policy=make_write_policy(args.allow_writes, args.allow_writes_to_production),
         max_requests=args.max_requests,
         min_interval=REMOTE_MIN_INTERVAL if remote else 0.0,
         simulator=base_url is None,
         faults=tuple(getattr(args, "fault", None) or ()),
+        max_duration=getattr(args, "max_duration", None) or 1800.0,
         seed=getattr(args, "seed", None),
         fuzz_examples=getattr(args, "fuzz_examples", None),
     )

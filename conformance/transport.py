@@ -8,6 +8,8 @@ budget, and is polite to remote hosts. It knows nothing of Open311.
 
 from __future__ import annotations
 
+import email.utils
+import posixpath
 import hashlib
 import ipaddress
 import threading
@@ -21,34 +23,19 @@ import requests
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 STALLS_BEFORE_GIVING_UP = 2
+FAILURES_BEFORE_GIVING_UP = 5  # connection failures in a row: the target is unreachable
+RETRY_STATUSES = (429, 503)
+MAX_RETRIES = 2
+MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer gets its answer recorded as is
 REDACTED = "[REDACTED]"
-
-# Hosts whose operators published them as test environments (open311 servers.yml), and the
-# production hosts a write must never reach by accident.
-KNOWN_TEST_HOSTS = frozenset({
-    "test311api.cityofchicago.org", "311test.baltimorecity.gov", "mayors24test.cityofboston.gov",
-    "test.seeclickfix.com", "mobile311-dev.sfgov.org", "test.publicstuff.com",
-    "city-of-ottawa-dev.apigee.net", "dev-api.ville.quebec.qc.ca", "sags-uns-test.stadt-koeln.de",
-    "demo.klarschiff-hro.de", "staging-open311.royalgreenwich.gov.uk",
-})
-KNOWN_PRODUCTION_HOSTS = frozenset({
-    "311api.cityofchicago.org", "311.baltimorecity.gov", "mayors24.cityofboston.gov",
-    "311.boston.gov", "spot.brooklinema.gov", "csr.columbus.in.gov", "seeclickfix.com",
-    "grcity.spotreporters.com", "ureport.peoriagov.org", "mobile311.sfgov.org",
-    "app.311.dc.gov", "api.phila.gov", "www.publicstuff.com", "city-of-ottawa-prod.apigee.net",
-    "secure.toronto.ca", "api.ville.quebec.qc.ca", "sags-uns.stadt-koeln.de",
-    "anliegen.bonn.de", "www.zueriwieneu.ch", "asiointi.hel.fi", "api.turku.fi",
-    "open311.royalgreenwich.gov.uk", "311.austintexas.gov", "san-diego.spotreporters.com",
-    "www.fixmystreet.com", "bloomington.in.gov", "geo.sv.rostock.de",
-})
-
 
 class TransportError(Exception):
     """An exchange that did not yield an answer. ``kind`` says why, for the verdict."""
 
     def __init__(self, kind: str, message: str, exchange: Exchange | None = None) -> None:
         super().__init__(message)
-        self.kind = kind  # timeout | connection | too-large | write-refused | budget
+        # timeout | connection | too-large | write-refused | budget | planned
+        self.kind = kind
         self.exchange = exchange
 
 
@@ -70,20 +57,24 @@ def is_loopback(host: str) -> bool:
 
 @dataclass(slots=True, frozen=True)
 class WritePolicy:
-    """Who may receive a POST. Production hosts need a second, explicit permission."""
+    """Who may receive a POST: loopback and the given test hosts; production hosts need a
+    second, explicit permission. The host lists come from the caller (the transport knows
+    no city)."""
 
     allow_writes: bool = False
     allow_production: bool = False
+    test_hosts: frozenset[str] = frozenset()
+    production_hosts: frozenset[str] = frozenset()
 
     def refusal(self, url: str) -> str | None:
         """Why a write to ``url`` is refused, or None when it is allowed."""
-        host = (urlsplit(url).hostname or "").lower()
-        if host in KNOWN_PRODUCTION_HOSTS:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        if host in self.production_hosts:
             if self.allow_production and self.allow_writes:
                 return None
             return (f"{host} is a known production host: writes need --allow-writes "
                     "and --allow-writes-to-production")
-        if is_loopback(host) or host in KNOWN_TEST_HOSTS or self.allow_writes:
+        if is_loopback(host) or host in self.test_hosts or self.allow_writes:
             return None
         return f"{host} is neither loopback nor a known test host: writes need --allow-writes"
 
@@ -135,8 +126,17 @@ class Transport:
         write_policy: WritePolicy | None = None,
         max_requests: int | None = None,
         min_interval: float = 0.0,
+        deadline: float | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
+        plan: Callable[[str, str, str | None], None] | None = None,
+        stand_in: str | None = None,
     ) -> None:
+        """``deadline`` is a time.monotonic() value after which nothing more is sent.
+
+        With ``plan``, every request is announced as ``plan(method, url, refusal)`` with the
+        target's URL, and, if allowed, sent to ``stand_in`` (the embedded simulator) instead,
+        so a plan can follow the answers a run depends on without touching the target.
+        """
         self.base_url = base_url.rstrip("/") + "/"
         self.api_key = api_key or None
         self.timeout = timeout
@@ -145,7 +145,11 @@ class Transport:
         self.max_requests = max_requests
         self.min_interval = min_interval
         self.on_exchange = on_exchange
+        self.deadline = deadline
+        self.plan = plan
+        self.stand_in = stand_in.rstrip("/") + "/" if stand_in else None
         self.exchanges: list[Exchange] = []
+        self._failures_in_a_row = 0
         self._lock = threading.Lock()
         self._last_sent = 0.0
         self._stalls: dict[str, int] = {}
@@ -183,17 +187,13 @@ class Transport:
     def send(self, method: str, url: str, *, body: str | bytes | None = None,
              headers: Mapping[str, str] | None = None, label: str | None = None) -> Response:
         method = method.upper()
-        if method not in ("GET", "HEAD", "OPTIONS"):
-            refusal = self.write_policy.refusal(url)
-            if refusal:
-                raise TransportError("write-refused", f"{method} refused by the write guard: {refusal}")
+        refusal = self.write_policy.refusal(url) if method not in ("GET", "HEAD", "OPTIONS") else None
+        if self.plan is not None:
+            self.plan(method, self.redact(url), refusal)
+        if refusal:
+            raise TransportError("write-refused", f"{method} refused by the write guard: {refusal}")
         with self._lock:
-            if self.max_requests is not None and len(self.exchanges) >= self.max_requests:
-                raise TransportError("budget", f"request budget of {self.max_requests} spent")
-            stalls = self._stalls.get(_path_of(url), 0)
-            if stalls >= STALLS_BEFORE_GIVING_UP:
-                raise TransportError("timeout", f"{method} {self.redact(url)}: not sent, the same path "
-                                     f"stalled {stalls} times already")
+            self._check_limits(method, url)
             exchange = Exchange(
                 seq=len(self.exchanges) + 1, method=method, url=self.redact(url),
                 request_headers={k: self.redact(v) for k, v in (headers or {}).items()},
@@ -202,8 +202,9 @@ class Transport:
             )
             self.exchanges.append(exchange)
             self._pace()
+        sent_to = self._stand_in_url(url) if self.plan is not None else url
         try:
-            return self._exchange(method, url, body, headers, exchange)
+            return self._exchange_with_retries(method, sent_to, body, headers, exchange)
         finally:
             if self.on_exchange:
                 self.on_exchange(exchange)
@@ -214,11 +215,11 @@ class Transport:
             return value
         if isinstance(value, bytes):
             out = value
-            for form in _key_forms(self.api_key):
+            for form in key_forms(self.api_key):
                 out = out.replace(form.encode("utf-8"), REDACTED.encode())
             return out
         text = str(value)
-        for form in _key_forms(self.api_key):
+        for form in key_forms(self.api_key):
             text = text.replace(form, REDACTED)
         return text
 
@@ -226,6 +227,60 @@ class Transport:
         self._session.close()
 
     # -- internals -----------------------------------------------------------------------
+    def _check_limits(self, method: str, url: str) -> None:
+        where = f"{method} {self.redact(url)}: not sent"
+        if self.max_requests is not None and len(self.exchanges) >= self.max_requests:
+            raise TransportError("budget", f"{where}, the request budget of {self.max_requests} is spent")
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise TransportError("budget", f"{where}, the run's time bound is reached")
+        if self._failures_in_a_row >= FAILURES_BEFORE_GIVING_UP:
+            raise TransportError("connection", f"{where}, the target is unreachable "
+                                 f"({self._failures_in_a_row} connection failures in a row)")
+        stalls = self._stalls.get(_path_of(url), 0)
+        if stalls >= STALLS_BEFORE_GIVING_UP:
+            raise TransportError("timeout", f"{where}, the same path stalled {stalls} times already")
+
+    def _stand_in_url(self, url: str) -> str:
+        """The stand-in's URL for a target URL; a plan never sends anything to the target."""
+        target, wanted = urlsplit(self.base_url), urlsplit(url)
+        if self.stand_in is None or (wanted.scheme, wanted.netloc) != (target.scheme, target.netloc):
+            raise TransportError("planned", f"planned only: {self.redact(url)}")
+        # the same place relative to the versioned base (discovery sits one level up)
+        relative = posixpath.relpath(wanted.path, target.path.rstrip("/") or "/")
+        query = f"?{wanted.query}" if wanted.query else ""
+        return urljoin(self.stand_in, relative) + query
+
+    def _exchange_with_retries(self, method: str, url: str, body: str | bytes | None,
+                               headers: Mapping[str, str] | None, exchange: Exchange) -> Response:
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                response = self._exchange(method, url, body, headers, exchange)
+            except TransportError as exc:
+                if exc.kind == "connection":
+                    with self._lock:
+                        self._failures_in_a_row += 1
+                raise
+            with self._lock:
+                self._failures_in_a_row = 0
+            wait = _retry_after(response) if response.status in RETRY_STATUSES else None
+            if wait is None or attempt == MAX_RETRIES or wait > MAX_RETRY_AFTER or (
+                    self.deadline is not None and time.monotonic() + wait >= self.deadline):
+                return response
+            # the server asked us to come back later: honour it, and keep the refusal as evidence
+            exchange.error = f"HTTP {response.status}, Retry-After {wait:g} s honoured (attempt {attempt + 1})"
+            time.sleep(wait)
+            exchange = self._record_retry(exchange)
+        return response  # pragma: no cover  (the loop always returns)
+
+    def _record_retry(self, previous: Exchange) -> Exchange:
+        with self._lock:
+            retry = Exchange(seq=len(self.exchanges) + 1, method=previous.method, url=previous.url,
+                             request_headers=dict(previous.request_headers),
+                             request_body=previous.request_body, started=time.time(),
+                             label=f"{previous.label or ''} (retry)".strip())
+            self.exchanges.append(retry)
+            return retry
+
     def _pace(self) -> None:
         if self.min_interval <= 0:
             return
@@ -290,11 +345,25 @@ class Transport:
         raise TransportError(kind, f"{exchange.method} {exchange.url}: {message}", exchange) from None
 
 
+def _retry_after(response: Response) -> float | None:
+    """Seconds the server asked for (delta-seconds or an HTTP date), None without the header."""
+    value = (response.header("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
 def _path_of(url: str) -> str:
     return urlsplit(url).path
 
 
-def _key_forms(key: str) -> tuple[str, ...]:
+def key_forms(key: str) -> tuple[str, ...]:
     from urllib.parse import quote, quote_plus
 
     return tuple({key, quote(key, safe=""), quote_plus(key)})

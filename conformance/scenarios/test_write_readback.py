@@ -41,7 +41,7 @@ def test_post_answers_token(open311_written):
     """A POST to a batch service answers a token"""
     checks.expect_ok(open311_written.post)
     if not open311_written.token:
-        fail(f"the POST answered no token: {open311_written.post.body[:200]!r}")
+        fail(f"the POST answered no token: {open311_written.post.exchange.response_body[:200]!r}")
 
 
 @requirement("CHI-TOKEN-PENDING")

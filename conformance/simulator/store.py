@@ -109,10 +109,12 @@ class Store:
             self._db.close()
 
     # -- keys ----------------------------------------------------------------------------
-    def add_key(self, name: str, email: str) -> str:
-        key = secrets.token_hex(16)
+    def add_key(self, name: str, email: str, key: str | None = None) -> str:
+        """Provision a key; ``key`` adopts a given one (a run's plan uses the user's key)."""
+        key = key or secrets.token_hex(16)
         with self.lock:
-            self._db.execute("INSERT INTO keys VALUES (?, ?, ?, ?)", (key, name, email, time.time()))
+            self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?, ?, ?)",
+                             (key, name, email, time.time()))
         return key
 
     def key_valid(self, key: str | None) -> bool:

@@ -1,0 +1,59 @@
+"""``run --plan``: every request a run would send, one per line, and nothing sent to the target.
+
+A run's later requests depend on earlier answers (a definition per listed service, the id a
+token resolves to). To list them honestly the plan runs the whole suite with the transport
+in plan mode: each request is announced with the target's URL and the write guard's
+decision, then answered by a private embedded simulator standing in for the target.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from conformance.simulator import server
+from conformance.target import Target
+from conformance.transport import Transport
+
+STAND_IN_DELAY = 0.05  # seconds: the stand-in resolves tokens at once, the plan stays quick
+
+
+def print_plan(target: Target) -> int:
+    from conformance.runner import execute
+
+    counts: Counter[str] = Counter()
+    lines: list[str] = []  # printed afterwards: pytest captures output while the checks run
+
+    def announce(method: str, url: str, refusal: str | None) -> None:
+        counts[method] += 1
+        if refusal:
+            counts["refused"] += 1
+            lines.append(f"{method} {url}    # refused by the write guard: {refusal}")
+        else:
+            lines.append(f"{method} {url}")
+
+    stand_in = server.start(delay=STAND_IN_DELAY)
+    try:
+        simulated = target.simulator
+        if simulated:
+            target.base_url = stand_in.base_url
+        key = target.api_key or (stand_in.api_key if simulated else None)
+        if key:
+            stand_in.store.add_key("plan", "plan@open311-conformance.invalid", key=key)
+        target.api_key = key
+        where = "the embedded simulator" if simulated else target.base_url
+        print(f"# plan of a run against {where} ({target.kind}), profile {target.profile}")
+        print("# answers come from a stand-in simulator: ids and counts depend on the real target's data")
+        transport = Transport(target.base_url, key, timeout=target.timeout, write_policy=target.write_policy,
+                              max_requests=target.max_requests, plan=announce, stand_in=stand_in.base_url)
+        with tempfile.TemporaryDirectory(prefix="open311-plan-") as scratch:
+            execute(target, report_dir=Path(scratch), quiet=True, say=lambda _line: None, transport=transport)
+    finally:
+        stand_in.stop()
+    print("\n".join(lines))
+    writes = sum(n for method, n in counts.items() if method not in ("GET", "HEAD", "refused"))
+    total = sum(n for method, n in counts.items() if method != "refused")
+    print(f"# {total} requests planned: {writes} writes, {counts['refused']} refused by the write guard; "
+          "nothing was sent to the target")
+    return 0

@@ -1,0 +1,98 @@
+"""Hostile servers for the battery in test_hostile.py: real HTTP servers on loopback.
+
+The Open311-shaped ones wrap the simulator's request handler in-process (no proxying over
+HTTP) and then spoil its answers: echo the request (and with it the API key) back, or put
+markup into the text a report shows. The others are not Open311 at all: garbage bytes, or a
+connection reset before any answer.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote_plus
+
+from conformance.simulator.app import App
+from conformance.simulator.store import Store
+
+SCRIPT = '<script>alert("pwned")</script>'
+MODES = ("garbage", "reset", "key-echo", "script-tags")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def _serve(self) -> None:
+        mode = self.server.mode
+        if mode == "reset":
+            # SO_LINGER with a zero timeout turns close() into a TCP reset
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if mode == "garbage":
+            self._answer(200, "application/json; charset=utf-8", self.server.random.randbytes(512))
+            return
+        answer = self.server.app.handle(self.command, self.path, dict(self.headers.items()), body)
+        content = answer.body
+        content_type = answer.content_type
+        if mode == "key-echo":
+            # echo what the client sent, key included, into the body and a header
+            echo = unquote_plus(f"{self.path} {body.decode('utf-8', 'replace')}")
+            content = content.replace(b'"description": "', f'"description": "you sent {echo}: '.encode(), 1)
+            self._answer(answer.status, content_type, content, [("X-Echo", echo)])
+            return
+        if mode == "script-tags":
+            content = content.replace(b'"service_name": "', f'"service_name": "{SCRIPT}'.encode())
+            content = content.replace(b"<service_name>", b"<service_name>&lt;script&gt;alert(1)&lt;/script&gt;")
+            content = content.replace(b'"description": "', f'"description": "{SCRIPT}'.encode())
+        self._answer(answer.status, content_type, content)
+
+    def _answer(self, status: int, content_type: str, body: bytes,
+                extra: list[tuple[str, str]] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in extra or []:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, mode: str, app: App) -> None:
+        self.mode = mode
+        self.app = app
+        self.random = random.Random(311)
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+@contextmanager
+def hostile_server(mode: str, api_key: str) -> Iterator[str]:
+    """A hostile server in ``mode`` on a free loopback port; yields its versioned base URL."""
+    assert mode in MODES, mode
+    store = Store(None)
+    store.add_key("hostile test", "test@example.invalid", key=api_key)
+    server = _Server(mode, App(store, frozenset(), delay=0.2))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/open311/v2"
+    finally:
+        server.shutdown()
+        server.server_close()
+        store.close()

@@ -1,0 +1,63 @@
+"""Building the target from flags and environment; bad values are usage errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conformance import cli
+from conformance.errors import UsageError
+from conformance.target import CITY_HALL, from_args
+
+
+def args(*argv: str):
+    return cli.build_parser().parse_args(["run", *argv])
+
+
+def test_no_target_means_the_simulator():
+    target = from_args(args(), environ={})
+    assert target.simulator and target.location == CITY_HALL and target.poll_timeout == 30
+
+
+def test_environment_supplies_url_and_key():
+    target = from_args(args(), environ={"OPEN311_BASE_URL": "http://test311api.cityofchicago.org/open311/v2/",
+                                        "OPEN311_API_KEY": "k"})
+    assert target.base_url == "http://test311api.cityofchicago.org/open311/v2"
+    assert target.api_key == "k" and not target.simulator
+    assert target.kind == "known test host" and target.remote
+    assert target.poll_timeout == 600 and target.min_interval > 0
+
+
+def test_flags_win_over_environment():
+    target = from_args(args("--base-url", "http://127.0.0.1:1/open311/v2", "--api-key", "flag"),
+                       environ={"OPEN311_BASE_URL": "http://x.invalid/", "OPEN311_API_KEY": "env"})
+    assert target.api_key == "flag" and target.kind == "loopback" and not target.remote
+
+
+def test_describe_never_holds_the_key():
+    target = from_args(args("--api-key", "super-secret-key"), environ={})
+    assert "super-secret-key" not in repr(target.describe())
+    assert target.describe()["api_key_given"] is True
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--base-url", "not a url"], "not an http(s) URL"),
+    (["--base-url", "http://x.invalid/v2?a=1"], "query"),
+    (["--base-url", "http://x.invalid/v2", "--fault", "paging-ignored"], "embedded simulator only"),
+    (["--location", "91,0"], "out of range"),
+    (["--location", "abc"], "LAT,LONG"),
+    (["--timeout", "0"], "positive"),
+    (["--poll-timeout", "nan"], "positive"),
+    (["--max-requests", "0"], "at least 1"),
+    (["--fuzz-examples", "-1"], "fuzz-examples"),
+])
+def test_bad_values_are_usage_errors(argv, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        from_args(args(*argv), environ={})
+
+
+def test_bad_flag_exit_2_without_traceback(capsys):
+    assert cli.main(["run", "--location", "north"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "LAT,LONG" in err

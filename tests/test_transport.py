@@ -1,0 +1,193 @@
+"""The transport: evidence, redaction, the write guard, limits, politeness (fast tier)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conformance import target as target_mod
+from conformance.transport import Transport, TransportError, WritePolicy, is_loopback, key_fingerprint
+
+KEY = "s3cr3t-key+with/odd=chars"
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers each request with the next of a scripted list of (status, headers, body)."""
+
+    protocol_version = "HTTP/1.1"
+    server: _ScriptedServer
+
+    def do_GET(self) -> None:
+        self.do_POST()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.seen.append((self.command, self.path, self.rfile.read(length)))
+        status, headers, body = self.server.script.pop(0) if self.server.script else (200, {}, b"[]")
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _ScriptedServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, script: list[tuple[int, dict[str, str], bytes]]) -> None:
+        self.script = list(script)
+        self.seen: list[tuple[str, str, bytes]] = []
+        super().__init__(("127.0.0.1", 0), _Scripted)
+
+
+@contextmanager
+def scripted(*answers: tuple[int, dict[str, str], bytes]) -> Iterator[_ScriptedServer]:
+    server = _ScriptedServer(list(answers))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def base(server: _ScriptedServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/open311/v2"
+
+
+def test_key_redacted_in_url_body_headers_and_echoed_answers():
+    echo = f'[{{"code":400,"description":"bad key {KEY}"}}]'.encode()
+    with scripted((400, {"X-Echo": KEY}, echo)) as server:
+        transport = Transport(base(server), KEY)
+        response = transport.post("requests.json", {"api_key": KEY, "service_code": "x"})
+    exchange = response.exchange
+    assert server.seen[0][2].count(b"api_key=") == 1  # the key did go to the server
+    for text in (exchange.url, exchange.request_body, str(exchange.response_headers),
+                 exchange.response_body.decode()):
+        assert KEY not in text
+        assert "s3cr3t" not in text
+    assert "[REDACTED]" in exchange.request_body
+
+
+def test_fingerprint_is_stable_and_not_the_key():
+    assert key_fingerprint(KEY) == key_fingerprint(KEY)
+    assert KEY not in key_fingerprint(KEY)
+    assert key_fingerprint(None) is None
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("http://127.0.0.1:8311/open311/v2/requests.json", True),
+    ("http://[::1]:8311/open311/v2/requests.json", True),
+    ("http://localhost/open311/v2/requests.json", True),
+    ("http://test311api.cityofchicago.org/open311/v2/requests.json", True),
+    ("http://311api.cityofchicago.org/open311/v2/requests.json", False),
+    ("http://311API.CityOfChicago.org./open311/v2/requests.json", False),
+    ("http://test311api.cityofchicago.org@311api.cityofchicago.org/open311/v2/requests.json", False),
+    ("http://open311.example.org/v2/requests.json", False),
+])
+def test_write_guard_default(url, allowed):
+    assert (target_mod.make_write_policy().refusal(url) is None) is allowed
+
+
+def test_write_guard_production_needs_both_flags():
+    production = "http://311api.cityofchicago.org/open311/v2/requests.json"
+    assert target_mod.make_write_policy(allow_writes=True).refusal(production)
+    assert target_mod.make_write_policy(allow_production=True).refusal(production)
+    assert target_mod.make_write_policy(True, True).refusal(production) is None
+    assert target_mod.make_write_policy(allow_writes=True).refusal("http://open311.example.org/x") is None
+
+
+def test_write_guard_refuses_before_anything_is_sent():
+    # the port is never contacted: the guard decides on the URL alone
+    transport = Transport("http://311api.cityofchicago.org/open311/v2", KEY,
+                          write_policy=target_mod.make_write_policy())
+    with pytest.raises(TransportError) as caught:
+        transport.post("requests.json", {"service_code": "x"})
+    assert caught.value.kind == "write-refused"
+    assert transport.exchanges == []
+
+
+def test_is_loopback():
+    assert is_loopback("127.0.0.5") and is_loopback("::1") and is_loopback("[::1]")
+    assert not is_loopback("10.0.0.1") and not is_loopback("example.org")
+
+
+def test_retry_after_is_honoured_and_both_attempts_are_evidence():
+    with scripted((429, {"Retry-After": "1"}, b"[]"), (200, {"Content-Type": "application/json"}, b"[1]")) as s:
+        transport = Transport(base(s))
+        started = time.monotonic()
+        response = transport.get("services.json")
+        waited = time.monotonic() - started
+    assert response.status == 200
+    assert len(s.seen) == 2
+    assert [e.status for e in transport.exchanges] == [429, 200]
+    assert "Retry-After 1 s honoured" in transport.exchanges[0].error
+    assert waited >= 0.9  # it really waited (a lower bound, not a speed assertion)
+
+
+def test_retry_after_beyond_the_cap_is_not_waited_for():
+    with scripted((503, {"Retry-After": "3600"}, b"[]")) as server:
+        transport = Transport(base(server))
+        assert transport.get("services.json").status == 503
+    assert len(server.seen) == 1
+
+
+def test_budget_stops_sending():
+    with scripted() as server:
+        transport = Transport(base(server), max_requests=2)
+        transport.get("a.json")
+        transport.get("b.json")
+        with pytest.raises(TransportError) as caught:
+            transport.get("c.json")
+    assert caught.value.kind == "budget"
+    assert len(server.seen) == 2
+
+
+def test_deadline_stops_sending():
+    with scripted() as server:
+        transport = Transport(base(server), deadline=time.monotonic() - 1)
+        with pytest.raises(TransportError) as caught:
+            transport.get("a.json")
+    assert caught.value.kind == "budget" and "time bound" in str(caught.value)
+    assert server.seen == []
+
+
+def test_repeated_connection_failures_stop_the_run():
+    transport = Transport("http://127.0.0.1:9/open311/v2", timeout=2)
+    kinds = []
+    for i in range(8):
+        with pytest.raises(TransportError) as caught:
+            transport.get(f"x{i}.json")
+        kinds.append(str(caught.value))
+    assert len(transport.exchanges) == 5  # then it stops trying
+    assert "unreachable" in kinds[-1]
+
+
+def test_size_cap(simulator):
+    transport = Transport(simulator.base_url, max_body=1000)
+    with pytest.raises(TransportError) as caught:
+        transport.get("requests.json")
+    assert caught.value.kind == "too-large"
+    assert transport.exchanges[0].truncated
+
+
+def test_plan_mode_announces_and_answers_from_the_stand_in(simulator):
+    planned = []
+    transport = Transport("http://311api.cityofchicago.org/open311/v2", KEY,
+                          write_policy=target_mod.make_write_policy(),
+                          plan=lambda m, u, r: planned.append((m, u, r)), stand_in=simulator.base_url)
+    assert transport.get("services.json").status == 200
+    with pytest.raises(TransportError):
+        transport.post("requests.json", {"api_key": KEY})
+    assert planned[0] == ("GET", "http://311api.cityofchicago.org/open311/v2/services.json", None)
+    assert planned[1][0] == "POST" and "production" in planned[1][2]
+    assert len(transport.exchanges) == 1  # the refused POST never left
