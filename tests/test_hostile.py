@@ -1,0 +1,87 @@
+"""The hostile-server battery: every run ends within its bound, with the right verdict, a
+clean report and no key anywhere (integration tier)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conformance import cli
+from conformance.runner import run_simulator
+from tests.hostile import SCRIPT, hostile_server
+
+pytestmark = pytest.mark.integration
+KEY = "hostile-KEY-0123456789abcdef"
+BOUND_S = 60  # the --max-duration the battery runs with; the runs must stop on their own
+
+
+def run_against(url: str, tmp_path, *extra: str) -> tuple[int, str]:
+    code = cli.main(["run", "--base-url", url, "--api-key", KEY, "--report-dir", str(tmp_path),
+                     "--timeout", "2", "--poll-timeout", "3", "--max-duration", str(BOUND_S), *extra])
+    return code, ""
+
+
+def assert_clean_bundle(directory, console: str) -> None:
+    assert KEY not in console
+    for path in directory.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert KEY.encode() not in data, f"the key leaked into {path.name}"
+            assert b"hostile-KEY" not in data, f"part of the key leaked into {path.name}"
+
+
+def summary_of(directory) -> dict:
+    return json.loads((directory / "summary.json").read_text())
+
+
+def within_bound(summary: dict) -> bool:
+    from datetime import datetime
+
+    started = datetime.fromisoformat(summary["started"].replace("Z", "+00:00"))
+    finished = datetime.fromisoformat(summary["finished"].replace("Z", "+00:00"))
+    return (finished - started).total_seconds() <= BOUND_S + 30
+
+
+@pytest.mark.parametrize(("mode", "verdict", "code"), [
+    ("garbage", "fail", 1),
+    ("reset", "inconclusive", 3),
+    ("key-echo", None, None),
+    ("script-tags", "fail", 1),
+])
+def test_hostile_server(mode, verdict, code, tmp_path, capsys):
+    with hostile_server(mode, KEY) as url:
+        exit_code, _ = run_against(url, tmp_path)
+    console = capsys.readouterr()
+    summary = summary_of(tmp_path)
+    assert within_bound(summary)
+    if verdict is not None:
+        assert summary["verdict"] == verdict
+        assert exit_code == code
+    assert "Traceback" not in console.out + console.err
+    assert not any(c["outcome"] == "error" for c in summary["checks"]), "a hostile answer broke the kit"
+    assert_clean_bundle(tmp_path, console.out + console.err)
+    report = (tmp_path / "report.html").read_text()
+    assert SCRIPT not in report and "<script>alert(" not in report
+
+
+def test_key_echo_is_seen_and_redacted(tmp_path, capsys):
+    with hostile_server("key-echo", KEY) as url:
+        run_against(url, tmp_path)
+    console = capsys.readouterr().out
+    assert_clean_bundle(tmp_path, console)
+    # the echo did happen: the redacted marker stands where the key was sent back
+    assert b"[REDACTED]" in (tmp_path / "summary.json").read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("*.har"))
+
+
+@pytest.mark.parametrize("fault", ["xml-entity-bomb", "oversized-body", "stalled-answer"])
+def test_hostile_simulator_faults_end_bounded_and_fail(fault, tmp_path):
+    started = time.monotonic()
+    result = run_simulator((fault,), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path)
+    assert time.monotonic() - started <= BOUND_S + 30
+    assert result.verdict == "fail"
+    assert not any(r.outcome == "error" for r in result.results)
+    report = (tmp_path / "report.html").read_text()
+    assert "<!ENTITY" not in report  # the bomb is shown escaped, if at all

@@ -1,0 +1,67 @@
+"""The requirement registry and the scenarios' use of it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from conformance import cli, requirements
+from conformance.plugin import RunPlugin, requirement_ids
+from conformance.runner import SCENARIOS
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.items: list[pytest.Item] = []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.items = list(session.items)
+
+
+def collect(path, *plugins) -> tuple[int, list[pytest.Item]]:
+    collector = _Collector()
+    code = pytest.main([str(path), "--collect-only", "-q", "-p", "no:open311_conformance",
+                        "-p", "conformance.plugin", "-p", "no:cacheprovider", "--rootdir", str(path),
+                        "-c", str(SCENARIOS / "pytest.ini")], plugins=[collector, *plugins])
+    return code, collector.items
+
+
+def test_registry_loads_with_both_profiles():
+    registry = requirements.load()
+    assert len(registry) >= 50
+    assert {p for r in registry.values() for p in r.profiles} == {"chicago", "georeport-v2"}
+    assert all(r.statement and r.source for r in registry.values())
+
+
+def test_every_scenario_names_known_requirements(capsys):
+    code, items = collect(SCENARIOS)
+    assert code == 0 and items
+    registry = requirements.load()
+    for item in items:
+        ids = requirement_ids(item)
+        assert ids, f"{item.nodeid} names no requirement"
+        assert set(ids) <= set(registry), f"{item.nodeid} names unknown ids {set(ids) - set(registry)}"
+
+
+def test_every_must_requirement_has_a_check(capsys):
+    _code, items = collect(SCENARIOS)
+    checked = {i for item in items for i in requirement_ids(item)}
+    musts = {r.id for r in requirements.load().values() if r.level == "MUST"}
+    assert sorted(musts - checked) == []
+
+
+def test_a_check_with_an_unknown_requirement_is_refused(tmp_path, capsys):
+    (tmp_path / "test_bogus.py").write_text(
+        "import pytest\n\n@pytest.mark.requirement('GR2-NO-SUCH-THING')\ndef test_x():\n    pass\n")
+    context = SimpleNamespace(profile="chicago", watch=lambda: None,
+                              write_flow=SimpleNamespace(start=lambda: None))
+    code, _ = collect(tmp_path, RunPlugin(context))
+    assert code == pytest.ExitCode.USAGE_ERROR
+    assert "unknown requirement ids" in capsys.readouterr().err
+
+
+def test_requirements_command(capsys):
+    assert cli.main(["requirements", "--profile", "georeport-v2"]) == 0
+    out = capsys.readouterr().out
+    assert "GR2-FMT-PARITY" in out and "CHI-PAGING" not in out
