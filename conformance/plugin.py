@@ -163,6 +163,7 @@ class RunPlugin:
             id=item.nodeid, title=title, requirement_ids=ids, outcome=outcome,
             duration_s=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
             message=message, level=level, exchanges=list(self._exchanges.get(item.nodeid, [])),
+            source=getattr(getattr(item, "module", None), "CHECK_SOURCE", "scenario"),
         )
 
     def _print(self, result: CheckResult) -> None:

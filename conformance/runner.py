@@ -106,6 +106,7 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
             say: Callable[[str], None] | None = None, transport: Transport | None = None) -> RunResult:
     from conformance.report import write_reports
+    from conformance.report.html import HtmlReport
 
     say = say or _printer()
     run_id = new_run_id()
@@ -135,7 +136,8 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         "--html", str(report_dir / "report.html"), "--self-contained-html",
     ]
     try:
-        code = pytest.main(pytest_args, plugins=[RunPlugin(context, quiet=quiet)])
+        code = pytest.main(pytest_args, plugins=[RunPlugin(context, quiet=quiet),
+                                                 HtmlReport(context, started=started)])
     finally:
         flow.wait(timeout=1)
         transport.close()

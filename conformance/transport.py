@@ -9,9 +9,9 @@ budget, and is polite to remote hosts. It knows nothing of Open311.
 from __future__ import annotations
 
 import email.utils
-import posixpath
 import hashlib
 import ipaddress
+import posixpath
 import threading
 import time
 from collections.abc import Callable, Mapping

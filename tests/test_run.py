@@ -39,7 +39,7 @@ def test_summary_json_fields(clean_run):
     assert {c["outcome"] for c in summary["checks"]} == {"passed"}
     for check in summary["checks"]:
         assert set(check) >= {"id", "title", "requirement_ids", "outcome", "duration_s", "message", "source"}
-        assert check["source"] == "scenario"
+        assert check["source"] == ("openapi" if "test_openapi.py" in check["id"] else "scenario")
         assert check["requirement_ids"]
 
 

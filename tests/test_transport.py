@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conformance import target as target_mod
-from conformance.transport import Transport, TransportError, WritePolicy, is_loopback, key_fingerprint
+from conformance.transport import Transport, TransportError, is_loopback, key_fingerprint
 
 KEY = "s3cr3t-key+with/odd=chars"
 

@@ -1,37 +1,60 @@
-"""Everything a run leaves behind: summary.json, and (with pytest-html) report.html, junit.xml."""
+"""Everything a run leaves behind, in one directory.
+
+pytest writes ``report.html`` (through pytest-html and :mod:`conformance.report.html`) and
+``junit.xml`` while it runs; :func:`write_reports` then settles the report's verdict on the
+runner's final one, adds ``evidence.har`` and ``summary.json``, scans everything for the
+API key, and writes ``manifest.json`` last, over everything else in the directory.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from conformance import __version__
+from conformance import leakscan
+from conformance.report import har, html, summary
 from conformance.report.checklist import checklist
+from conformance.report.evidence import catalogue, write_evidence
+from conformance.report.manifest import MANIFEST, bundle_files, write_manifest
 
 if TYPE_CHECKING:
     from conformance.context import RunContext
     from conformance.runner import RunResult
 
+__all__ = ["write_reports", "write_manifest"]
 
-def summary(result: RunResult, context: RunContext) -> dict[str, Any]:
-    target = context.target
-    return {
-        "run_id": result.run_id,
-        "verdict": result.verdict,
-        "target": target.describe(),
-        "profile": target.profile,
-        "started": result.started,
-        "finished": result.finished,
-        "requests_sent": result.requests_sent,
-        "kit_version": __version__,
-        "api_key_fingerprint": context.transport.key_fingerprint,
-        "checklist": [{"key": i.key, "title": i.title, "state": i.state} for i in checklist(result.results)],
-        "kit_errors": result.kit_errors,
-        "checks": [r.as_dict() for r in result.results],
-    }
+SUMMARY = "summary.json"
+HAR = "evidence.har"
+HTML = "report.html"
 
 
 def write_reports(result: RunResult, context: RunContext) -> None:
-    data = summary(result, context)
+    """Write the artifacts. A key found in one turns into a kit error on ``result`` (so the
+    verdict and exit code the runner reports change with it) before the manifest is made."""
+    directory = result.report_dir
+    redact = context.transport.redact
+    log = har.har(context.transport.exchanges, redact, comment=f"open311-conformance run {result.run_id}")
+    # compact: json's C encoder is skipped when indenting, and the HAR is megabytes of bodies
+    (directory / HAR).write_text(json.dumps(log, ensure_ascii=False, separators=(",", ":")) + "\n",
+                                 encoding="utf-8")
+    _write_html_and_summary(result, context)
+    key = context.transport.api_key
+    leaks = leakscan.scan(directory, key) if key else []
+    if leaks and key:
+        leakscan.scrub(leaks, key)
+        names = ", ".join(sorted(leak.path.relative_to(directory).as_posix() for leak in leaks))
+        result.kit_errors.append(f"the API key was found in {names} and removed from it: "
+                                 "a path that skipped redaction, report it as a kit bug")
+        result.verdict = "fail" if result.verdict == "fail" else "inconclusive"
+        _write_html_and_summary(result, context)
+    write_manifest(result, context)
+
+
+def _write_html_and_summary(result: RunResult, context: RunContext) -> None:
+    directory = result.report_dir
+    html.finalize(directory / HTML, result, context)
+    files = sorted({*bundle_files(directory), SUMMARY} - {MANIFEST})
+    data = summary.build(result, context, checklist=checklist(result.results),
+                         write=write_evidence(context, result.results), catalogue=catalogue(context), files=files)
     text = context.transport.redact(json.dumps(data, indent=2, ensure_ascii=False))
-    (result.report_dir / "summary.json").write_text(text + "\n", encoding="utf-8")
+    (directory / SUMMARY).write_text(text + "\n", encoding="utf-8")

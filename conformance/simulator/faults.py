@@ -17,6 +17,9 @@ class Fault:
     name: str
     requirement: str
     description: str
+    # "fuzzing": only the OpenAPI-driven checks can find it (no hand-written check sends the
+    # input), so it may break a requirement a scenario-found fault breaks too
+    found_by: str = "scenario"
 
 
 _FAULTS = (
@@ -40,6 +43,9 @@ _FAULTS = (
           "error answers to .xml requests come as JSON"),
     Fault("odd-parameter-500", "GR2-ERR-NO-5XX",
           "an extensions value other than true/false crashes the request lists with a 500"),
+    Fault("odd-id-500", "GR2-ERR-NO-5XX",
+          "requests/{id} crashes with a 500 when the id holds anything but letters, digits and "
+          "dashes", found_by="fuzzing"),
     Fault("stalled-answer", "GR2-HTTP-TIMELY",
           "requests.json sends its headers, then stalls for 120 s before the body"),
     Fault("oversized-body", "GR2-HTTP-SIZE",

@@ -1,0 +1,232 @@
+"""What schemathesis is told: the schema, the XML deserializer, Open311 checks, the adapter.
+
+Registration (deserializer, checks) happens once, on import, the documented way
+(``@schemathesis.deserializer``, ``@schemathesis.check``). Nothing here opens a socket: the
+:class:`TransportAdapter` mounted on the session schemathesis is handed sends every request
+through :class:`~conformance.transport.Transport`.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import shlex
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+import schemathesis
+from requests.adapters import BaseAdapter, HTTPAdapter
+from schemathesis.specs.openapi import checks as openapi_checks
+from urllib3 import HTTPResponse
+from urllib3._collections import HTTPHeaderDict
+
+from conformance import contract, wire
+from conformance.transport import Exchange, Transport
+
+# operationId -> the resource (wire.ROOTS, schemas/) a successful answer carries
+RESOURCES: dict[str, str] = {
+    "getServiceList": "services",
+    "getServiceDefinition": "service-definition",
+    "getServiceRequests": "service-requests",
+    "createServiceRequest": "post-response",
+    "getServiceRequest": "service-requests",
+    "getServiceRequestIdFromToken": "token",
+    "getDiscovery": "discovery",
+}
+# JSONP answers are JavaScript, not JSON, and .xml ignores the parameter: the scenarios judge
+# it (CHI-JSONP), fuzzing it would only report the documented wrapping as a stray content type
+UNFUZZED_PARAMETERS = frozenset({"callback"})
+
+
+@cache
+def load_schema() -> Any:
+    """openapi.yaml as schemathesis sees it, its relative ``$ref`` s resolved from the file."""
+    raw = copy.deepcopy(contract.load_openapi())
+    for item in raw.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "parameters" in operation:
+                operation["parameters"] = [p for p in operation["parameters"] if _name(p, raw)
+                                           not in UNFUZZED_PARAMETERS]
+    # an explicit, empty config: a schemathesis.toml lying around must not change a verdict
+    schema = schemathesis.openapi.from_dict(raw, config=schemathesis.Config())
+    schema.location = contract.openapi_path().resolve().as_uri()
+    return schema
+
+
+def _name(parameter: dict[str, Any], raw: dict[str, Any]) -> str | None:
+    ref = parameter.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/parameters/"):
+        parameter = raw["components"]["parameters"].get(ref.rsplit("/", 1)[1], {})
+    return parameter.get("name")
+
+
+# -- answers ------------------------------------------------------------------------------------
+def resource_for(operation_id: str | None, status: int) -> str | None:
+    if status >= 400:
+        return "errors"
+    return RESOURCES.get(operation_id or "")
+
+
+def _operation_id(operation: Any) -> str | None:
+    definition = getattr(operation, "definition", None)
+    raw = getattr(definition, "raw", None)
+    return raw.get("operationId") if isinstance(raw, dict) else None
+
+
+@schemathesis.deserializer("text/xml", "application/xml")
+def deserialize_xml(ctx: schemathesis.DeserializationContext, response: schemathesis.Response) -> Any:
+    """XML decoded by the kit's own rules, so one JSON Schema judges both formats.
+
+    ``wire`` refuses DTDs and entities and checks the root element the resource must have;
+    its WireError becomes schemathesis' "content deserialization error" failure.
+    """
+    resource = resource_for(_operation_id(ctx.operation), response.status_code)
+    expected = wire.ROOTS.get(resource) if resource else None
+    _root, data = wire.decode_xml(response.content, expected_root=expected)
+    return data
+
+
+def _requested_format(case: Any) -> str | None:
+    fmt = (case.path_parameters or {}).get("format")
+    return fmt if fmt in wire.FORMATS else None
+
+
+@schemathesis.check
+def open311_format_content_type(ctx: Any, response: schemathesis.Response, case: Any) -> bool | None:
+    """A .json answer is application/json and an .xml answer text/xml, errors included.
+
+    schemathesis' own content-type check accepts any documented type, and every response here
+    documents both, so a .xml answer served as JSON would pass it.
+    """
+    fmt = _requested_format(case)
+    if fmt is None or response.status_code >= 500:
+        return None
+    content_type = (response.headers.get("content-type") or [""])[0]
+    if not wire.content_type_matches(content_type, fmt):
+        wanted = " or ".join(wire.JSON_CONTENT_TYPES if fmt == "json" else wire.XML_CONTENT_TYPES)
+        raise AssertionError(f"a .{fmt} answer ({response.status_code}) must be served as {wanted}, "
+                             f"not {content_type or 'no Content-Type'}")
+    return True
+
+
+@schemathesis.check
+def open311_error_list(ctx: Any, response: schemathesis.Response, case: Any) -> bool | None:
+    """Every 4xx answer, documented or not, is a GeoReport error list in the requested format."""
+    fmt = _requested_format(case)
+    if fmt is None or not 400 <= response.status_code < 500:
+        return None
+    try:
+        data = wire.decode(response.content, fmt, "errors").data
+    except wire.WireError as exc:
+        raise AssertionError(f"the {response.status_code} answer is not an error list in "
+                             f"{fmt}: {exc}") from None
+    violations = contract.validate(data, "errors", contract.DEFAULT_PROFILE)
+    if violations:
+        raise AssertionError(f"the {response.status_code} answer is not a list of code and "
+                             f"description: {violations[0]}")
+    return True
+
+
+@schemathesis.check
+def open311_negative_rejected(ctx: Any, response: schemathesis.Response, case: Any) -> bool | None:
+    """Invalid input is refused with a 4xx, except where GeoReport servers are lenient by habit.
+
+    schemathesis' ``negative_data_rejection``, minus two query-string readings the City's
+    documentation leaves open: a repeated parameter (the first counts) and empty items of a
+    comma-separated list (ignored). Both come from serialising mutated arrays and objects.
+    """
+    query = urlsplit(response.request.url or "").query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    names = [name for name, _value in pairs]
+    if len(names) != len(set(names)) or any("," in v and "" in v.split(",") for _n, v in pairs):
+        return None
+    return openapi_checks.negative_data_rejection(ctx, response, case)
+
+
+KEY_PARAMETER = "api_key"
+WRONG_KEY = "open311-conformance-not-a-key"
+
+
+@schemathesis.check
+def open311_key_enforced(ctx: Any, response: schemathesis.Response, case: Any) -> bool | None:
+    """A POST accepted with the key is refused (401/403) without it and with a wrong one.
+
+    schemathesis' own ``ignored_auth`` sends its probes through a session of its own, which
+    would bypass the kit's transport; this sends them through the session the case used.
+    """
+    if case.method.upper() != "POST" or not 200 <= response.status_code < 300:
+        return None
+    session = (ctx.internals.transport_kwargs or {}).get("session")
+    if session is None:
+        return None
+    for situation, key in (("without api_key", None), ("with a wrong api_key", WRONG_KEY)):
+        url = _with_key(response.request.url or "", key)
+        probe = session.request("POST", url, data=response.request.body,
+                                headers={k: v for k, v in response.request.headers.items()
+                                         if k.lower() in ("content-type",)})
+        if probe.status_code not in (401, 403):
+            raise AssertionError(f"POST {situation} answered {probe.status_code}, expected 403 "
+                                 "(the same POST with the key was accepted)")
+    return True
+
+
+def _with_key(url: str, key: str | None) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != KEY_PARAMETER]
+    if key is not None:
+        query.append((KEY_PARAMETER, key))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# -- sending ------------------------------------------------------------------------------------
+class TransportAdapter(BaseAdapter):
+    """A requests adapter that sends through the kit's transport and keeps what it sent."""
+
+    def __init__(self, transport: Transport, label: str,
+                 on_exchange: Callable[[Exchange], None] | None = None) -> None:
+        super().__init__()
+        self._builder = HTTPAdapter()
+        self.transport = transport
+        self.label = label
+        self.on_exchange = on_exchange
+        self.sent: list[Exchange] = []
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        answer = self.transport.send(request.method or "GET", request.url or "", body=request.body,
+                                     headers=dict(request.headers), label=self.label)
+        self.sent.append(answer.exchange)
+        if self.on_exchange:
+            self.on_exchange(answer.exchange)
+        raw = HTTPResponse(body=io.BytesIO(answer.body), headers=HTTPHeaderDict(dict(answer.headers)),
+                           status=answer.status, reason=answer.exchange.reason, version=11,
+                           preload_content=False, decode_content=False)
+        return self._builder.build_response(request, raw)
+
+    def close(self) -> None:
+        self._builder.close()
+
+
+def session_for(adapter: TransportAdapter) -> requests.Session:
+    """A session whose every URL goes to ``adapter``: schemathesis never opens its own."""
+    session = requests.Session()
+    session.trust_env = False
+    session.adapters.clear()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def curl_command(exchange: Exchange) -> str:
+    """A curl command repeating an exchange; built from the evidence, so the key is redacted."""
+    parts = ["curl", "-X", exchange.method, shlex.quote(exchange.url)]
+    for name, value in exchange.request_headers.items():
+        if name.lower() in ("user-agent", "accept-encoding", "accept", "connection", "content-length"):
+            continue
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if exchange.request_body:
+        parts += ["--data-raw", shlex.quote(exchange.request_body)]
+    return " ".join(parts)

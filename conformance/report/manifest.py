@@ -1,0 +1,145 @@
+"""manifest.json, written last: the sha256 of every other file of the report directory.
+
+``open311-conformance verify DIR`` recomputes them and names what changed, what is
+missing and what was added. The manifest proves a bundle is the one the kit wrote, as far
+as a hash list can: whoever can edit the files can rewrite the manifest too, so a
+reviewer who needs more keeps the manifest's own hash (CI logs it) or signs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from conformance import __version__
+from conformance.contract import contract_hashes
+from conformance.errors import UsageError
+
+if TYPE_CHECKING:
+    from conformance.context import RunContext
+    from conformance.runner import RunResult
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundle_files(directory: Path) -> list[str]:
+    """Every regular file below ``directory`` but the manifest, as sorted posix paths."""
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
+                  if p.is_file() and p.relative_to(directory).as_posix() != MANIFEST)
+
+
+def manifest(result: RunResult, context: RunContext) -> dict[str, Any]:
+    directory = result.report_dir
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": result.run_id,
+        "kit_version": __version__,
+        "verdict": result.verdict,
+        "target": context.target.describe(),
+        "api_key_fingerprint": context.transport.key_fingerprint,
+        "started": result.started,
+        "finished": result.finished,
+        "contract": contract_hashes(),
+        "files": {name: {"sha256": sha256_file(directory / name), "size": (directory / name).stat().st_size}
+                  for name in bundle_files(directory)},
+    }
+
+
+def write_manifest(result: RunResult, context: RunContext) -> Path:
+    """Hash the directory as it is now: call it after the last change to any artifact."""
+    data = manifest(result, context)
+    text = context.transport.redact(json.dumps(data, indent=2, ensure_ascii=False))
+    path = result.report_dir / MANIFEST
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+# --- verify ---------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Verification:
+    directory: Path
+    run_id: str
+    matched: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.missing or self.unexpected)
+
+
+def load_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest of a report directory; UsageError with a one-line reason when there is none."""
+    if not directory.exists():
+        raise UsageError(f"{directory}: no such directory")
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: not a directory")
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise UsageError(f"{directory}: not a report bundle (no {MANIFEST})")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid JSON ({_reason(exc)})") from None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in files.values()):
+        raise UsageError(f"{path}: not a conformance manifest (no files with sha256)")
+    for name in files:
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts or not pure.parts or name == MANIFEST:
+            raise UsageError(f"{path}: names a file outside the bundle: {name!r}")
+    return data
+
+
+def verify(directory: Path) -> Verification:
+    data = load_manifest(directory)
+    check = Verification(directory, str(data.get("run_id", "?")))
+    recorded: dict[str, dict[str, Any]] = data["files"]
+    present = set(bundle_files(directory))
+    for name in sorted(recorded):
+        path = directory / name
+        if name not in present:
+            check.missing.append(name)
+        elif sha256_file(path) != recorded[name]["sha256"]:
+            check.changed.append(name)
+        else:
+            check.matched.append(name)
+    check.unexpected = sorted(present - set(recorded))
+    return check
+
+
+def verify_main(args: Any) -> int:
+    check = verify(Path(args.directory))
+    if check.ok:
+        path = check.directory / MANIFEST
+        print(f"ok: {len(check.matched)} files of run {check.run_id} match {path} (sha256 {sha256_file(path)})")
+        return 0
+    for kind in ("changed", "missing", "unexpected"):
+        for name in getattr(check, kind):
+            print(f"{kind}: {name}")
+    print(f"NOT VERIFIED: {check.directory} differs from its manifest "
+          f"({len(check.changed)} changed, {len(check.missing)} missing, {len(check.unexpected)} unexpected)",
+          file=sys.stderr)
+    return 1
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return "not UTF-8 text"

@@ -1,0 +1,153 @@
+"""The OpenAPI-driven checks: wiring into schemathesis, politeness, and what they catch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import schemathesis
+
+from conformance import fuzzing
+from conformance.fuzzing import wiring
+from conformance.runner import embedded, execute, run_simulator
+from conformance.simulator import start
+from conformance.simulator.faults import CATALOGUE
+from conformance.target import Target
+from conformance.transport import REDACTED, Transport, WritePolicy
+from conformance.write_flow import fill_attributes
+
+SPECS = {spec.operation_id: spec for spec in fuzzing.OPERATIONS}
+POTHOLE = "4fd3b656e750846c53000004"
+
+
+def _response(body: bytes, content_type: str = "text/xml") -> schemathesis.Response:
+    request = requests.Request("GET", "http://127.0.0.1/open311/v2/services.xml").prepare()
+    return schemathesis.Response(200, {"content-type": [content_type]}, body, request, 0.01, True)
+
+
+def _context() -> schemathesis.DeserializationContext:
+    return schemathesis.DeserializationContext(wiring.load_schema()["/services.{format}"]["GET"], None)
+
+
+def test_xml_deserializer_decodes_through_wire() -> None:
+    body = (b'<?xml version="1.0" encoding="utf-8"?><services><service><service_code>1</service_code>'
+            b"<metadata>true</metadata></service></services>")
+    assert wiring.deserialize_xml(_context(), _response(body)) == [
+        {"service_code": "1", "metadata": True}]
+
+
+def test_xml_deserializer_refuses_a_dtd_and_a_wrong_root() -> None:
+    bomb = b'<?xml version="1.0"?><!DOCTYPE services [<!ENTITY a "x">]><services>&a;</services>'
+    with pytest.raises(ValueError, match="DTD"):
+        wiring.deserialize_xml(_context(), _response(bomb))
+    with pytest.raises(ValueError, match="root"):
+        wiring.deserialize_xml(_context(), _response(b"<service_list/>"))
+
+
+def test_every_operation_of_the_description_is_fuzzed_in_both_formats() -> None:
+    schema = wiring.load_schema()
+    labels = {op.ok().label for op in schema.get_all_operations()}
+    assert labels == {f"{s.method} {s.path}" for s in fuzzing.OPERATIONS}
+    for spec in fuzzing.OPERATIONS:
+        assert "GR2-FMT-XML-CONTENT-TYPE" in spec.requirement_ids("xml")
+        assert "GR2-FMT-JSON-CONTENT-TYPE" in spec.requirement_ids("json")
+
+
+def test_seed_and_example_defaults() -> None:
+    assert fuzzing.seed_for(None) == fuzzing.DEFAULT_SEED and fuzzing.seed_for(7) == 7
+    assert fuzzing.examples_for(None, remote=False) == fuzzing.SIMULATOR_EXAMPLES
+    assert fuzzing.examples_for(None, remote=True) == fuzzing.REMOTE_EXAMPLES
+    assert fuzzing.examples_for(0, remote=False) == 0
+
+
+def test_no_post_when_writes_are_refused_or_no_key() -> None:
+    remote = Transport("https://open311.example.org/v2", "k" * 32)
+    assert "writes" in (fuzzing.post_refusal(remote, "k" * 32) or "")
+    loopback = Transport("http://127.0.0.1:9/open311/v2")
+    assert "api_key" in (fuzzing.post_refusal(loopback, None) or "")
+    assert fuzzing.post_refusal(loopback, "k" * 32) is None
+    allowed = Transport("https://open311.example.org/v2", "k" * 32,
+                        write_policy=WritePolicy(allow_writes=True))
+    assert fuzzing.post_refusal(allowed, "k" * 32) is None
+
+
+def test_request_cap_bounds_every_check() -> None:
+    for spec in fuzzing.OPERATIONS:
+        assert fuzzing.engine.request_cap(spec, 10) <= 15
+    assert fuzzing.engine.request_cap(SPECS["createServiceRequest"], 10) == 3
+
+
+# -- against a simulator ------------------------------------------------------------------------
+@pytest.fixture
+def simulator(request: pytest.FixtureRequest) -> Iterator:
+    faults = getattr(request, "param", ())
+    with start(delay=0.2, faults=list(faults)) as sim:
+        yield sim
+
+
+def _sent(spec_id: str, base_url: str, seed: int) -> list[tuple[str, str, str | None]]:
+    transport = Transport(base_url, timeout=5)
+    result = fuzzing.fuzz(transport, SPECS[spec_id], "json", base_url=base_url, seed=seed, examples=4)
+    assert result.sent == len(transport.exchanges) > 0
+    assert all(e.label == f"openapi: {spec_id} json" for e in transport.exchanges)
+    return [(e.method, urlsplit(e.url).path + "?" + urlsplit(e.url).query, e.request_body)
+            for e in transport.exchanges]
+
+
+@pytest.mark.integration
+def test_the_seed_makes_runs_send_the_same_requests(simulator) -> None:
+    first = _sent("getServiceRequests", simulator.base_url, 5)
+    assert _sent("getServiceRequests", simulator.base_url, 5) == first
+    assert _sent("getServiceRequests", simulator.base_url, 6) != first
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("simulator", [("post-any-key-accepted",)], indirect=True)
+def test_key_probe_failure_has_a_curl_reproduction_without_the_key(simulator) -> None:
+    transport = Transport(simulator.base_url, simulator.api_key, timeout=5)
+    definition = requests.get(f"{simulator.base_url}/services/{POTHOLE}.json", timeout=5).json()
+    fields = {"service_code": POTHOLE, "lat": "41.88", "long": "-87.63", "description": "fuzz"}
+    fields.update({f"attribute[{k}]": v for k, v in fill_attributes(definition).items()})
+    result = fuzzing.fuzz(transport, SPECS["createServiceRequest"], "json",
+                          base_url=simulator.base_url, seed=1, examples=3,
+                          api_key=simulator.api_key, post_fields=fields)
+    assert result.findings, "a POST with a wrong key was accepted and not reported"
+    finding = result.findings[0]
+    assert any("wrong api_key" in f for f in finding.failures)
+    assert finding.curl.startswith("curl -X POST") and REDACTED in finding.curl
+    assert simulator.api_key not in finding.describe()
+    assert result.sent <= 3 and fuzzing.fuzz_requests(transport.exchanges, "POST") <= 3
+
+
+@pytest.mark.integration
+def test_clean_simulator_passes_every_openapi_check(tmp_path: Path) -> None:
+    result = run_simulator(report_dir=tmp_path)
+    openapi = [r for r in result.results if r.source == "openapi"]
+    assert len(openapi) == 2 * len(fuzzing.OPERATIONS)
+    assert {r.outcome for r in openapi} == {"passed"}, [r.message for r in openapi if r.outcome != "passed"]
+    assert result.verdict == "pass"
+
+
+@pytest.mark.integration
+def test_fuzz_only_fault_is_caught_by_the_openapi_checks_alone(tmp_path: Path) -> None:
+    fault = CATALOGUE["odd-id-500"]
+    assert fault.found_by == "fuzzing"
+    result = run_simulator((fault.name,), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path)
+    failed = [r for r in result.results if r.outcome == "failed"]
+    assert failed and all(r.source == "openapi" for r in failed), [(r.source, r.title) for r in failed]
+    assert any(fault.requirement in r.requirement_ids for r in failed)
+    assert any("reproduce: curl" in r.message for r in failed)
+
+
+@pytest.mark.integration
+def test_fuzz_examples_zero_skips_with_the_reason(tmp_path: Path) -> None:
+    target = Target(base_url="", timeout=5.0, poll_timeout=10.0, simulator=True, fuzz_examples=0)
+    with embedded(target, 0.3) as live:
+        result = execute(live, report_dir=tmp_path, quiet=True, say=lambda _line: None)
+    openapi = [r for r in result.results if r.source == "openapi"]
+    assert openapi and {r.outcome for r in openapi} == {"skipped"}
+    assert all("--fuzz-examples 0" in r.message for r in openapi)
+    assert result.verdict == "pass"

@@ -1,0 +1,102 @@
+"""manifest.json and ``open311-conformance verify``: an untouched bundle passes, any change is named."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance import cli
+from conformance.contract import contract_hashes
+from conformance.runner import RunResult, run_simulator
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return run_simulator(report_dir=tmp_path_factory.mktemp("bundle"))
+
+
+@pytest.fixture
+def bundle(run: RunResult, tmp_path: Path) -> Path:
+    """A private copy of the run's bundle, free to tamper with."""
+    return Path(shutil.copytree(run.report_dir, tmp_path / "bundle"))
+
+
+def _verify(directory: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(["verify", str(directory)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_manifest_lists_every_artifact_with_its_hash(run: RunResult) -> None:
+    data = json.loads((run.report_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert set(data["files"]) == {"report.html", "junit.xml", "summary.json", "evidence.har"}
+    for name, entry in data["files"].items():
+        content = (run.report_dir / name).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(content).hexdigest()
+        assert entry["size"] == len(content)
+    assert data["run_id"] == run.run_id and data["verdict"] == run.verdict
+    assert data["contract"] == contract_hashes()
+    assert "openapi.yaml" in data["contract"] and "schemas/summary.json" in data["contract"]
+    assert data["target"]["kind"] == "embedded simulator"
+    assert data["api_key_fingerprint"].startswith("sha256:")
+    assert data["started"] == run.started and data["finished"] == run.finished
+    assert data["kit_version"]
+
+
+def test_untouched_bundle_verifies(run: RunResult, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _verify(run.report_dir, capsys)
+    assert code == 0
+    assert out.startswith("ok: 4 files")
+
+
+def test_flipped_byte_is_caught(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = bundle / "evidence.har"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    code, out, err = _verify(bundle, capsys)
+    assert code == 1
+    assert out.splitlines() == ["changed: evidence.har"]
+    assert "NOT VERIFIED" in err
+
+
+def test_missing_and_unexpected_files_are_named(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (bundle / "junit.xml").unlink()
+    (bundle / "extra.txt").write_text("added later\n")
+    code, out, _ = _verify(bundle, capsys)
+    assert code == 1
+    assert "missing: junit.xml" in out.splitlines()
+    assert "unexpected: extra.txt" in out.splitlines()
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("no-dir", "no such directory"),
+    ("no-manifest", "not a report bundle"),
+    ("corrupt", "not valid JSON"),
+    ("not-manifest", "not a conformance manifest"),
+    ("escape", "outside the bundle"),
+])
+def test_bad_input_is_a_usage_error(bundle: Path, damage: str, message: str,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = bundle / "manifest.json"
+    target = bundle
+    if damage == "no-dir":
+        target = bundle / "nowhere"
+    elif damage == "no-manifest":
+        manifest.unlink()
+    elif damage == "corrupt":
+        manifest.write_text('{"files": ', encoding="utf-8")
+    elif damage == "not-manifest":
+        manifest.write_text('{"hello": 1}', encoding="utf-8")
+    else:
+        manifest.write_text(json.dumps({"files": {"../../etc/passwd": {"sha256": "0" * 64}}}), encoding="utf-8")
+    code, out, err = _verify(target, capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
