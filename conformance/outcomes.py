@@ -58,5 +58,13 @@ def verdict(results: Iterable[CheckResult]) -> str:
     return "pass"
 
 
+def run_verdict(results: Iterable[CheckResult], kit_errors: Iterable[str]) -> str:
+    """The verdict of a run: a kit error makes a run that did not fail inconclusive."""
+    decided = verdict(results)
+    if any(True for _ in kit_errors):
+        return "fail" if decided == "fail" else "inconclusive"
+    return decided
+
+
 def fail(message: str) -> None:
     raise CheckFailed(message)

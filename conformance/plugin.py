@@ -115,8 +115,12 @@ class RunPlugin:
         result = self._judge(item, call, report)
         result.message = self.context.transport.redact(result.message)
         self.context.results[item.nodeid] = result
-        report.user_properties.append(("conformance_outcome", result.outcome))
-        report.user_properties.append(("requirements", " ".join(result.requirement_ids)))
+        # on the item, not the report: JUnit writes the teardown report's properties, which
+        # pytest copies from the item
+        for prop in (("conformance_outcome", result.outcome), ("level", result.level),
+                     ("requirements", " ".join(result.requirement_ids))):
+            item.user_properties.append(prop)
+            report.user_properties.append(prop)
         if result.outcome == "warning":
             report.outcome = "passed"
         self._print(result)

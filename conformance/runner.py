@@ -108,7 +108,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     from conformance.report import write_reports
     from conformance.report.html import HtmlReport
 
-    say = say or _printer()
+    print_line = say or _printer()
     run_id = new_run_id()
     report_dir = (report_dir or Path("reports") / run_id).resolve()
     try:
@@ -118,6 +118,11 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     transport = transport or Transport(
         target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
         max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline)
+    redact = transport.redact
+
+    def say(line: str) -> None:
+        print_line(redact(line))  # every console line: a server may have echoed the key
+
     client = Client(transport, target.jurisdiction_id)
     flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(say))
     context = RunContext(target, transport, client, run_id, flow, say=say)
@@ -144,9 +149,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not context.results:
         context.kit_errors.append(f"pytest ended with {code!r} before any check ran")
     results = list(context.results.values())
-    verdict = outcomes.verdict(results)
-    if context.kit_errors:
-        verdict = "fail" if verdict == "fail" else "inconclusive"
+    verdict = outcomes.run_verdict(results, context.kit_errors)
     result = RunResult(run_id, verdict, report_dir, results, started, _now(),
                        transport.requests_sent, context.kit_errors)
     write_reports(result, context)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from conformance import leakscan
+from conformance import leakscan, outcomes
 from conformance.report import har, html, summary
 from conformance.report.checklist import checklist
 from conformance.report.evidence import catalogue, write_evidence
@@ -45,7 +45,7 @@ def write_reports(result: RunResult, context: RunContext) -> None:
         names = ", ".join(sorted(leak.path.relative_to(directory).as_posix() for leak in leaks))
         result.kit_errors.append(f"the API key was found in {names} and removed from it: "
                                  "a path that skipped redaction, report it as a kit bug")
-        result.verdict = "fail" if result.verdict == "fail" else "inconclusive"
+        result.verdict = outcomes.run_verdict(result.results, result.kit_errors)
         _write_html_and_summary(result, context)
     write_manifest(result, context)
 

@@ -222,3 +222,12 @@ def _json(body: bytes) -> Any:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def fuzzing_facts(context: RunContext) -> dict[str, Any]:
+    """How the OpenAPI-driven fuzzing ran: what reproduces it, and what it cost."""
+    from conformance.fuzzing.engine import examples_for, fuzz_requests, seed_for
+
+    target = context.target
+    return {"seed": seed_for(target.seed), "examples_per_operation": examples_for(target.fuzz_examples, target.remote),
+            "requests_sent": fuzz_requests(context.transport.exchanges)}

@@ -26,7 +26,7 @@ import pytest
 from conformance import __version__, outcomes
 from conformance.report import render
 from conformance.report.checklist import checklist
-from conformance.report.evidence import WRITE_FLOW_REQUIREMENTS, contract_digest, write_evidence
+from conformance.report.evidence import WRITE_FLOW_REQUIREMENTS, contract_digest, fuzzing_facts, write_evidence
 
 if TYPE_CHECKING:
     from conformance.context import RunContext
@@ -43,6 +43,7 @@ def build_view(context: RunContext, verdict: str, started: str | None, finished:
     contract = contract_digest()
     redact = context.transport.redact
     fingerprint = context.transport.key_fingerprint
+    fuzz = fuzzing_facts(context)
     env: list[tuple[str, str]] = [
         ("Target", f"{escape(str(redact(target.base_url)))} ({escape(target.kind)})"),
         ("Profile", escape(target.profile)),
@@ -58,7 +59,9 @@ def build_view(context: RunContext, verdict: str, started: str | None, finished:
         ("Run id", escape(context.run_id)),
         ("Started", escape(started or "–")),
         ("Finished", escape(finished or "–")),
-        ("Requests sent", str(context.transport.requests_sent)),
+        ("Requests sent", f"{context.transport.requests_sent} ({fuzz['requests_sent']} by the OpenAPI-driven "
+                          f"fuzzing: seed {fuzz['seed']}, {fuzz['examples_per_operation']} examples per operation; "
+                          f"reproduce with --seed {fuzz['seed']})"),
         ("Artifacts", " · ".join(f'<a href="{a}">{a}</a>' for a in ARTIFACTS)),
     ]
     return render.View(verdict, results, checklist(results), {e.seq: e for e in context.transport.exchanges},
@@ -66,11 +69,8 @@ def build_view(context: RunContext, verdict: str, started: str | None, finished:
 
 
 def provisional_verdict(context: RunContext) -> str:
-    """The runner's rule (runner.execute), applied to what pytest has recorded so far."""
-    verdict = outcomes.verdict(context.results.values())
-    if context.kit_errors:
-        verdict = "fail" if verdict == "fail" else "inconclusive"
-    return verdict
+    """The runner's rule, applied to what pytest has recorded so far."""
+    return outcomes.run_verdict(context.results.values(), context.kit_errors)
 
 
 class HtmlReport:
@@ -111,18 +111,6 @@ class HtmlReport:
         if self.context.write_flow.done and WRITE_FLOW_REQUIREMENTS.intersection(result.requirement_ids):
             view.write = write_evidence(self.context, self.context.results.values())
         report.extras = [*getattr(report, "extras", []), extras.html(render.check_extra(view, result))]
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        # JUnit writes the properties of the teardown report, which copies the item's:
-        # the outcome RunPlugin put on the call report alone would not reach junit.xml
-        result = self.context.results.get(item.nodeid)
-        if result is None:
-            return
-        for name, value in (("conformance_outcome", result.outcome), ("level", result.level),
-                            ("requirements", " ".join(result.requirement_ids))):
-            if (name, value) not in item.user_properties:
-                item.user_properties.append((name, value))
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from conformance import __version__, outcomes
 from conformance.contract import SCHEMAS, contract_root
 from conformance.report.checklist import ChecklistItem
-from conformance.report.evidence import WriteEvidence
+from conformance.report.evidence import WriteEvidence, fuzzing_facts
 
 if TYPE_CHECKING:
     from conformance.context import RunContext
@@ -51,6 +51,7 @@ def build(result: RunResult, context: RunContext, *, checklist: list[ChecklistIt
         "started": result.started,
         "finished": result.finished,
         "requests_sent": result.requests_sent,
+        "fuzzing": fuzzing_facts(context),
         "kit_version": __version__,
         "api_key_fingerprint": context.transport.key_fingerprint,
         "counts": counts,

@@ -87,28 +87,25 @@ def _outside(rows, field, low, high):
     return out
 
 
-@requirement("GR2-FILTER-DATES")
-def test_filter_by_dates(open311_client, open311_history):
-    """start_date and end_date bound requested_datetime"""
-    low, high = _window(open311_history, "requested_datetime")
-    answer, rows = _rows(open311_client, {"start_date": low.isoformat(), "end_date": high.isoformat(),
-                                          "page_size": 500})
-    strays = _outside(rows, "requested_datetime", low, high)
-    if strays or not rows:
-        fail(f"{answer.describe()}: " + (f"{len(strays)} row(s) outside the window:\n" + checks.listing(strays)
-                                        if strays else "no rows inside a window the history fills"))
+# the window filters: (field they bound, lower parameter, upper parameter)
+WINDOWS = [
+    pytest.param("requested_datetime", "start_date", "end_date", id="start_date/end_date",
+                 marks=requirement("GR2-FILTER-DATES")),
+    pytest.param("updated_datetime", "updated_after", "updated_before", id="updated_after/updated_before",
+                 marks=requirement("CHI-FILTER-UPDATED")),
+]
 
 
-@requirement("CHI-FILTER-UPDATED")
-def test_filter_by_update_time(open311_client, open311_history):
-    """updated_after and updated_before bound updated_datetime"""
-    low, high = _window(open311_history, "updated_datetime")
-    answer, rows = _rows(open311_client, {"updated_after": low.isoformat(), "updated_before": high.isoformat(),
-                                          "page_size": 500})
-    strays = _outside(rows, "updated_datetime", low, high)
-    if strays or not rows:
-        fail(f"{answer.describe()}: " + (f"{len(strays)} row(s) outside the window:\n" + checks.listing(strays)
-                                        if strays else "no rows inside a window the history fills"))
+@pytest.mark.parametrize(("field", "lower", "upper"), WINDOWS)
+def test_filter_by_time_window(open311_client, open311_history, field, lower, upper):
+    """A time window bounds the date-time it names"""
+    low, high = _window(open311_history, field)
+    answer, rows = _rows(open311_client, {lower: low.isoformat(), upper: high.isoformat(), "page_size": 500})
+    strays = _outside(rows, field, low, high)
+    if strays:
+        fail(f"{answer.describe()}: {len(strays)} row(s) outside the window:\n" + checks.listing(strays))
+    if not rows:
+        fail(f"{answer.describe()}: no rows inside a window the history fills")
 
 
 @requirement("CHI-PAGING")

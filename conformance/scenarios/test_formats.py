@@ -13,20 +13,16 @@ ROOT_OF = {"services": "services", "service definition": "service_definition",
            "requests": "service_requests", "single request": "service_requests"}
 
 
-@requirement("GR2-FMT-JSON-CONTENT-TYPE")
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_json_content_type(open311_client, endpoint):
-    """A .json answer is served as application/json"""
-    answer = fetch(open311_client, endpoint, "json")
-    checks.expect_ok(answer)
-    checks.expect_content_type(answer)
+CONTENT_TYPE_CASES = [
+    pytest.param(endpoint, fmt, id=f"{endpoint}, {fmt}", marks=requirement(
+        "GR2-FMT-JSON-CONTENT-TYPE" if fmt == "json" else "GR2-FMT-XML-CONTENT-TYPE"))
+    for fmt in ("json", "xml") for endpoint in ENDPOINTS]
 
 
-@requirement("GR2-FMT-XML-CONTENT-TYPE")
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_xml_content_type(open311_client, endpoint):
-    """An .xml answer is served as text/xml"""
-    answer = fetch(open311_client, endpoint, "xml")
+@pytest.mark.parametrize(("endpoint", "fmt"), CONTENT_TYPE_CASES)
+def test_content_type(open311_client, endpoint, fmt):
+    """An answer is served with its format's content type"""
+    answer = fetch(open311_client, endpoint, fmt)
     checks.expect_ok(answer)
     checks.expect_content_type(answer)
 
