@@ -7,6 +7,7 @@ context. Without a context the plugin stays out of the way of any other pytest s
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -41,9 +42,10 @@ def requirement_ids(item: pytest.Item) -> list[str]:
 class RunPlugin:
     """Hooks of one conformance run; registered by the runner with the run's context."""
 
-    def __init__(self, context: RunContext, quiet: bool = False) -> None:
+    def __init__(self, context: RunContext, quiet: bool = False, order_seed: int | None = None) -> None:
         self.context = context
         self.quiet = quiet
+        self.order_seed = order_seed  # shuffle the checks: the kit's proof that none needs another
         self._started: dict[str, float] = {}
         self._exchanges: dict[str, list[int]] = {}
         self._undecided: dict[str, tuple[str, str]] = {}
@@ -71,8 +73,11 @@ class RunPlugin:
             (keep if applies else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
-        # read-back checks wait for the write flow, so they go last
-        keep.sort(key=lambda it: "test_write_readback" in it.nodeid)
+        if self.order_seed is not None:
+            random.Random(self.order_seed).shuffle(keep)
+        else:
+            # read-back checks wait for the write flow, so they go last
+            keep.sort(key=lambda it: "test_write_readback" in it.nodeid)
         items[:] = keep
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

@@ -94,17 +94,20 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
 
 def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_dir: Path | None = None,
                   profile: str = "chicago", timeout: float = 5.0, poll_timeout: float = 10.0,
-                  say: Callable[[str], None] | None = None, quiet: bool = True) -> RunResult:
+                  say: Callable[[str], None] | None = None, quiet: bool = True,
+                  order_seed: int | None = None) -> RunResult:
     """A whole run against a fresh embedded simulator: what the kit's own tests drive."""
     _check_faults(faults)
     target = Target(base_url="", profile=profile, timeout=timeout, poll_timeout=poll_timeout,
                     simulator=True, faults=faults)
     with embedded(target, delay) as live:
-        return execute(live, report_dir=report_dir, quiet=quiet, say=say or (lambda _line: None))
+        return execute(live, report_dir=report_dir, quiet=quiet, say=say or (lambda _line: None),
+                       order_seed=order_seed)
 
 
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
-            say: Callable[[str], None] | None = None, transport: Transport | None = None) -> RunResult:
+            say: Callable[[str], None] | None = None, transport: Transport | None = None,
+            order_seed: int | None = None) -> RunResult:
     from conformance.report import write_reports
     from conformance.report.html import HtmlReport
 
@@ -141,7 +144,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         "--html", str(report_dir / "report.html"), "--self-contained-html",
     ]
     try:
-        code = pytest.main(pytest_args, plugins=[RunPlugin(context, quiet=quiet),
+        code = pytest.main(pytest_args, plugins=[RunPlugin(context, quiet=quiet, order_seed=order_seed),
                                                  HtmlReport(context, started=started)])
     finally:
         flow.wait(timeout=1)

@@ -88,3 +88,17 @@ def test_cli_fault_run_fails_exit_1(tmp_path, capsys):
     assert code == 1
     out = capsys.readouterr().out
     assert "verdict: FAIL" in out
+
+
+@pytest.mark.parametrize("order_seed", [1, 2])
+def test_no_check_depends_on_another(clean_run, order_seed, tmp_path):
+    # the same checks in a shuffled order judge the same: none leans on another's side effects
+    shuffled = run_simulator(report_dir=tmp_path, order_seed=order_seed)
+    assert [r.id for r in shuffled.results] != [r.id for r in clean_run.results]
+    assert {r.id: r.outcome for r in shuffled.results} == {r.id: r.outcome for r in clean_run.results}
+
+
+def test_a_fault_is_caught_in_any_order(tmp_path):
+    shuffled = run_simulator(("filter-id-first-only",), report_dir=tmp_path, order_seed=3)
+    failed = {i for r in shuffled.results if r.outcome == "failed" for i in r.requirement_ids}
+    assert "GR2-FILTER-ID" in failed
