@@ -2,26 +2,26 @@
 
 A request goes in (method, target, headers, body) and an :class:`Answer` comes out, so the
 whole behaviour is testable without sockets; ``server.py`` only moves bytes. Faults are small
-branches, each at the one place it applies (search for the fault's name).
+branches, each at the one place it applies (search for the fault's name): here, or in
+``queries.py`` (request lists) and ``writes.py`` (POST requests), which get the active faults
+passed in; ``spoiled.py`` makes the answers some faults send instead.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import math
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import wire
-from conformance.simulator import data
-from conformance.simulator.store import Query, Row, Store
+from conformance.simulator import data, queries, spoiled, writes
+from conformance.simulator.messages import Answer, Call, Refused
+from conformance.simulator.store import Store
 
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
@@ -30,59 +30,11 @@ HTML_TYPE = "text/html; charset=utf-8"
 ROOT = "/open311"
 BASE = ROOT + "/v2"
 MAX_DESCRIPTION = 4000
-MAX_PAGE_SIZE = 500
-DEFAULT_PAGE_SIZE = 50
-MAX_IDS = 500
-STALL_SECONDS = 120.0
-OVERSIZED_BYTES = 12 * 1024 * 1024
 _CALLBACK = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
-_DIGITS = re.compile(r"^\d{1,9}$")
 _PLAIN_ID = re.compile(r"[A-Za-z0-9-]+")  # what the fault odd-id-500 survives
 # characters XML 1.0 cannot carry: storing them would make every later .xml list unparseable
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_LIST_TYPES = ("singlevaluelist", "multivaluelist")
 _READ_RESOURCES = ("services", "service-definition", "requests", "request", "tokens")
-
-
-@dataclass(slots=True)
-class Answer:
-    """An HTTP answer. ``stream``, when set, yields the body after the headers are sent."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    stream: Callable[[], Iterator[bytes]] | None = None
-    length: int | None = None  # Content-Length of a streamed body
-
-    @property
-    def content_type(self) -> str:
-        return next((v for k, v in self.headers if k.lower() == "content-type"), "")
-
-
-class Refused(Exception):
-    """An input the City refuses: becomes an error answer with this status."""
-
-    def __init__(self, status: int, *descriptions: str) -> None:
-        super().__init__(descriptions[0] if descriptions else "")
-        self.status = status
-        self.descriptions = descriptions
-
-
-@dataclass(slots=True)
-class Call:
-    """One request, parsed."""
-
-    method: str
-    stem: str  # path below /open311/v2 (or /open311) without the format suffix
-    fmt: str | None  # the suffix as given, lowercased
-    params: dict[str, str]
-    host: str
-    form: list[tuple[str, str]] = field(default_factory=list)
-    callback: str | None = None
-
-    @property
-    def answer_fmt(self) -> str:
-        return "xml" if self.fmt == "xml" else "json"
 
 
 class App:
@@ -124,7 +76,7 @@ class App:
             return self._apps_new(call, body, headers)
         if call.method == "POST" and parts == ("requests",):
             self._require_format(call)
-            call.form = _form(body, call.params)
+            call.form = writes.form_fields(body, call.params)
             return self._post(call)
         routes = {("services",): "services", ("requests",): "requests"}
         if parts in routes:
@@ -162,7 +114,7 @@ class App:
             raise Refused(404, "No such resource: add the format, .json or .xml")
         if "unsupported-format-200" in self.faults:
             raise _Immediate(Answer(200, [("Content-Type", "text/csv; charset=utf-8")],
-                                    _services_csv()))
+                                    spoiled.services_csv()))
         raise Refused(400, f"Format '{call.fmt}' is not supported: use .json or .xml")
 
     def _check_jurisdiction(self, value: str | None) -> None:
@@ -207,7 +159,7 @@ class App:
                 b"</services>", b"</service_list>").replace(b"<services />", b"<service_list />")
         if "xml-entity-bomb" in self.faults and resource == "services":
             declaration, _, rest = body.partition(b"\n")
-            body = declaration + b"\n" + _billion_laughs(root) + rest
+            body = declaration + b"\n" + spoiled.billion_laughs(root) + rest
         return body
 
     def _error(self, call: Call, status: int, *descriptions: str) -> Answer:
@@ -267,17 +219,9 @@ class App:
     def _process(self) -> None:
         self.store.process(resolve="token-never-resolves" not in self.faults)
 
-    def _extensions(self, call: Call) -> bool:
-        value = call.params.get("extensions", "")
-        if value.lower() in ("true", "false", ""):
-            return value.lower() == "true"
-        if "odd-parameter-500" in self.faults:
-            raise Refused(500, "Internal Server Error")
-        raise Refused(400, f"extensions must be true or false, not '{value}'")
-
     def _requests(self, call: Call) -> Answer:
-        extensions = self._extensions(call)
-        query = self._query(call.params)
+        extensions = queries.wants_extensions(call.params, self.faults)
+        query = queries.parse(call.params, self.faults)
         self._process()
         rows = self.store.query(query)
         if query.ids is not None and "pending-in-id-filter" in self.faults:
@@ -285,73 +229,17 @@ class App:
         # bad-status-enum shows only in plain unfiltered lists, away from filter checks
         odd_status = "bad-status-enum" in self.faults and query.statuses is None \
             and query.ids is None and not extensions
-        payload = [self._render(row, extensions, odd_status) for row in rows]
+        payload = [queries.render(row, extensions, self.faults, odd_status) for row in rows]
         answer = self._ok(call, payload, "service-requests")
         if call.answer_fmt == "json" and not call.callback:
             if "stalled-answer" in self.faults:
-                return self._stalled(answer)
+                return spoiled.stalled(answer, self.stopping)
             if "oversized-body" in self.faults:
-                return _oversized(answer)
+                return spoiled.oversized(answer)
         return answer
 
-    def _query(self, params: Mapping[str, str]) -> Query:
-        query = Query()
-        statuses = _comma_list(params.get("status"))
-        if statuses is not None:
-            unknown = [s for s in statuses if s not in ("open", "closed")]
-            if unknown and "bad-status-accepted" in self.faults:
-                statuses = [s for s in statuses if s in ("open", "closed")] or None
-            elif unknown:
-                raise Refused(400, f"status must be open or closed (comma-separated), "
-                                   f"not '{unknown[0]}'")
-        if "filter-status-ignored" not in self.faults:
-            query.statuses = statuses
-        dates = {}
-        for name in ("start_date", "end_date", "updated_after", "updated_before"):
-            text = params.get(name)
-            if not text:
-                continue
-            try:
-                dates[name] = data.parse_w3c(text)
-            except ValueError as exc:
-                if "bad-date-accepted" not in self.faults:
-                    raise Refused(400, f"{name}: {exc}") from None
-        if "filter-dates-ignored" not in self.faults:
-            query.start, query.end = dates.get("start_date"), dates.get("end_date")
-        if "filter-updated-ignored" not in self.faults:
-            query.updated_after = dates.get("updated_after")
-            query.updated_before = dates.get("updated_before")
-        query.page = _positive(params.get("page"), "page", 1)
-        query.page_size = self._page_size(params.get("page_size"))
-        if "paging-ignored" in self.faults:
-            query.page = 1
-        codes = _comma_list(params.get("service_code"))
-        if "filter-service-code-ignored" not in self.faults:
-            query.service_codes = codes
-        if "list-omits-new" in self.faults:
-            query.include_written = False
-        ids = _comma_list(params.get("service_request_id"))
-        if ids is not None:
-            if len(ids) > MAX_IDS:
-                raise Refused(400, f"at most {MAX_IDS} service_request_id values at once")
-            if "filter-id-first-only" in self.faults:
-                ids = ids[:1]
-            # the id list overrides every other filter (GeoReport v2)
-            query = Query(ids=ids, page_size=len(ids), include_pending=False,
-                          include_written=query.include_written)
-        return query
-
-    def _page_size(self, text: str | None) -> int:
-        if "page-size-unbounded" in self.faults and text and re.fullmatch(r"-?\d{1,9}", text):
-            size = int(text)
-            return size if size > 0 else DEFAULT_PAGE_SIZE
-        size = _positive(text, "page_size", DEFAULT_PAGE_SIZE)
-        if size > MAX_PAGE_SIZE:
-            raise Refused(400, f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-        return size
-
     def _request(self, call: Call, sr_id: str) -> Answer:
-        extensions = self._extensions(call)
+        extensions = queries.wants_extensions(call.params, self.faults)
         self._process()
         if "odd-id-500" in self.faults and not _PLAIN_ID.fullmatch(sr_id):
             raise Refused(500, "Internal Server Error")
@@ -364,49 +252,8 @@ class App:
         if "single-returns-two" in self.faults:
             other = self.store.neighbour(sr_id)
             rows += [other] if other else []
-        return self._ok(call, [self._render(r, extensions) for r in rows], "service-requests")
-
-    def _render(self, row: Row, extensions: bool, odd_status: bool = False) -> dict[str, Any]:
-        doc = row.doc
-        zone = "dates-without-zone" not in self.faults
-        if row.pending:
-            # what the City lists while its CRM still processes a request (E4)
-            out: dict[str, Any] = {"status": "submitted"}
-            _copy(out, doc, "service_name")
-            out["service_code"] = row.service_code
-            _copy(out, doc, "description")
-            out["updated_datetime"] = data.w3c(row.updated, zone)
-            _copy(out, doc, "address", "lat", "long")
-            return out
-        status = row.status
-        if odd_status and row.origin == "history" and row.seq % 5 == 0:
-            status = "pending"
-        out = {"service_request_id": row.id, "status": status}
-        _copy(out, doc, "status_notes", "service_name")
-        out["service_code"] = row.service_code
-        _copy(out, doc, "description")
-        if "readback-mismatch" in self.faults and row.origin == "open311":
-            out["description"] = out.get("description", "") + " (amended)"
-        _copy(out, doc, "agency_responsible")
-        out["requested_datetime"] = data.w3c(row.requested or row.sort_ts, zone)
-        out["updated_datetime"] = data.w3c(row.updated, zone)
-        _copy(out, doc, "address", "address_id", "lat", "long", "media_url")
-        if extensions and "extensions-missing" not in self.faults:
-            if doc.get("attributes"):  # an empty map has no XML twin: leave it out
-                out["attributes"] = doc["attributes"]
-            out["extended_attributes"] = doc["extended_attributes"]
-            out["notes"] = [{**note, "datetime": data.w3c(note["datetime"], zone)}
-                            for note in doc["notes"]]
-        return out
-
-    def _stalled(self, answer: Answer) -> Answer:
-        body, stopping = answer.body, self.stopping
-
-        def stream() -> Iterator[bytes]:
-            stopping.wait(STALL_SECONDS)  # returns at once when the server stops
-            yield body
-
-        return Answer(answer.status, answer.headers, stream=stream, length=len(body))
+        payload = [queries.render(r, extensions, self.faults) for r in rows]
+        return self._ok(call, payload, "service-requests")
 
     # -- tokens ----------------------------------------------------------------------------
     def _token(self, call: Call, token: str) -> Answer:
@@ -438,7 +285,7 @@ class App:
         if definition is None and "post-unknown-service-accepted" not in self.faults:
             raise Refused(404, f"service_code '{code}' not found")
         errors: list[str] = []
-        location = _location(form, errors)
+        location = writes.location(form, errors)
         if not location and "post-no-location-accepted" not in self.faults:
             errors.append("A location is required: lat and long, address_string or address_id")
         description = form.get("description")
@@ -447,7 +294,8 @@ class App:
                 errors.append(f"description may have at most {MAX_DESCRIPTION} characters, "
                               f"not {len(description)}")
             description = description[:MAX_DESCRIPTION]  # the City's CRM cuts it
-        attributes = self._attributes(definition, _attribute_fields(call.form), errors)
+        attributes = writes.attributes(definition, writes.attribute_fields(call.form), errors,
+                                       self.faults)
         for name, value in form.items():
             if _XML_ILLEGAL.search(value):
                 errors.append(f"{name} contains control characters that are not allowed")
@@ -455,7 +303,7 @@ class App:
             raise Refused(400, *errors)
         if "key-revoked" in self.faults:  # after validation: only acceptable POSTs meet it
             raise Refused(403, "api_key revoked -- can't proceed with create_request.")
-        doc = self._written(code, form, description, location, attributes)
+        doc = writes.written(code, form, description, location, attributes)
         immediate = bool({"post-answers-both", "post-answers-id"} & self.faults)
         row = self.store.write(code, doc, 0.0 if immediate else self.delay)
         token = row.token
@@ -469,70 +317,6 @@ class App:
             return self._ok(call, [{"service_request_id": row.id}], "post-response")
         return self._ok(call, [{"token": token}], "post-response")
 
-    def _attributes(self, definition: dict[str, Any] | None, given: dict[str, list[str]],
-                    errors: list[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for attribute in (definition or {}).get("attributes", ()):
-            code, datatype = attribute["code"], attribute["datatype"]
-            values = [v for v in given.get(code, ()) if v.strip()]
-            if not values:
-                if attribute["required"] and attribute.get("variable", True) \
-                        and "post-missing-attribute-accepted" not in self.faults:
-                    errors.append(f"{code} required")  # the City's wording (2012 contract test)
-                continue
-            if datatype in _LIST_TYPES:
-                keys = {v["key"] for v in attribute.get("values", ())}
-                if datatype == "singlevaluelist" and len(values) > 1:
-                    errors.append(f"{code} takes one value, not {len(values)}")
-                bad = [v for v in values if v not in keys]
-                if bad and "post-bad-list-value-accepted" not in self.faults:
-                    errors.append(f"{code}: '{bad[0]}' is not one of the attribute's keys "
-                                  f"({', '.join(sorted(keys))})")
-                    continue
-                # a comma list keeps JSON and XML alike (a JSON list has no XML twin here)
-                out[code] = ",".join(values)
-            elif datatype == "number":
-                number = _number(values[0])
-                if number is None:
-                    errors.append(f"{code} must be a number, not '{values[0]}'")
-                else:
-                    out[code] = int(number) if number.is_integer() else number
-            elif datatype == "datetime":
-                try:
-                    data.parse_w3c(values[0])
-                except ValueError:
-                    errors.append(f"{code} must be a date-time such as 2018-08-30T01:58:15-05:00")
-                    continue
-                out[code] = values[0]
-            else:
-                out[code] = values[0]
-        return out
-
-    def _written(self, code: str, form: Mapping[str, str], description: str | None,
-                 location: tuple[float, float] | None | bool, attributes: dict[str, Any],
-                 ) -> dict[str, Any]:
-        now = int(time.time())
-        doc: dict[str, Any] = {}
-        name = data.service_names().get(code)
-        if name:
-            doc["service_name"] = name
-            doc["agency_responsible"] = data.AGENCIES[code]
-        if description:
-            doc["description"] = description
-        for field_name, key in (("address_string", "address"), ("address_id", "address_id"),
-                                ("media_url", "media_url")):
-            if form.get(field_name, "").strip():
-                doc[key] = form[field_name]
-        lat, long = location if isinstance(location, tuple) else (41.883811, -87.631749)
-        if isinstance(location, tuple):
-            doc["lat"], doc["long"] = lat, long
-        doc["attributes"] = attributes
-        doc["extended_attributes"] = {"channel": "open311", "ward": data.ward_for(lat, long),
-                                      "police": data.police_for(lat, long),
-                                      "zip": data.zip_for(lat, long)}
-        doc["notes"] = [{"datetime": now, "summary": "Request opened", "type": "opened"}]
-        return doc
-
     # -- keys ------------------------------------------------------------------------------
     def _apps_new(self, call: Call, body: bytes, headers: Mapping[str, str]) -> Answer:
         if call.fmt not in (None, "json", "html"):
@@ -543,7 +327,7 @@ class App:
             return Answer(200, [("Content-Type", HTML_TYPE)], _FORM_PAGE.encode())
         if call.method != "POST":
             raise Refused(405, f"Method {call.method} not allowed here")
-        form = dict(reversed(_form(body, call.params)))
+        form = dict(reversed(writes.form_fields(body, call.params)))
         name = form.get("name", "").strip() or form.get("application_name", "").strip() \
             or "unnamed application"
         email = form.get("email", "").strip()
@@ -570,95 +354,6 @@ def _split_format(path: str) -> tuple[str, str | None]:
     if not dot or not stem:
         return path, None
     return head + slash + stem, fmt.lower()
-
-
-def _form(body: bytes, query: Mapping[str, str]) -> list[tuple[str, str]]:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Refused(400, "The form body is not UTF-8") from None
-    # fields in the query string count too (some clients send api_key there); the body wins
-    return parse_qsl(text, keep_blank_values=True) + list(query.items())
-
-
-def _attribute_fields(form: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """attribute[CODE]=KEY and attribute[CODE][]=KEY (multivaluelist) as CODE -> values."""
-    out: dict[str, list[str]] = {}
-    for name, value in form:
-        match = re.fullmatch(r"attribute\[([^\[\]]+)\](\[\])?", name)
-        if match:
-            out.setdefault(match.group(1), []).append(value)
-    return out
-
-
-def _location(form: Mapping[str, str], errors: list[str]) -> tuple[float, float] | bool | None:
-    lat_text, long_text = form.get("lat", "").strip(), form.get("long", "").strip()
-    if lat_text or long_text:
-        lat, long = _number(lat_text), _number(long_text)
-        if lat is None or long is None or not (-90 <= lat <= 90 and -180 <= long <= 180):
-            errors.append("lat and long must both be given, in decimal degrees (WGS84)")
-            return None
-        return lat, long
-    if form.get("address_string", "").strip() or form.get("address_id", "").strip():
-        return True
-    return None
-
-
-def _number(text: str) -> float | None:
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _comma_list(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    return items or None
-
-
-def _positive(text: str | None, name: str, default: int) -> int:
-    if text is None or text == "":
-        return default
-    if not _DIGITS.match(text) or int(text) < 1:
-        raise Refused(400, f"{name} must be a whole number of at least 1, not '{text}'")
-    return int(text)
-
-
-def _copy(out: dict[str, Any], doc: Mapping[str, Any], *keys: str) -> None:
-    for key in keys:
-        if doc.get(key) is not None:
-            out[key] = doc[key]
-
-
-def _services_csv() -> bytes:
-    lines = ["service_code,service_name,type"]
-    lines += [f"{s['service_code']},\"{s['service_name']}\",{s['type']}" for s in data.services()]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _billion_laughs(root: str) -> bytes:
-    entities = ['<!ENTITY lol "lol">']
-    entities += [f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-                 for i in range(1, 10)]
-    return f"<!DOCTYPE {root} [\n  {chr(10).join(entities)}\n]>\n".encode()
-
-
-def _oversized(answer: Answer) -> Answer:
-    body = answer.body
-
-    def stream() -> Iterator[bytes]:
-        yield body
-        left = OVERSIZED_BYTES - len(body)
-        chunk = b" " * 65536
-        while left > 0:  # whitespace after the JSON: still valid, just far too big
-            yield chunk[:left]
-            left -= len(chunk)
-
-    return Answer(answer.status, answer.headers, stream=stream,
-                  length=max(OVERSIZED_BYTES, len(body)))
 
 
 _FORM_PAGE = f"""<!DOCTYPE html>

@@ -2,8 +2,8 @@
 
 Each fault breaks exactly one MUST requirement of ``conformance/requirements.yaml`` so the
 kit's own tests can prove that the check for that requirement catches it. The behaviour of a
-fault is a small explicit branch at the one place in ``app.py`` (or ``store.py``) it applies;
-grep for the fault's name to find it.
+fault is a small explicit branch at the one place in the simulator (``app.py``, ``queries.py``,
+``writes.py`` or ``store.py``) it applies; grep for the fault's name to find it.
 """
 
 from __future__ import annotations
