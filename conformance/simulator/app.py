@@ -128,7 +128,7 @@ class App:
 
     def _check_callback(self, call: Call) -> None:
         callback = call.params.get("callback")
-        if not callback or call.fmt != "json":
+        if not callback or call.fmt != "json" or "jsonp-ignored" in self.faults:
             return
         if len(callback) > 128 or not _CALLBACK.match(callback):
             raise Refused(400, "callback must be a JavaScript identifier such as handle_services")
@@ -160,6 +160,8 @@ class App:
         if "xml-entity-bomb" in self.faults and resource == "services":
             declaration, _, rest = body.partition(b"\n")
             body = declaration + b"\n" + spoiled.billion_laughs(root) + rest
+        if "xml-no-declaration" in self.faults:
+            body = body.partition(b"\n")[2]
         return body
 
     def _error(self, call: Call, status: int, *descriptions: str) -> Answer:
@@ -177,6 +179,8 @@ class App:
 
     # -- discovery, services, definitions ---------------------------------------------------
     def _discovery(self, call: Call) -> Answer:
+        if "discovery-missing" in self.faults:
+            raise Refused(404, "discovery is not published here")
         payload = {
             "changeset": "2018-04-10 00:00",
             "contact": "open311-conformance embedded simulator of the City of Chicago test "
@@ -196,6 +200,8 @@ class App:
         services = [dict(s) for s in data.services()]
         if "services-bad-type" in self.faults:
             services[1]["type"] = "instant"
+        if "service-realtime" in self.faults:
+            services[0]["type"] = "realtime"
         if "xml-parity-drift" in self.faults and call.answer_fmt == "xml":
             services[6]["service_name"] = services[6]["service_name"] + " (XML)"
         status = 203 if "services-status-203" in self.faults else 200
@@ -209,6 +215,8 @@ class App:
                 return self._ok(call, {"service_code": code, "attributes": []},
                                 "service-definition")
             raise Refused(404, f"service_code '{code}' not found")
+        if "definition-order-repeats" in self.faults:
+            definition = {**definition, "attributes": [{**a, "order": 1} for a in definition["attributes"]]}
         if "definition-wrong-code" in self.faults:
             codes = list(definitions)
             definition = {**definition,

@@ -1,7 +1,8 @@
 """The fault catalogue: named, deliberate deviations of the simulated City.
 
-Each fault breaks exactly one MUST requirement of ``conformance/requirements.yaml`` so the
-kit's own tests can prove that the check for that requirement catches it. The behaviour of a
+Each fault breaks exactly one requirement of ``conformance/requirements.yaml`` so the kit's
+own tests can prove that the check for that requirement catches it: a MUST fault fails the
+run, a SHOULD fault leaves a warning. The behaviour of a
 fault is a small explicit branch at the one place in the simulator (``app.py``, ``queries.py``,
 ``writes.py`` or ``store.py``) it applies; grep for the fault's name to find it.
 """
@@ -129,6 +130,25 @@ _FAULTS = (
           "page_size 0 or above 500 is accepted (0 means the default, above 500 is honoured)"),
     Fault("extensions-missing", "CHI-EXTENSIONS",
           "extensions=true adds no attributes, extended_attributes or notes"),
+    # --- SHOULD requirements: the run warns, the verdict stands -----------------------------
+    Fault("xml-no-declaration", "GR2-FMT-UTF8",
+          "XML answers start without the <?xml ... encoding=\"utf-8\"?> declaration"),
+    Fault("definition-order-repeats", "GR2-SVC-DEF-ORDER",
+          "every attribute of a definition has order 1"),
+    Fault("service-realtime", "CHI-SVC-BATCH",
+          "the Test service is listed as type realtime"),
+    Fault("error-names-no-attribute", "CHI-ERR-NAMES-ATTRIBUTE",
+          "the refusal of a POST missing a required attribute does not name the attribute"),
+    Fault("pending-with-token", "CHI-PENDING-SHAPE",
+          "rows still being processed are listed with their token"),
+    Fault("page-size-default-100", "CHI-PAGE-SIZE-DEFAULT",
+          "without page_size a page holds 100 requests"),
+    Fault("oldest-first", "CHI-ORDER-NEWEST",
+          "request lists are ordered oldest first"),
+    Fault("jsonp-ignored", "CHI-JSONP",
+          "callback= is ignored: the answer is plain JSON"),
+    Fault("discovery-missing", "GR2-DISCOVERY",
+          "discovery.json and discovery.xml are answered 404"),
 )
 
 CATALOGUE: dict[str, Fault] = {fault.name: fault for fault in _FAULTS}

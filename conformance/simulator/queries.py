@@ -60,6 +60,7 @@ def parse(params: Mapping[str, str], faults: frozenset[str]) -> Query:
     query.page_size = _page_size(params.get("page_size"), faults)
     if "paging-ignored" in faults:
         query.page = 1
+    query.oldest_first = "oldest-first" in faults
     codes = _comma_list(params.get("service_code"))
     if "filter-service-code-ignored" not in faults:
         query.service_codes = codes
@@ -73,11 +74,13 @@ def parse(params: Mapping[str, str], faults: frozenset[str]) -> Query:
             ids = ids[:1]
         # the id list overrides every other filter (GeoReport v2)
         query = Query(ids=ids, page_size=len(ids), include_pending=False,
-                      include_written=query.include_written)
+                      include_written=query.include_written, oldest_first=query.oldest_first)
     return query
 
 
 def _page_size(text: str | None, faults: frozenset[str]) -> int:
+    if text is None and "page-size-default-100" in faults:
+        return 2 * DEFAULT_PAGE_SIZE
     if "page-size-unbounded" in faults and text and re.fullmatch(r"-?\d{1,9}", text):
         size = int(text)
         return size if size > 0 else DEFAULT_PAGE_SIZE
@@ -109,6 +112,8 @@ def render(row: Row, extensions: bool, faults: frozenset[str],
     if row.pending:
         # what the City lists while its CRM still processes a request (E4)
         out: dict[str, Any] = {"status": "submitted"}
+        if "pending-with-token" in faults:
+            out["token"] = row.token
         _copy(out, doc, "service_name")
         out["service_code"] = row.service_code
         _copy(out, doc, "description")

@@ -54,6 +54,7 @@ class Query:
     page_size: int = 50
     include_pending: bool = True  # only lists without an id filter show pending rows
     include_written: bool = True
+    oldest_first: bool = False
 
 
 def new_token() -> str:
@@ -226,7 +227,8 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         # written requests keep their place when processed: requested = submission time
-        sql += " ORDER BY sort_ts DESC, seq DESC LIMIT ? OFFSET ?"
+        order = "ASC" if q.oldest_first else "DESC"
+        sql += f" ORDER BY sort_ts {order}, seq {order} LIMIT ? OFFSET ?"
         args += [q.page_size, (q.page - 1) * q.page_size]
         with self.lock:
             found = self._db.execute(sql, args).fetchall()

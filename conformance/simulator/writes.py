@@ -60,7 +60,9 @@ def attributes(definition: dict[str, Any] | None, given: dict[str, list[str]],
         if not values:
             if attribute["required"] and attribute.get("variable", True) \
                     and "post-missing-attribute-accepted" not in faults:
-                errors.append(f"{code} required")  # the City's wording (2012 contract test)
+                # the City's wording (2012 contract test) names the code
+                errors.append("a required attribute is missing" if "error-names-no-attribute" in faults
+                              else f"{code} required")
             continue
         if datatype in _LIST_TYPES:
             keys = {v["key"] for v in attribute.get("values", ())}
