@@ -114,6 +114,8 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     print_line = say or _printer()
     run_id = new_run_id()
     report_dir = (report_dir or Path("reports") / run_id).resolve()
+    if any((report_dir / name).exists() for name in ("summary.json", "manifest.json")):
+        raise UsageError(f"{report_dir} already holds a run's report: choose another --report-dir")
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -149,8 +151,11 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     finally:
         flow.wait(timeout=1)
         transport.close()
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not context.results:
-        context.kit_errors.append(f"pytest ended with {code!r} before any check ran")
+    if code == pytest.ExitCode.INTERRUPTED:
+        # what was recorded is still written: an interrupted run is evidence, not a verdict
+        context.kit_errors.append(f"the run was interrupted after {len(context.results)} checks")
+    elif code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        context.kit_errors.append(f"pytest ended with {code!r} after {len(context.results)} checks")
     results = list(context.results.values())
     verdict = outcomes.run_verdict(results, context.kit_errors)
     result = RunResult(run_id, verdict, report_dir, results, started, _now(),

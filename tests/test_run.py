@@ -102,3 +102,22 @@ def test_a_fault_is_caught_in_any_order(tmp_path):
     shuffled = run_simulator(("filter-id-first-only",), report_dir=tmp_path, order_seed=3)
     failed = {i for r in shuffled.results if r.outcome == "failed" for i in r.requirement_ids}
     assert "GR2-FILTER-ID" in failed
+
+
+def test_an_interrupted_run_keeps_what_it_recorded(tmp_path, monkeypatch):
+    from conformance.scenarios import test_formats
+
+    def interrupt(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(test_formats, "fetch", interrupt)
+    result = run_simulator(report_dir=tmp_path)
+    assert result.verdict == "inconclusive" and result.exit_code == 3
+    assert any("interrupted" in e for e in result.kit_errors)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["verdict"] == "inconclusive" and summary["checks"]  # the checks before it are kept
+
+
+def test_a_report_directory_is_never_overwritten(clean_run, capsys):
+    assert cli.main(["run", "--report-dir", str(clean_run.report_dir)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
