@@ -71,11 +71,12 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "(env OPEN311_BASE_URL; default: the embedded simulator)")
     run.add_argument("--api-key", help="test API key (env OPEN311_API_KEY)")
     run.add_argument("--jurisdiction-id", help="jurisdiction_id to send with every request")
-    run.add_argument("--profile", default="chicago", choices=PROFILES)
+    run.add_argument("--config", metavar="FILE", help="TOML file with run settings (flags win over it)")
+    run.add_argument("--profile", choices=PROFILES, help="requirements to apply (default chicago)")
     run.add_argument("--report-dir", help="where to write the report (default reports/<run-id>)")
     run.add_argument("--poll-timeout", type=float,
                      help="seconds to wait for a token to resolve (default 600 remote, 30 simulator)")
-    run.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    run.add_argument("--timeout", type=float, help="seconds per request (default 30)")
     run.add_argument("--write-service-code", help="service to write to (default: one the target lists)")
     run.add_argument("--location", help="LAT,LONG of the written request (default City Hall)")
     run.add_argument("--allow-writes", action="store_true",

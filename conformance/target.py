@@ -110,7 +110,12 @@ class Target:
 
 
 def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
+    from conformance import config
+
     env = os.environ if environ is None else environ
+    config.apply(args, env)
+    args.profile = args.profile or "chicago"
+    args.timeout = args.timeout if args.timeout is not None else 30.0
     base_url = args.base_url or env.get("OPEN311_BASE_URL") or None
     api_key = args.api_key or env.get("OPEN311_API_KEY") or None
     if base_url is not None:

@@ -61,3 +61,43 @@ def test_bad_flag_exit_2_without_traceback(capsys):
     assert cli.main(["run", "--location", "north"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "LAT,LONG" in err
+
+
+def write_config(tmp_path, text: str) -> str:
+    path = tmp_path / "open311.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_config_file_fills_what_flags_leave_open(tmp_path):
+    config = write_config(tmp_path, '[run]\nbase_url = "http://test311api.cityofchicago.org/open311/v2"\n'
+                                    'profile = "georeport-v2"\ntimeout = 12\nfuzz_examples = 2\n'
+                                    'location = "41.9,-87.6"\n')
+    target = from_args(args("--config", config, "--timeout", "5"), environ={})
+    assert target.base_url.startswith("http://test311api") and target.profile == "georeport-v2"
+    assert target.timeout == 5  # the flag wins
+    assert target.fuzz_examples == 2 and target.location == (41.9, -87.6)
+
+
+def test_environment_wins_over_config_file(tmp_path):
+    config = write_config(tmp_path, 'base_url = "http://x.invalid/open311/v2"\n')
+    target = from_args(args("--config", config), environ={"OPEN311_BASE_URL": "http://127.0.0.1:1/open311/v2"})
+    assert target.base_url == "http://127.0.0.1:1/open311/v2"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('api_key = "k"\n', "does not belong in a file"),
+    ('colour = "red"\n', "unknown setting 'colour'"),
+    ('timeout = "soon"\n', "timeout = 'soon' is not a number"),
+    ('allow_writes = 1\n', "allow_writes = 1 is not true or false"),
+    ('fuzz_examples = true\n', "fuzz_examples = True is not a number"),
+    ('[run\n', "not valid TOML"),
+])
+def test_bad_config_is_a_usage_error(tmp_path, text, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        from_args(args("--config", write_config(tmp_path, text)), environ={})
+
+
+def test_missing_config_file_exit_2(tmp_path, capsys):
+    assert cli.main(["run", "--config", str(tmp_path / "nope.toml")]) == 2
+    assert "No such file" in capsys.readouterr().err
