@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TextIO
 
 from conformance import contract, wire
+from conformance.errors import UsageError
 
-EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_VALID, EXIT_INVALID = 0, 1
 
 # How the verdict names what it counted, per resource.
 _NOUNS = {
@@ -26,19 +27,10 @@ _NOUNS = {
 }
 
 
-class _Usage(Exception):
-    pass
-
-
-def main(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    err = err or sys.stderr
-    try:
-        path, fmt = _check_arguments(args)
-        body = _read(path)
-    except _Usage as exc:
-        print(f"open311-conformance validate: error: {exc}", file=err)
-        return EXIT_USAGE
+    path, fmt = _check_arguments(args)  # UsageError: the command line reports it, exit 2
+    body = _read(path)
 
     resource, profile = args.resource, args.profile
     print(f"{path}: {resource}, {fmt.upper()}, {profile} profile", file=out)
@@ -62,15 +54,15 @@ def main(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None
 
 def _check_arguments(args: argparse.Namespace) -> tuple[Path, str]:
     if args.resource not in contract.RESOURCES:
-        raise _Usage(f"unknown resource {args.resource!r}: expected one of "
+        raise UsageError(f"unknown resource {args.resource!r}: expected one of "
                      f"{', '.join(contract.RESOURCES)}")
     if args.profile not in contract.PROFILES:
-        raise _Usage(f"unknown profile {args.profile!r}: expected one of "
+        raise UsageError(f"unknown profile {args.profile!r}: expected one of "
                      f"{', '.join(contract.PROFILES)}")
     path = Path(args.file)
     fmt = wire.format_of(path.name)
     if fmt is None:
-        raise _Usage(f"{path}: cannot tell the format: the file name must end in .json or .xml")
+        raise UsageError(f"{path}: cannot tell the format: the file name must end in .json or .xml")
     return path, fmt
 
 
@@ -78,13 +70,13 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise _Usage(f"{path}: no such file") from None
+        raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise _Usage(f"{path}: is a directory, not a file") from None
+        raise UsageError(f"{path}: is a directory, not a file") from None
     except PermissionError:
-        raise _Usage(f"{path}: permission denied") from None
+        raise UsageError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise _Usage(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _verdict(outcome: contract.Outcome, data: object) -> str:
