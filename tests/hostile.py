@@ -21,7 +21,7 @@ from conformance.simulator.app import App
 from conformance.simulator.store import Store
 
 SCRIPT = '<script>alert("pwned")</script>'
-MODES = ("garbage", "reset", "key-echo", "script-tags")
+MODES = ("garbage", "reset", "reset-requests", "bad-utf8", "key-echo", "script-tags")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -30,7 +30,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         mode = self.server.mode
-        if mode == "reset":
+        if mode == "reset" or (mode == "reset-requests" and self.path.split("?")[0].endswith("/requests.json")):
             # SO_LINGER with a zero timeout turns close() into a TCP reset
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
@@ -43,6 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
         answer = self.server.app.handle(self.command, self.path, dict(self.headers.items()), body)
         content = answer.body
         content_type = answer.content_type
+        if mode == "bad-utf8" and self.path.split("?")[0].endswith("/requests.json"):
+            content = content.replace(b"Pothole", b"Pothole \xff\xfe", 1)
         if mode == "key-echo":
             # echo what the client sent, key included, into the body and a header
             echo = unquote_plus(f"{self.path} {body.decode('utf-8', 'replace')}")

@@ -47,6 +47,8 @@ def within_bound(summary: dict) -> bool:
 @pytest.mark.parametrize(("mode", "verdict", "code"), [
     ("garbage", "fail", 1),
     ("reset", "inconclusive", 3),
+    ("reset-requests", "fail", 1),
+    ("bad-utf8", "fail", 1),
     ("key-echo", None, None),
     ("script-tags", "fail", 1),
 ])
@@ -64,6 +66,20 @@ def test_hostile_server(mode, verdict, code, tmp_path, capsys):
     assert_clean_bundle(tmp_path, console.out + console.err)
     report = (tmp_path / "report.html").read_text()
     assert SCRIPT not in report and "<script>alert(" not in report
+
+
+@pytest.mark.parametrize(("mode", "requirement", "words"), [
+    ("reset-requests", "GR2-HTTP-TIMELY", "connection"),
+    ("bad-utf8", "GR2-REQ-SCHEMA", "not valid UTF-8"),
+])
+def test_broken_answers_fail_their_check_with_a_plain_message(mode, requirement, words, tmp_path, capsys):
+    with hostile_server(mode, KEY) as url:
+        run_against(url, tmp_path)
+    capsys.readouterr()
+    failed = [c for c in summary_of(tmp_path)["checks"] if c["outcome"] == "failed"]
+    named = [c for c in failed if requirement in c["requirement_ids"]]
+    assert named, [(c["id"], c["message"][:80]) for c in failed]
+    assert any(words in c["message"] for c in named)
 
 
 def test_key_echo_is_seen_and_redacted(tmp_path, capsys):

@@ -29,10 +29,21 @@ def test_answer_arrives_whole(open311_client, kind, name):
     _answer, error = _probe(open311_client, name)
     if error is None:
         return
-    if error.kind == kind:
+    if error.kind == kind or (kind == "timeout" and _broken_off(open311_client, name, error)):
         fail(str(error))
     if error.kind not in ("timeout", "too-large"):
         raise Inconclusive(str(error))  # unreachable: nothing to judge the bound on
+
+
+def _broken_off(client, name, error):
+    """A connection lost on this answer while the target answers otherwise: not unreachable,
+    but an answer that did not arrive whole."""
+    if error.kind != "connection":
+        return False
+    if error.exchange is not None and error.exchange.status is not None:
+        return True  # the headers came, the body broke off
+    others = [other for other in PROBES if other != name]
+    return any(_probe(client, other)[1] is None for other in others)
 
 
 @requirement("GR2-DISCOVERY")
