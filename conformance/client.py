@@ -60,6 +60,18 @@ class TokenResult:
     error: str | None = None
 
 
+def attribute_fields(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attribute answers as GeoReport v2 form fields: ``attribute[CODE]=KEY``, and
+    ``attribute[CODE][]`` once per key of a multivaluelist (a list value here)."""
+    fields: dict[str, Any] = {}
+    for code, value in attributes.items():
+        if isinstance(value, list | tuple):
+            fields[f"attribute[{code}][]"] = list(value)
+        else:
+            fields[f"attribute[{code}]"] = str(value)
+    return fields
+
+
 class Client:
     def __init__(self, transport: Transport, jurisdiction_id: str | None = None) -> None:
         self.transport = transport
@@ -155,11 +167,7 @@ class Client:
         if self.jurisdiction_id:
             form.append(("jurisdiction_id", self.jurisdiction_id))
         form.extend((k, v) for k, v in fields.items() if v is not None)
-        for code, value in (attributes or {}).items():
-            if isinstance(value, list | tuple):
-                form.extend((f"attribute[{code}][]", v) for v in value)
-            else:
-                form.append((f"attribute[{code}]", value))
+        form.extend(attribute_fields(attributes or {}).items())
         response = self.transport.post(f"requests.{fmt}", form, label=label)
         return self._seen(self.decode(response, fmt, "post-response"))
 

@@ -76,6 +76,16 @@ def fill_attributes(definition: dict[str, Any] | None) -> dict[str, Any]:
     return values
 
 
+def post_fields(target: Target, service_code: str, description: str) -> dict[str, Any]:
+    """The fields of a POST the target should accept: the service, the run's location, text."""
+    lat, lon = target.location
+    fields = {"service_code": service_code, "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
+              "description": description}
+    if target.address_string:
+        fields["address_string"] = target.address_string
+    return fields
+
+
 class WriteFlow:
     def __init__(self, client: Client, target: Target, run_id: str,
                  on_poll: Callable[[Poll], None] | None = None) -> None:
@@ -139,13 +149,9 @@ class WriteFlow:
             answer = self.client.definition(out.service_code)
             definition = answer.data if answer.ok and isinstance(answer.data, dict) else None
         out.attributes = fill_attributes(definition)
-        lat, lon = self.target.location
-        out.fields = {
-            "service_code": out.service_code, "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
-            "address_string": self.target.address_string,
-            "description": f"open311-conformance write check, run {self.run_id}",
-            "first_name": "Open311", "last_name": "Conformance",
-        }
+        out.fields = {**post_fields(self.target, out.service_code,
+                                    f"open311-conformance write check, run {self.run_id}"),
+                      "first_name": "Open311", "last_name": "Conformance"}
         out.post = self.client.create(out.fields, out.attributes, label="write: POST")
         if not out.post.ok or not isinstance(out.post.data, list) or not out.post.data:
             return

@@ -7,7 +7,7 @@ from typing import Any
 from conformance.fixtures import Catalogue
 from conformance.outcomes import Inconclusive
 from conformance.target import Target
-from conformance.write_flow import choose_service, fill_attributes
+from conformance.write_flow import choose_service, fill_attributes, post_fields
 
 
 def valid_post(catalogue: Catalogue, target: Target, description: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -16,10 +16,7 @@ def valid_post(catalogue: Catalogue, target: Target, description: str) -> tuple[
     if service is None:
         raise Inconclusive("no service to write to")
     code = str(service["service_code"])
-    lat, lon = target.location
-    fields = {"service_code": code, "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
-              "address_string": target.address_string, "description": description}
-    return fields, fill_attributes(catalogue.definitions.get(code))
+    return post_fields(target, code, description), fill_attributes(catalogue.definitions.get(code))
 
 
 def service_with_required(catalogue: Catalogue, datatypes: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
