@@ -163,13 +163,8 @@ class RunPlugin:
             else:
                 outcome = "error"
                 message = f"kit error {type(exc).__name__}: {message}"
-        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines() if hasattr(item, "function") else []
-        title = doc[0] if doc else item.name
-        param = getattr(item, "callspec", None)
-        if param is not None:
-            title = f"{title} [{param.id}]"
         return CheckResult(
-            id=item.nodeid, title=title, requirement_ids=ids, outcome=outcome,
+            id=item.nodeid, title=_title(item), requirement_ids=ids, outcome=outcome,
             duration_s=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
             message=message, level=level, exchanges=list(self._exchanges.get(item.nodeid, [])),
             source=getattr(getattr(item, "module", None), "CHECK_SOURCE", "scenario"),
@@ -182,6 +177,15 @@ class RunPlugin:
         if result.outcome not in ("passed",) and result.message:
             line += f"\n        {result.message.splitlines()[0]}"
         self.context.say(line)
+
+
+def _title(item: pytest.Item) -> str:
+    """The check's docstring headline, with its parameters: what a reviewer reads first."""
+    function = getattr(item, "function", None)
+    doc = (function.__doc__ or "").strip().splitlines() if function is not None else []
+    title = doc[0] if doc else item.name
+    param = getattr(item, "callspec", None)
+    return f"{title} [{param.id}]" if param is not None else title
 
 
 def _first_lines(exc: BaseException, limit: int = 12) -> str:
