@@ -34,7 +34,7 @@ def expect_ok(answer: Answer) -> None:
 
 def expect_decoded(answer: Answer) -> Any:
     if answer.decode_error:
-        if "refused" in answer.decode_error:
+        if answer.unsafe:
             raise Inconclusive(f"{answer.describe()}: {answer.decode_error} (judged by GR2-FMT-XML-SAFE)")
         raise CheckFailed(f"{answer.describe()}: {answer.decode_error}")
     return answer.data

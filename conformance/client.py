@@ -29,6 +29,7 @@ class Answer:
     exchange: Exchange
     data: Any = None
     decode_error: str | None = None
+    unsafe: bool = False  # refused unread as unsafe XML: judged by GR2-FMT-XML-SAFE alone
 
     @property
     def ok(self) -> bool:
@@ -128,6 +129,7 @@ class Client:
             answer.data = wire.decode(response.body, fmt, resource).data
         except wire.WireError as exc:
             answer.decode_error = str(exc)
+            answer.unsafe = isinstance(exc, wire.UnsafeXmlError)
         return answer
 
     def services(self, fmt: str = "json") -> Answer:

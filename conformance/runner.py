@@ -26,6 +26,7 @@ from conformance.errors import UsageError
 from conformance.outcomes import CheckResult
 from conformance.plugin import RunPlugin
 from conformance.target import Target
+from conformance.timestamps import iso_utc
 from conformance.transport import Transport
 from conformance.write_flow import WriteFlow
 
@@ -131,7 +132,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     client = Client(transport, target.jurisdiction_id)
     flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(say))
     context = RunContext(target, transport, client, run_id, flow, say=say)
-    started = _now()
+    started = iso_utc()
     if not quiet:
         say(f"open311-conformance run {run_id}")
         say(f"  target  {target.base_url} ({target.kind}), profile {target.profile}")
@@ -158,15 +159,11 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         context.kit_errors.append(f"pytest ended with {code!r} after {len(context.results)} checks")
     results = list(context.results.values())
     verdict = outcomes.run_verdict(results, context.kit_errors)
-    result = RunResult(run_id, verdict, report_dir, results, started, _now(),
+    result = RunResult(run_id, verdict, report_dir, results, started, iso_utc(),
                        transport.requests_sent, context.kit_errors)
     write_reports(result, context)
     _print_end(result, say)  # quiet still ends with the checklist and the verdict
     return result
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _printer() -> Callable[[str], None]:

@@ -75,6 +75,10 @@ class WireError(ValueError):
     """A body that cannot be decoded; the message says why in a user's words."""
 
 
+class UnsafeXmlError(WireError):
+    """XML refused unread because it declares a DTD, entities or external references."""
+
+
 @dataclass(slots=True, frozen=True)
 class Decoded:
     """A decoded document: the data and the format it came in."""
@@ -134,11 +138,11 @@ def decode_xml(body: bytes | str, expected_root: str | None = None) -> tuple[str
         element = safe_xml.fromstring(body, forbid_dtd=True, forbid_entities=True,
                                       forbid_external=True)
     except DTDForbidden:
-        raise WireError("XML with a DTD refused: untrusted XML may not declare a DTD") from None
+        raise UnsafeXmlError("XML with a DTD refused: untrusted XML may not declare a DTD") from None
     except EntitiesForbidden:
-        raise WireError("XML with entity declarations refused (possible entity bomb)") from None
+        raise UnsafeXmlError("XML with entity declarations refused (possible entity bomb)") from None
     except DefusedXmlException as exc:
-        raise WireError(f"unsafe XML refused: {exc}") from None
+        raise UnsafeXmlError(f"unsafe XML refused: {exc}") from None
     except ParseError as exc:
         raise WireError(f"XML not well-formed: {exc}") from None
     if expected_root is not None and element.tag != expected_root:

@@ -8,12 +8,12 @@ Fields HAR has no name for go in ``_``-prefixed custom fields, as the format all
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from conformance import __version__
 from conformance.report.evidence import body_text, media_type, query_pairs
+from conformance.timestamps import iso_utc
 from conformance.transport import Exchange
 
 Redact = Callable[[Any], Any]
@@ -32,7 +32,7 @@ def har(exchanges: Iterable[Exchange], redact: Redact, comment: str = "") -> dic
 def entry(exchange: Exchange, redact: Redact) -> dict[str, Any]:
     elapsed_ms = round(exchange.elapsed_s * 1000, 3)
     record: dict[str, Any] = {
-        "startedDateTime": _iso(exchange.started),
+        "startedDateTime": iso_utc(exchange.started),
         "time": elapsed_ms,
         "request": _request(exchange, redact),
         "response": _response(exchange, redact),
@@ -95,6 +95,3 @@ def _headers(headers: dict[str, str], redact: Redact) -> list[dict[str, str]]:
     return [{"name": k, "value": redact(v)} for k, v in headers.items()]
 
 
-def _iso(epoch: float) -> str:
-    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

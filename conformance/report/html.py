@@ -15,7 +15,6 @@ report, summary.json and the exit code never disagree.
 
 from __future__ import annotations
 
-import datetime as dt
 import platform
 from html import escape
 from pathlib import Path
@@ -27,6 +26,7 @@ from conformance import __version__, outcomes
 from conformance.report import render
 from conformance.report.checklist import checklist
 from conformance.report.evidence import WRITE_FLOW_REQUIREMENTS, contract_digest, fuzzing_facts, write_evidence
+from conformance.timestamps import iso_utc
 
 if TYPE_CHECKING:
     from conformance.context import RunContext
@@ -114,7 +114,7 @@ class HtmlReport:
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
-        finished = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        finished = iso_utc()
         self._view = build_view(self.context, provisional_verdict(self.context), self.started, finished)
         prefix.append(render.verdict_block(self._view))
         postfix.append(render.results_block(self._view))
