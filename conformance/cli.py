@@ -92,6 +92,11 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="token delay of the embedded simulator (default 2 s)")
     run.add_argument("--fault", action="append", default=[], metavar="NAME",
                      help="embedded simulator only: switch on a named fault")
+    run.add_argument("--read-only", action="store_true",
+                     help="a deliberate run without writes (no key needed; never complete pre-approval evidence)")
+    run.add_argument("--app-name", metavar="NAME",
+                     help="the application the test key was issued to (the City asks for the same name "
+                          "on the production key)")
     run.add_argument("-q", "--quiet", action="store_true", help="only the checklist and verdict")
 
 

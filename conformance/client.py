@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import contract, wire
-from conformance.transport import Exchange, Response, Transport, TransportError
+from conformance.transport import Exchange, Failure, Response, Transport, TransportError
 
 
 @dataclass(slots=True)
@@ -210,6 +210,9 @@ class Client:
                 else:
                     poll.note = "not found" if answer.status == 404 else f"HTTP {answer.status}"
             except TransportError as exc:
+                if exc.kind is Failure.STOPPED:
+                    result.error = str(exc)
+                    break  # the run is cut short: no more polls, and no waiting for nothing
                 poll.note = str(exc)
             result.polls.append(poll)
             if on_poll:
@@ -222,6 +225,6 @@ class Client:
                 result.error = f"no service_request_id after {elapsed:.1f} s and {attempt} polls"
                 break
             wait = min(ceiling, max(floor, share * elapsed), timeout - elapsed)
-            time.sleep(max(wait, 0.0))
+            self.transport.stopped.wait(max(wait, 0.0))
         result.waited_s = round(time.monotonic() - start, 3)
         return result

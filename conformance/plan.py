@@ -30,8 +30,10 @@ def print_plan(target: Target) -> int:
         if refusal:
             counts["refused"] += 1
             lines.append(f"{method} {url}    # refused by the write guard: {refusal}")
-        else:
+        elif method in ("GET", "HEAD"):
             lines.append(f"{method} {url}")
+        else:
+            lines.append(f"{method} {url}    # allowed by the write guard")
 
     stand_in = server.start(delay=STAND_IN_DELAY)
     try:

@@ -16,13 +16,12 @@ import pytest
 from conformance import requirements
 from conformance.context import RunContext
 from conformance.fixtures import *  # noqa: F403  (fixtures are found through this module)
-from conformance.outcomes import CheckFailed, CheckResult, Inconclusive
-from conformance.transport import TransportError
+from conformance.outcomes import CheckFailed, CheckResult, Inconclusive, Level, Outcome
+from conformance.transport import Failure, TransportError
 
 CONTEXT_KEY = pytest.StashKey[RunContext]()
-_LEVEL_RANK = {"MUST": 0, "SHOULD": 1, "MAY": 2}
-_SYMBOL = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SKIP",
-           "inconclusive": "INCONCLUSIVE", "error": "ERROR"}
+_SYMBOL = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.WARNING: "WARN", Outcome.SKIPPED: "SKIP",
+           Outcome.INCONCLUSIVE: "INCONCLUSIVE", Outcome.ERROR: "ERROR"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,7 +47,8 @@ class RunPlugin:
         self.order_seed = order_seed  # shuffle the checks: the kit's proof that none needs another
         self._started: dict[str, float] = {}
         self._exchanges: dict[str, list[int]] = {}
-        self._undecided: dict[str, tuple[str, str]] = {}
+        self._undecided: dict[str, tuple[Outcome, str]] = {}
+        self.items: list[pytest.Item] = []  # every check the run meant to judge, in order
 
     # -- set-up --------------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -79,6 +79,7 @@ class RunPlugin:
             # read-back checks wait for the write flow, so they go last
             keep.sort(key=lambda it: "test_write_readback" in it.nodeid)
         items[:] = keep
+        self.items = list(keep)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -105,8 +106,8 @@ class RunPlugin:
     def _as_skip(self, item: pytest.Item, exc: BaseException) -> BaseException:
         # A check that could not decide is reported as a skip: pytest then records a reason
         # instead of formatting a traceback, which costs more than the check itself.
-        refused = isinstance(exc, TransportError) and exc.kind == "write-refused"
-        outcome = "skipped" if refused else "inconclusive"
+        refused = isinstance(exc, TransportError) and exc.kind is Failure.WRITE_REFUSED
+        outcome = Outcome.SKIPPED if refused else Outcome.INCONCLUSIVE
         self._undecided[item.nodeid] = (outcome, _first_lines(exc))
         return pytest.skip.Exception(f"{outcome}: {_first_lines(exc)}", _use_item_location=True)
 
@@ -118,15 +119,18 @@ class RunPlugin:
         if not decided or item.nodeid in self.context.results:
             return report
         result = self._judge(item, call, report)
-        result.message = self.context.transport.redact(result.message)
         self.context.results[item.nodeid] = result
+        stop = self.context.transport.stop
+        if stop is not None:
+            # nothing more can be sent: the checks left are recorded as not run, not tried one by one
+            item.session.shouldstop = stop.detail
         # on the item, not the report: JUnit writes the teardown report's properties, which
         # pytest copies from the item
         for prop in (("conformance_outcome", result.outcome), ("level", result.level),
                      ("requirements", " ".join(result.requirement_ids))):
             item.user_properties.append(prop)
             report.user_properties.append(prop)
-        if result.outcome == "warning":
+        if result.outcome is Outcome.WARNING:
             report.outcome = "passed"
         self._print(result)
         return report
@@ -146,36 +150,52 @@ class RunPlugin:
 
     # -- judging -------------------------------------------------------------------------
     def _judge(self, item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> CheckResult:
-        registry = requirements.load()
-        ids = [i for i in requirement_ids(item) if registry[i].applies_to(self.context.profile)]
-        level = min((registry[i].level for i in ids), key=_LEVEL_RANK.__getitem__)
-        outcome, message = "passed", ""
+        outcome, message = Outcome.PASSED, ""
         exc = call.excinfo.value if call.excinfo else None
+        level = self._level(item)
         if item.nodeid in self._undecided:
             outcome, message = self._undecided[item.nodeid]
         elif report.skipped:
-            outcome = "skipped"
+            outcome = Outcome.SKIPPED
             message = _skip_reason(report)
         elif exc is not None:
             message = _first_lines(exc)
             if isinstance(exc, CheckFailed | AssertionError):
-                outcome = "failed" if level == "MUST" else "warning"
+                outcome = Outcome.FAILED if level is Level.MUST else Outcome.WARNING
             else:
-                outcome = "error"
+                outcome = Outcome.ERROR
                 message = f"kit error {type(exc).__name__}: {message}"
+        return self._result(item, outcome, message)
+
+    def _level(self, item: pytest.Item) -> Level:
+        registry = requirements.load()
+        return min((registry[i].level for i in self._ids(item)), key=lambda level: level.rank)
+
+    def _ids(self, item: pytest.Item) -> list[str]:
+        registry = requirements.load()
+        return [i for i in requirement_ids(item) if registry[i].applies_to(self.context.profile)]
+
+    def _result(self, item: pytest.Item, outcome: Outcome, message: str) -> CheckResult:
         return CheckResult(
-            id=item.nodeid, title=_title(item), requirement_ids=ids, outcome=outcome,
+            id=item.nodeid, title=_title(item), requirement_ids=self._ids(item), outcome=outcome,
             duration_s=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
-            message=message, level=level, exchanges=list(self._exchanges.get(item.nodeid, [])),
+            message=self.context.transport.redact(message), level=self._level(item),
+            exchanges=list(self._exchanges.get(item.nodeid, [])),
             source=getattr(getattr(item, "module", None), "CHECK_SOURCE", "scenario"),
         )
+
+    def unrun(self, reason: str) -> list[CheckResult]:
+        """Checks the run meant to judge but never reached (it was stopped): inconclusive, each
+        with the reason, so a report never reads as if they had not existed."""
+        return [self._result(item, Outcome.INCONCLUSIVE, f"not run: {reason}")
+                for item in self.items if item.nodeid not in self.context.results]
 
     def _print(self, result: CheckResult) -> None:
         if self.quiet:
             return
         line = f"  {_SYMBOL[result.outcome]:<5} {result.title}"
-        if result.outcome not in ("passed",) and result.message:
-            line += f"\n        {result.message.splitlines()[0]}"
+        if result.outcome is not Outcome.PASSED and result.message:
+            line += "".join(f"\n        {text}" for text in result.message.splitlines()[:3])
         self.context.say(line)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from conformance.outcomes import Level
+
 LEVELS = ("MUST", "SHOULD", "MAY")
 PROFILES = ("chicago", "georeport-v2")
 CHECKLIST = ("key", "write", "readback", "pending", "formats", "errors")
@@ -17,7 +19,7 @@ REGISTRY_PATH = Path(__file__).with_name("requirements.yaml")
 @dataclass(slots=True, frozen=True)
 class Requirement:
     id: str
-    level: str
+    level: Level
     source: str
     statement: str
     endpoints: tuple[str, ...]
@@ -40,7 +42,7 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
     for entry in raw["requirements"]:
         req = Requirement(
             id=entry["id"],
-            level=entry["level"],
+            level=Level(entry["level"]) if entry["level"] in LEVELS else entry["level"],
             source=entry["source"],
             statement=entry["statement"],
             endpoints=tuple(entry.get("endpoints", ())),

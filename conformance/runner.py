@@ -9,44 +9,65 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import secrets
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance import outcomes
 from conformance import target as target_mod
 from conformance.client import Client, Poll
 from conformance.context import RunContext
 from conformance.errors import UsageError
-from conformance.outcomes import CheckResult
+from conformance.freeze import freeze
+from conformance.outcomes import CheckResult, Outcome, Verdict
 from conformance.plugin import RunPlugin
+from conformance.record import RunRecord
 from conformance.target import Target
 from conformance.timestamps import iso_utc
-from conformance.transport import Transport
+from conformance.transport import StopReason, Transport
 from conformance.write_flow import WriteFlow
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class RunResult:
-    run_id: str
-    verdict: str
+    """A finished run: its frozen record, and where the bundle was written."""
+
+    record: RunRecord
     report_dir: Path
-    results: list[CheckResult]
-    started: str
-    finished: str
-    requests_sent: int
-    kit_errors: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.record.verdict
 
     @property
     def exit_code(self) -> int:
-        return outcomes.EXIT_CODES[self.verdict]
+        return self.record.exit_code
+
+    @property
+    def results(self) -> tuple[CheckResult, ...]:
+        return self.record.results
+
+    @property
+    def requests_sent(self) -> int:
+        return self.record.requests_sent
+
+    @property
+    def kit_errors(self) -> tuple[str, ...]:
+        return self.record.kit_errors
 
 
 def new_run_id() -> str:
@@ -96,11 +117,12 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
 def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_dir: Path | None = None,
                   profile: str = "chicago", timeout: float = 5.0, poll_timeout: float = 10.0,
                   say: Callable[[str], None] | None = None, quiet: bool = True,
-                  order_seed: int | None = None) -> RunResult:
-    """A whole run against a fresh embedded simulator: what the kit's own tests drive."""
+                  order_seed: int | None = None, **settings: Any) -> RunResult:
+    """A whole run against a fresh embedded simulator: what the kit's own tests drive.
+    ``settings`` are further Target fields (``app_name``, ``max_requests``, ...)."""
     _check_faults(faults)
     target = Target(base_url="", profile=profile, timeout=timeout, poll_timeout=poll_timeout,
-                    simulator=True, faults=faults)
+                    simulator=True, faults=faults, **settings)
     with embedded(target, delay) as live:
         return execute(live, report_dir=report_dir, quiet=quiet, say=say or (lambda _line: None),
                        order_seed=order_seed)
@@ -109,68 +131,112 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
             say: Callable[[str], None] | None = None, transport: Transport | None = None,
             order_seed: int | None = None) -> RunResult:
-    from conformance.report import write_reports
-    from conformance.report.html import HtmlReport
+    from conformance.report import write_bundle
 
-    print_line = say or _printer()
+    console = Console(say)
     run_id = new_run_id()
-    report_dir = (report_dir or Path("reports") / run_id).resolve()
+    report_dir = _report_dir(report_dir or Path("reports") / run_id)
+    transport = transport or Transport(
+        target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
+        max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline)
+    console.redact = transport.redact  # every console line: a server may have echoed the key
+    client = Client(transport, target.jurisdiction_id)
+    flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(console.say))
+    context = RunContext(target, transport, client, run_id, flow, say=console.say)
+    started = iso_utc()
+    _print_start(context, console, quiet)
+    plugin = RunPlugin(context, quiet=quiet, order_seed=order_seed)
+    pytest_args = [
+        str(SCENARIOS), "--rootdir", str(SCENARIOS), "-c", str(SCENARIOS / "pytest.ini"),
+        "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:html",
+        # the plugin by module name, whether or not the kit is installed with its entry point
+        "-p", "no:open311_conformance", "-p", "conformance.plugin",
+    ]
+    code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
+    with signals_stop(transport):
+        try:
+            code = pytest.main(pytest_args, plugins=[plugin])
+        except KeyboardInterrupt:  # a signal outside pytest's own handling: the same stop
+            pass
+        finally:
+            if code == pytest.ExitCode.INTERRUPTED and transport.stop is None:
+                transport.halt(StopReason.SIGNAL, "the run was interrupted")
+            flow.wait(timeout=1)
+            transport.close()
+    kit_errors = list(context.kit_errors)
+    results = list(context.results.values())
+    if transport.stop is not None:
+        results += plugin.unrun(transport.stop.detail)
+    elif code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        kit_errors.append(f"pytest ended with {code!r} after {len(context.results)} checks")
+        results += plugin.unrun(f"pytest ended with {code!r}")
+    record = freeze(context, results, started=started, finished=iso_utc(), kit_errors=kit_errors)
+    record = write_bundle(record, report_dir, key=transport.api_key)
+    _print_end(record, report_dir, console)  # quiet still ends with the checklist and the verdict
+    return RunResult(record, report_dir)
+
+
+def _report_dir(report_dir: Path) -> Path:
+    report_dir = report_dir.resolve()
     if any((report_dir / name).exists() for name in ("summary.json", "manifest.json")):
         raise UsageError(f"{report_dir} already holds a run's report: choose another --report-dir")
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create report directory {report_dir}: {exc.strerror}") from None
-    transport = transport or Transport(
-        target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
-        max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline)
-    redact = transport.redact
+    return report_dir
 
-    def say(line: str) -> None:
-        print_line(redact(line))  # every console line: a server may have echoed the key
 
-    client = Client(transport, target.jurisdiction_id)
-    flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(say))
-    context = RunContext(target, transport, client, run_id, flow, say=say)
-    started = iso_utc()
-    if not quiet:
-        say(f"open311-conformance run {run_id}")
-        say(f"  target  {target.base_url} ({target.kind}), profile {target.profile}")
-        say(f"  key     {'given, fingerprint ' + transport.key_fingerprint if target.api_key else 'none'}")
-        say("")
-    pytest_args = [
-        str(SCENARIOS), "--rootdir", str(SCENARIOS), "-c", str(SCENARIOS / "pytest.ini"),
-        "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
-        # the plugin by module name, whether or not the kit is installed with its entry point
-        "-p", "no:open311_conformance", "-p", "conformance.plugin",
-        "--junitxml", str(report_dir / "junit.xml"),
-        "--html", str(report_dir / "report.html"), "--self-contained-html",
-    ]
+@contextlib.contextmanager
+def signals_stop(transport: Transport) -> Iterator[None]:
+    """SIGTERM and SIGINT end the run: nothing more is sent, and the checks not yet judged
+    become inconclusive; the evidence so far is still written. Only the main thread can
+    install handlers: elsewhere (a test's thread) the run keeps the process's own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        transport.halt(StopReason.SIGNAL, f"stopped by signal {name} at {time.strftime('%H:%M:%S', time.gmtime())} UTC")
+        raise KeyboardInterrupt  # interrupts a request or a wait in progress: pytest ends the session
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        code = pytest.main(pytest_args, plugins=[RunPlugin(context, quiet=quiet, order_seed=order_seed),
-                                                 HtmlReport(context, started=started)])
+        yield
     finally:
-        flow.wait(timeout=1)
-        transport.close()
-    if code == pytest.ExitCode.INTERRUPTED:
-        # what was recorded is still written: an interrupted run is evidence, not a verdict
-        context.kit_errors.append(f"the run was interrupted after {len(context.results)} checks")
-    elif code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        context.kit_errors.append(f"pytest ended with {code!r} after {len(context.results)} checks")
-    results = list(context.results.values())
-    verdict = outcomes.run_verdict(results, context.kit_errors)
-    result = RunResult(run_id, verdict, report_dir, results, started, iso_utc(),
-                       transport.requests_sent, context.kit_errors)
-    write_reports(result, context)
-    _print_end(result, say)  # quiet still ends with the checklist and the verdict
-    return result
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
-def _printer() -> Callable[[str], None]:
-    def say(line: str) -> None:
-        print(line, flush=True)
+class Console:
+    """The run's console lines: redacted, and quiet once nobody reads them.
 
-    return say
+    A closed stdout (``run | head -1``, a pager quit early) must not end the run: the
+    evidence is still written and the exit code is still the verdict's.
+    """
+
+    def __init__(self, say: Callable[[str], None] | None = None) -> None:
+        self._say = say
+        self.redact: Callable[[str], str] = lambda line: line
+        self.closed = False
+
+    def say(self, line: str) -> None:
+        if self.closed:
+            return
+        line = self.redact(line)
+        if self._say is not None:
+            self._say(line)
+            return
+        try:
+            print(line, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            # stdout is gone for good: point it at /dev/null so the interpreter's own flush
+            # at exit does not raise again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 def _poll_printer(say: Callable[[str], None]) -> Callable[[Poll], None]:
@@ -181,20 +247,52 @@ def _poll_printer(say: Callable[[str], None]) -> Callable[[Poll], None]:
     return on_poll
 
 
-def _print_end(result: RunResult, say: Callable[[str], None]) -> None:
-    from conformance.report.checklist import checklist
+PRACTICE = ("Practice run: the embedded simulator stands in for the City's test environment. "
+            "This is not evidence for the City.")
 
-    counts: dict[str, int] = {}
-    for r in result.results:
-        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+
+def _print_start(context: RunContext, console: Console, quiet: bool) -> None:
+    target = context.target
+    if target.simulator:
+        console.say(PRACTICE)
+    if quiet:
+        return
+    console.say(f"open311-conformance run {context.run_id}")
+    console.say(f"  target  {target.base_url} ({target.kind}), profile {target.profile}")
+    if target.app_name:
+        console.say(f"  app     {target.app_name}")
+    key = f"given, fingerprint {context.transport.key_fingerprint}" if target.api_key else "none"
+    console.say(f"  key     {key}{' (read-only run: nothing is written)' if target.read_only else ''}")
+    console.say("")
+
+
+FAILED_LINES_ON_CONSOLE = 4
+
+
+def _print_end(record: RunRecord, report_dir: Path, console: Console) -> None:
+    say = console.say
     say("")
-    say("Pre-approval checklist")
-    for item in checklist(result.results):
+    say("Pre-approval checklist" + (f" for {record.app_name}" if record.app_name else ""))
+    for item in record.checklist:
         say(f"  [{item.mark}] {item.title}: {item.state}")
-    for error in result.kit_errors:
-        say(f"kit error: {error}")
+    failed = [r for r in record.results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    if failed:
+        say("")
+        say(f"Failed checks ({len(failed)}):")
+        for r in failed[:10]:
+            say(f"  {' '.join(r.requirement_ids)}: {r.title}")
+            lines = r.message.splitlines()
+            say("".join(f"      {text}\n" for text in lines[:FAILED_LINES_ON_CONSOLE]).rstrip("\n"))
+        if len(failed) > 10:
+            say(f"  ... and {len(failed) - 10} more in the report")
+    for error in record.kit_errors:
+        say(f"kit error: {error.splitlines()[0] if error else error}")
+    if record.cut_short:
+        say(f"Cut short: {record.cut_short}")
     say("")
-    say(" ".join(f"{counts.get(o, 0)} {o}" for o in outcomes.OUTCOMES))
-    say(f"requests sent: {result.requests_sent}; report: {result.report_dir}")
-    say(f"verdict: {result.verdict.upper()}")
-    sys.stdout.flush()
+    say(" ".join(f"{n} {o}" for o, n in record.counts.items()))
+    say(f"requests sent: {record.requests_sent}; report: {report_dir}")
+    if record.practice:
+        say(PRACTICE)
+    say(record.pre_approval.sentence())
+    say(f"verdict: {record.verdict.upper()}")

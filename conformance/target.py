@@ -38,9 +38,10 @@ def known_hosts() -> tuple[frozenset[str], frozenset[str]]:
     return (frozenset(h.lower() for h in data["test"]), frozenset(h.lower() for h in data["production"]))
 
 
-def make_write_policy(allow_writes: bool = False, allow_production: bool = False) -> WritePolicy:
+def make_write_policy(allow_writes: bool = False, allow_production: bool = False,
+                      read_only: bool = False) -> WritePolicy:
     test, production = known_hosts()
-    return WritePolicy(allow_writes, allow_production, test, production)
+    return WritePolicy(allow_writes, allow_production, test, production, read_only)
 
 
 @dataclass(slots=True)
@@ -62,6 +63,8 @@ class Target:
     max_duration: float = 1800.0  # seconds: the whole run's bound
     seed: int | None = None  # of the OpenAPI-driven fuzzing; None: the kit's fixed default
     fuzz_examples: int | None = None  # per operation; None: a default by kind of target
+    read_only: bool = False  # a deliberate run without writes (--read-only)
+    app_name: str | None = None  # the application the key was issued to (--app-name)
     _deadline: float | None = field(default=None, repr=False)
 
     @property
@@ -106,6 +109,7 @@ class Target:
             "timeout_s": self.timeout, "poll_timeout_s": self.poll_timeout, "max_duration_s": self.max_duration,
             "write_service_code": self.write_service_code, "location": list(self.location),
             "faults": list(self.faults), "seed": self.seed, "fuzz_examples": self.fuzz_examples,
+            "read_only": self.read_only,
         }
 
 
@@ -136,6 +140,10 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
         raise UsageError("--max-requests must be at least 1")
     if getattr(args, "fuzz_examples", None) is not None and args.fuzz_examples < 0:
         raise UsageError("--fuzz-examples must be 0 (no fuzzing) or more")
+    read_only = bool(getattr(args, "read_only", False))
+    app_name = (getattr(args, "app_name", None) or "").strip() or None
+    if app_name is not None and (len(app_name) > 200 or not app_name.isprintable()):
+        raise UsageError("--app-name must be printable text of at most 200 characters")
     location = parse_location(args.location) if args.location else CITY_HALL
     address = CITY_HALL_ADDRESS if not args.location else None
     remote = base_url is not None and not is_loopback(urlsplit(base_url).hostname or "")
@@ -150,7 +158,7 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
         write_service_code=args.write_service_code or None,
         location=location,
         address_string=address,
-        write_policy=make_write_policy(args.allow_writes, args.allow_writes_to_production),
+        write_policy=make_write_policy(args.allow_writes, args.allow_writes_to_production, read_only),
         max_requests=args.max_requests,
         min_interval=REMOTE_MIN_INTERVAL if remote else 0.0,
         simulator=base_url is None,
@@ -158,6 +166,8 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
         max_duration=getattr(args, "max_duration", None) or 1800.0,
         seed=getattr(args, "seed", None),
         fuzz_examples=getattr(args, "fuzz_examples", None),
+        read_only=read_only,
+        app_name=app_name,
     )
 
 

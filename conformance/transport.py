@@ -12,10 +12,13 @@ import email.utils
 import hashlib
 import ipaddress
 import posixpath
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -24,18 +27,47 @@ import requests
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 STALLS_BEFORE_GIVING_UP = 2
 FAILURES_BEFORE_GIVING_UP = 5  # connection failures in a row: the target is unreachable
+SILENT_PATHS_BEFORE_GIVING_UP = 2  # different paths timing out in a row, nothing answered between
 RETRY_STATUSES = (429, 503)
 MAX_RETRIES = 2
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer gets its answer recorded as is
 REDACTED = "[REDACTED]"
 
+class Failure(StrEnum):
+    """Why an exchange yielded no answer."""
+
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    TOO_LARGE = "too-large"
+    WRITE_REFUSED = "write-refused"
+    RATE_LIMITED = "rate-limited"  # the server asked for a longer wait than the run may give
+    STOPPED = "stopped"  # the run was cut short: nothing more is sent (see ``Stop``)
+    PLANNED = "planned"
+
+
+class StopReason(StrEnum):
+    """Why the kit stopped sending: its own limits, a signal, or a target that is gone."""
+
+    BUDGET = "budget"
+    DEADLINE = "deadline"
+    HUNG = "hung"
+    UNREACHABLE = "unreachable"
+    SIGNAL = "signal"
+
+
+@dataclass(slots=True, frozen=True)
+class Stop:
+    reason: StopReason
+    detail: str
+    at: float  # time.time() of the moment the run was cut short (for a hang: when it began)
+
+
 class TransportError(Exception):
     """An exchange that did not yield an answer. ``kind`` says why, for the verdict."""
 
-    def __init__(self, kind: str, message: str, exchange: Exchange | None = None) -> None:
+    def __init__(self, kind: Failure | str, message: str, exchange: Exchange | None = None) -> None:
         super().__init__(message)
-        # timeout | connection | too-large | write-refused | budget | planned
-        self.kind = kind
+        self.kind = Failure(kind)
         self.exchange = exchange
 
 
@@ -65,9 +97,12 @@ class WritePolicy:
     allow_production: bool = False
     test_hosts: frozenset[str] = frozenset()
     production_hosts: frozenset[str] = frozenset()
+    read_only: bool = False
 
     def refusal(self, url: str) -> str | None:
         """Why a write to ``url`` is refused, or None when it is allowed."""
+        if self.read_only:
+            return "this is a read-only run (--read-only): nothing is written"
         host = (urlsplit(url).hostname or "").lower().rstrip(".")
         if host in self.production_hosts:
             if self.allow_production and self.allow_writes:
@@ -149,8 +184,12 @@ class Transport:
         self.plan = plan
         self.stand_in = stand_in.rstrip("/") + "/" if stand_in else None
         self.exchanges: list[Exchange] = []
+        self.stop: Stop | None = None
+        self.stopped = threading.Event()  # waits that should end when the run is cut short use it
+        self._answered = 0
         self._failures_in_a_row = 0
-        self._lock = threading.Lock()
+        self._silent_paths: dict[str, float] = {}  # path -> when its timed-out exchange started
+        self._lock = threading.RLock()  # halt() is called with it held, from _check_limits
         self._last_sent = 0.0
         self._stalls: dict[str, int] = {}
         self._session = requests.Session()
@@ -191,7 +230,7 @@ class Transport:
         if self.plan is not None:
             self.plan(method, self.redact(url), refusal)
         if refusal:
-            raise TransportError("write-refused", f"{method} refused by the write guard: {refusal}")
+            raise TransportError(Failure.WRITE_REFUSED, f"{method} refused by the write guard: {refusal}")
         with self._lock:
             self._check_limits(method, url)
             exchange = Exchange(
@@ -208,6 +247,13 @@ class Transport:
         finally:
             if self.on_exchange:
                 self.on_exchange(exchange)
+
+    def halt(self, reason: StopReason, detail: str, at: float | None = None) -> None:
+        """Send nothing more. The first reason given is the one the run reports."""
+        with self._lock:
+            if self.stop is None:
+                self.stop = Stop(reason, detail, time.time() if at is None else at)
+        self.stopped.set()
 
     def redact(self, value: Any) -> Any:
         """The value with every occurrence of the API key (raw or URL-encoded) replaced."""
@@ -229,16 +275,16 @@ class Transport:
     # -- internals -----------------------------------------------------------------------
     def _check_limits(self, method: str, url: str) -> None:
         where = f"{method} {self.redact(url)}: not sent"
-        if self.max_requests is not None and len(self.exchanges) >= self.max_requests:
-            raise TransportError("budget", f"{where}, the request budget of {self.max_requests} is spent")
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            raise TransportError("budget", f"{where}, the run's time bound is reached")
-        if self._failures_in_a_row >= FAILURES_BEFORE_GIVING_UP:
-            raise TransportError("connection", f"{where}, the target is unreachable "
-                                 f"({self._failures_in_a_row} connection failures in a row)")
+        if self.stop is None:
+            if self.max_requests is not None and len(self.exchanges) >= self.max_requests:
+                self.halt(StopReason.BUDGET, f"the request budget of {self.max_requests} (--max-requests) is spent")
+            elif self.deadline is not None and time.monotonic() >= self.deadline:
+                self.halt(StopReason.DEADLINE, "the run's time bound (--max-duration) is reached")
+        if self.stop is not None:
+            raise TransportError(Failure.STOPPED, f"{where}: {self.stop.detail}")
         stalls = self._stalls.get(_path_of(url), 0)
         if stalls >= STALLS_BEFORE_GIVING_UP:
-            raise TransportError("timeout", f"{where}, the same path stalled {stalls} times already")
+            raise TransportError(Failure.TIMEOUT, f"{where}, the same path stalled {stalls} times already")
 
     def _stand_in_url(self, url: str) -> str:
         """The stand-in's URL for a target URL; a plan never sends anything to the target."""
@@ -256,21 +302,49 @@ class Transport:
             try:
                 response = self._exchange(method, url, body, headers, exchange)
             except TransportError as exc:
-                if exc.kind == "connection":
-                    with self._lock:
-                        self._failures_in_a_row += 1
+                self._note_failure(exc, exchange)
                 raise
             with self._lock:
+                self._answered += 1
                 self._failures_in_a_row = 0
+                self._silent_paths.clear()
             wait = _retry_after(response) if response.status in RETRY_STATUSES else None
-            if wait is None or attempt == MAX_RETRIES or wait > MAX_RETRY_AFTER or (
-                    self.deadline is not None and time.monotonic() + wait >= self.deadline):
+            if wait is None:
                 return response
+            if attempt == MAX_RETRIES or wait > MAX_RETRY_AFTER or (
+                    self.deadline is not None and time.monotonic() + wait >= self.deadline):
+                # waiting longer is beyond the run's means: the check cannot decide, the
+                # target has not failed it
+                asked = f"Retry-After {wait:g} s" + (f" after {attempt} retries" if attempt else "")
+                exchange.error = f"HTTP {response.status}, {asked}: more than the run may wait"
+                raise TransportError(Failure.RATE_LIMITED, f"{method} {exchange.url}: the server answered "
+                                     f"{response.status} with {asked}, more than the run may wait", exchange)
             # the server asked us to come back later: honour it, and keep the refusal as evidence
             exchange.error = f"HTTP {response.status}, Retry-After {wait:g} s honoured (attempt {attempt + 1})"
-            time.sleep(wait)
+            if self.stopped.wait(wait):
+                raise TransportError(Failure.STOPPED, f"{method} {exchange.url}: not retried: "
+                                     f"{self.stop.detail if self.stop else 'the run stopped'}", exchange)
             exchange = self._record_retry(exchange)
         return response  # pragma: no cover  (the loop always returns)
+
+    def _note_failure(self, exc: TransportError, exchange: Exchange) -> None:
+        """Count failures towards the two ways a target can be gone: unreachable, or hung."""
+        where = self.redact(self.base_url)
+        if exc.kind is Failure.CONNECTION:
+            with self._lock:
+                self._failures_in_a_row += 1
+                never_answered, failures = self._answered == 0, self._failures_in_a_row
+            if never_answered or failures >= FAILURES_BEFORE_GIVING_UP:
+                cause = exchange.error or str(exc)
+                self.halt(StopReason.UNREACHABLE, f"the target is unreachable: {cause} at {where}")
+        elif exc.kind is Failure.TIMEOUT:
+            with self._lock:
+                self._silent_paths.setdefault(_path_of(exchange.url), exchange.started)
+                silent = dict(self._silent_paths)
+            if len(silent) >= SILENT_PATHS_BEFORE_GIVING_UP:
+                began = min(silent.values())
+                self.halt(StopReason.HUNG, f"the target stopped answering at {_clock(began)} "
+                          f"({len(silent)} different paths timed out in a row)", at=began)
 
     def _record_retry(self, previous: Exchange) -> Exchange:
         with self._lock:
@@ -298,11 +372,11 @@ class Transport:
                                         timeout=(min(self.timeout, 10.0), self.timeout),
                                         stream=True, allow_redirects=False)
         except requests.ConnectTimeout:
-            return self._fail(exchange, start, "connection", f"could not connect within {self.timeout:g} s")
+            return self._fail(exchange, start, Failure.CONNECTION, f"could not connect within {self.timeout:g} s")
         except requests.Timeout:
-            return self._fail(exchange, start, "timeout", f"no answer within {self.timeout:g} s")
+            return self._fail(exchange, start, Failure.TIMEOUT, f"no answer within {self.timeout:g} s")
         except requests.RequestException as exc:
-            return self._fail(exchange, start, "connection", f"connection failed: {_reason(exc)}")
+            return self._fail(exchange, start, Failure.CONNECTION, connection_failure(exc))
         with raw:
             exchange.status = raw.status_code
             exchange.reason = raw.reason or ""
@@ -316,16 +390,17 @@ class Transport:
                     if size > self.max_body:
                         exchange.response_body = self.redact(b"".join(chunks)[:65536])
                         exchange.truncated = True
-                        return self._fail(exchange, start, "too-large",
+                        return self._fail(exchange, start, Failure.TOO_LARGE,
                                           f"answer body exceeds the cap of {self.max_body} bytes")
                     if time.monotonic() > deadline:
                         exchange.response_body = self.redact(b"".join(chunks))
                         exchange.truncated = True
-                        return self._fail(exchange, start, "timeout",
+                        return self._fail(exchange, start, Failure.TIMEOUT,
                                           f"answer body not complete within {self.timeout:g} s")
             except requests.RequestException as exc:
                 exchange.response_body = self.redact(b"".join(chunks))
-                kind = "timeout" if isinstance(exc, requests.Timeout) or "timed out" in str(exc) else "connection"
+                timed_out = isinstance(exc, requests.Timeout) or "timed out" in str(exc)
+                kind = Failure.TIMEOUT if timed_out else Failure.CONNECTION
                 return self._fail(exchange, start, kind, f"answer body broken off: {_reason(exc)}")
         content = b"".join(chunks)
         exchange.response_body = self.redact(content)
@@ -333,10 +408,10 @@ class Transport:
         headers_map = requests.structures.CaseInsensitiveDict(raw.headers)
         return Response(raw.status_code, headers_map, content, exchange.url, exchange)
 
-    def _fail(self, exchange: Exchange, start: float, kind: str, message: str) -> Response:
+    def _fail(self, exchange: Exchange, start: float, kind: Failure, message: str) -> Response:
         exchange.elapsed_s = time.monotonic() - start
         exchange.error = message
-        if kind == "timeout":
+        if kind is Failure.TIMEOUT:
             # a path that stalls keeps stalling: stop paying the timeout for it
             with self._lock:
                 path = _path_of(exchange.url)
@@ -357,6 +432,26 @@ def _retry_after(response: Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def connection_failure(exc: BaseException) -> str:
+    """Which way a connection failed, in words a user acts on: refused, no such host, TLS."""
+    seen: list[BaseException] = []
+    inner: BaseException | None = exc
+    while inner is not None and inner not in seen:
+        seen.append(inner)
+        inner = inner.__cause__ or inner.__context__
+    if any(isinstance(e, ssl.SSLError) for e in seen) or isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS failure: {_reason(exc)}"
+    if any(isinstance(e, socket.gaierror) for e in seen):
+        return "no such host (the name does not resolve)"
+    if any(isinstance(e, ConnectionRefusedError) for e in seen):
+        return "connection refused"
+    return f"connection failed: {_reason(exc)}"
+
+
+def _clock(moment: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(moment)) + " UTC"
 
 
 def _path_of(url: str) -> str:

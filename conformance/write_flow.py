@@ -17,7 +17,7 @@ from typing import Any
 
 from conformance.client import Answer, Client, Poll, TokenResult
 from conformance.target import Target
-from conformance.transport import TransportError
+from conformance.transport import Failure, TransportError
 
 # Abandoned Vehicle: the service the City's own 2012 contract test wrote to
 PREFERRED_SERVICE = "4ffa4c69601827691b000018"
@@ -115,7 +115,7 @@ class WriteFlow:
         try:
             self._write()
         except TransportError as exc:
-            if exc.kind == "write-refused":
+            if exc.kind is Failure.WRITE_REFUSED:
                 self.outcome.skipped = str(exc)
             else:
                 self.outcome.inconclusive = str(exc)
@@ -170,3 +170,7 @@ class WriteFlow:
                                   self.client.request(probe, cached=False)]
         out.token_result = self.client.resolve_token(
             out.token, self.target.poll_timeout, remote=self.target.remote, on_poll=self.on_poll)
+        stop = self.client.transport.stop
+        if out.token_result.service_request_id is None and stop is not None:
+            # the kit stopped polling, the target did not fail to resolve
+            out.inconclusive = f"token polling stopped: {stop.detail}"

@@ -11,9 +11,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conformance import target as target_mod
-from conformance.transport import Transport, TransportError, is_loopback, key_fingerprint
+from conformance.transport import (
+    Failure,
+    StopReason,
+    Transport,
+    TransportError,
+    is_loopback,
+    key_fingerprint,
+)
 
 KEY = "s3cr3t-key+with/odd=chars"
+HANG = -1  # a scripted "answer" that never comes
 
 
 class _Scripted(BaseHTTPRequestHandler):
@@ -28,7 +36,10 @@ class _Scripted(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.server.seen.append((self.command, self.path, self.rfile.read(length)))
-        status, headers, body = self.server.script.pop(0) if self.server.script else (200, {}, b"[]")
+        status, headers, body = self.server.script.pop(0) if self.server.script else self.server.rest
+        if status == HANG:
+            self.server.released.wait(5)  # answers nothing until the test ends
+            return
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -43,19 +54,24 @@ class _Scripted(BaseHTTPRequestHandler):
 class _ScriptedServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, script: list[tuple[int, dict[str, str], bytes]]) -> None:
+    def __init__(self, script: list[tuple[int, dict[str, str], bytes]],
+                 rest: tuple[int, dict[str, str], bytes] = (200, {}, b"[]")) -> None:
         self.script = list(script)
+        self.rest = rest  # the answer once the script is used up
         self.seen: list[tuple[str, str, bytes]] = []
+        self.released = threading.Event()
         super().__init__(("127.0.0.1", 0), _Scripted)
 
 
 @contextmanager
-def scripted(*answers: tuple[int, dict[str, str], bytes]) -> Iterator[_ScriptedServer]:
-    server = _ScriptedServer(list(answers))
+def scripted(*answers: tuple[int, dict[str, str], bytes],
+             rest: tuple[int, dict[str, str], bytes] = (200, {}, b"[]")) -> Iterator[_ScriptedServer]:
+    server = _ScriptedServer(list(answers), rest)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield server
     finally:
+        server.released.set()
         server.shutdown()
         server.server_close()
 
@@ -134,49 +150,116 @@ def test_retry_after_is_honoured_and_both_attempts_are_evidence():
     assert waited >= 0.9  # it really waited (a lower bound, not a speed assertion)
 
 
-def test_retry_after_beyond_the_cap_is_not_waited_for():
+def test_retry_after_beyond_the_cap_is_undecided_not_an_answer():
     with scripted((503, {"Retry-After": "3600"}, b"[]")) as server:
         transport = Transport(base(server))
-        assert transport.get("services.json").status == 503
-    assert len(server.seen) == 1
+        with pytest.raises(TransportError) as caught:
+            transport.get("services.json")
+    assert caught.value.kind is Failure.RATE_LIMITED and "3600" in str(caught.value)
+    assert len(server.seen) == 1  # never waited an hour, never asked again
 
 
-def test_budget_stops_sending():
+def test_repeated_retry_after_ends_undecided():
+    with scripted(rest=(429, {"Retry-After": "0"}, b"[]")) as server:
+        transport = Transport(base(server))
+        with pytest.raises(TransportError) as caught:
+            transport.get("services.json")
+    assert caught.value.kind is Failure.RATE_LIMITED and "after 2 retries" in str(caught.value)
+    assert len(server.seen) == 3
+
+
+def test_budget_stops_the_run():
     with scripted() as server:
         transport = Transport(base(server), max_requests=2)
         transport.get("a.json")
         transport.get("b.json")
         with pytest.raises(TransportError) as caught:
             transport.get("c.json")
-    assert caught.value.kind == "budget"
+    assert caught.value.kind is Failure.STOPPED
+    assert transport.stop is not None and transport.stop.reason is StopReason.BUDGET
+    assert "--max-requests" in transport.stop.detail and transport.stopped.is_set()
     assert len(server.seen) == 2
 
 
-def test_deadline_stops_sending():
+def test_deadline_stops_the_run():
     with scripted() as server:
         transport = Transport(base(server), deadline=time.monotonic() - 1)
         with pytest.raises(TransportError) as caught:
             transport.get("a.json")
-    assert caught.value.kind == "budget" and "time bound" in str(caught.value)
+    assert caught.value.kind is Failure.STOPPED and transport.stop.reason is StopReason.DEADLINE
     assert server.seen == []
 
 
-def test_repeated_connection_failures_stop_the_run():
+def test_an_unreachable_target_stops_the_run_at_the_first_failure():
     transport = Transport("http://127.0.0.1:9/open311/v2", timeout=2)
-    kinds = []
-    for i in range(8):
-        with pytest.raises(TransportError) as caught:
+    with pytest.raises(TransportError) as first:
+        transport.get("services.json")
+    assert first.value.kind is Failure.CONNECTION and "connection refused" in str(first.value)
+    assert transport.stop.reason is StopReason.UNREACHABLE
+    assert "connection refused at http://127.0.0.1:9/open311/v2" in transport.stop.detail
+    with pytest.raises(TransportError) as later:
+        transport.get("requests.json")
+    assert later.value.kind is Failure.STOPPED
+    assert len(transport.exchanges) == 1
+
+
+def test_connection_failures_after_answers_stop_after_five():
+    with scripted((200, {"Connection": "close"}, b"[]")) as server:  # no kept-alive socket outlives it
+        url = base(server)
+        transport = Transport(url, timeout=2)
+        transport.get("a.json")
+    for i in range(6):
+        with pytest.raises(TransportError):
             transport.get(f"x{i}.json")
-        kinds.append(str(caught.value))
-    assert len(transport.exchanges) == 5  # then it stops trying
-    assert "unreachable" in kinds[-1]
+    assert len(transport.exchanges) == 1 + 5
+    assert transport.stop.reason is StopReason.UNREACHABLE
+
+
+def test_no_such_host_is_named(monkeypatch: pytest.MonkeyPatch):
+    import socket
+
+    def no_dns(*_args, **_kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)  # nothing leaves the machine
+    transport = Transport("http://open311.example.invalid/open311/v2", timeout=2)
+    with pytest.raises(TransportError):
+        transport.get("services.json")
+    assert "no such host" in transport.stop.detail
+
+
+def test_a_hung_target_stops_the_run():
+    with scripted((200, {}, b"[]"), rest=(HANG, {}, b"")) as server:
+        transport = Transport(base(server), timeout=0.3)
+        transport.get("services.json")
+        with pytest.raises(TransportError) as one:
+            transport.get("requests.json")
+        assert one.value.kind is Failure.TIMEOUT and transport.stop is None  # one slow path: its own failure
+        with pytest.raises(TransportError) as two:
+            transport.get("services/x.json")
+        assert two.value.kind is Failure.TIMEOUT
+        assert transport.stop.reason is StopReason.HUNG and "stopped answering at" in transport.stop.detail
+        with pytest.raises(TransportError) as three:
+            transport.get("tokens/t.json")
+    assert three.value.kind is Failure.STOPPED and len(server.seen) == 3
+
+
+def test_one_slow_path_among_answers_does_not_stop_the_run():
+    with scripted((HANG, {}, b""), (200, {}, b"[]"), (HANG, {}, b""), (200, {}, b"[]")) as server:
+        transport = Transport(base(server), timeout=0.3)
+        for path in ("slow.json", "fine.json", "slow2.json", "fine2.json"):
+            try:
+                transport.get(path)
+            except TransportError as exc:
+                assert exc.kind is Failure.TIMEOUT
+    assert transport.stop is None and len(server.seen) == 4
 
 
 def test_size_cap(simulator):
     transport = Transport(simulator.base_url, max_body=1000)
     with pytest.raises(TransportError) as caught:
         transport.get("requests.json")
-    assert caught.value.kind == "too-large"
+    assert caught.value.kind is Failure.TOO_LARGE
     assert transport.exchanges[0].truncated
 
 

@@ -1,60 +1,57 @@
-"""Everything a run leaves behind, in one directory.
+"""Everything a run leaves behind, in one directory, written from the run's frozen record.
 
-pytest writes ``report.html`` (through pytest-html and :mod:`conformance.report.html`) and
-``junit.xml`` while it runs; :func:`write_reports` then settles the report's verdict on the
-runner's final one, adds ``evidence.har`` and ``summary.json``, scans everything for the
-API key, and writes ``manifest.json`` last, over everything else in the directory.
+:func:`write_bundle` writes ``evidence.har``, ``exchanges.html``, ``report.html``,
+``junit.xml`` and ``summary.json`` from a :class:`~conformance.record.RunRecord`, scans
+them for the API key, and writes ``manifest.json`` last, over everything else. The writers
+see the record only: none of them decides a verdict or reads the live run.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from conformance import leakscan, outcomes
-from conformance.report import har, html, summary
-from conformance.report.checklist import checklist
-from conformance.report.evidence import catalogue, write_evidence
+from conformance import leakscan
+from conformance.record import RunRecord
+from conformance.report import har, html, junit, summary
 from conformance.report.manifest import MANIFEST, bundle_files, write_manifest
 
-if TYPE_CHECKING:
-    from conformance.context import RunContext
-    from conformance.runner import RunResult
-
-__all__ = ["write_reports", "write_manifest"]
+__all__ = ["write_bundle", "write_manifest"]
 
 SUMMARY = "summary.json"
 HAR = "evidence.har"
 HTML = "report.html"
+EXCHANGES = "exchanges.html"
+JUNIT = "junit.xml"
 
 
-def write_reports(result: RunResult, context: RunContext) -> None:
-    """Write the artifacts. A key found in one turns into a kit error on ``result`` (so the
-    verdict and exit code the runner reports change with it) before the manifest is made."""
-    directory = result.report_dir
-    redact = context.transport.redact
-    log = har.har(context.transport.exchanges, redact, comment=f"open311-conformance run {result.run_id}")
+def write_bundle(record: RunRecord, directory: Path, key: str | None = None) -> RunRecord:
+    """Write the artifacts of ``record`` and return the record they finally hold.
+
+    A key found in an artifact (a path that skipped redaction) is a kit error: the
+    artifacts are written again from a record that says so, so the verdict and exit code
+    change with it, and scrubbed, before the manifest is made.
+    """
+    _write_artifacts(record, directory)
+    leaks = leakscan.scan(directory, key) if key else []
+    if leaks and key:
+        names = ", ".join(sorted(leak.path.relative_to(directory).as_posix() for leak in leaks))
+        record = record.with_kit_error(f"the API key was found in {names} and removed from it: "
+                                       "a path that skipped redaction, report it as a kit bug")
+        _write_artifacts(record, directory)
+        leakscan.scrub(leakscan.scan(directory, key), key)
+    write_manifest(record, directory)
+    return record
+
+
+def _write_artifacts(record: RunRecord, directory: Path) -> None:
+    log = har.har(record.exchanges, comment=f"open311-conformance {record.subject} {record.run_id}")
     # compact: json's C encoder is skipped when indenting, and the HAR is megabytes of bodies
     (directory / HAR).write_text(json.dumps(log, ensure_ascii=False, separators=(",", ":")) + "\n",
                                  encoding="utf-8")
-    _write_html_and_summary(result, context)
-    key = context.transport.api_key
-    leaks = leakscan.scan(directory, key) if key else []
-    if leaks and key:
-        leakscan.scrub(leaks, key)
-        names = ", ".join(sorted(leak.path.relative_to(directory).as_posix() for leak in leaks))
-        result.kit_errors.append(f"the API key was found in {names} and removed from it: "
-                                 "a path that skipped redaction, report it as a kit bug")
-        result.verdict = outcomes.run_verdict(result.results, result.kit_errors)
-        _write_html_and_summary(result, context)
-    write_manifest(result, context)
-
-
-def _write_html_and_summary(result: RunResult, context: RunContext) -> None:
-    directory = result.report_dir
-    html.finalize(directory / HTML, result, context)
+    (directory / EXCHANGES).write_text(html.exchanges_page(record), encoding="utf-8")
+    (directory / HTML).write_text(html.report_page(record), encoding="utf-8")
+    (directory / JUNIT).write_bytes(junit.junit(record))
     files = sorted({*bundle_files(directory), SUMMARY} - {MANIFEST})
-    data = summary.build(result, context, checklist=checklist(result.results),
-                         write=write_evidence(context, result.results), catalogue=catalogue(context), files=files)
-    text = context.transport.redact(json.dumps(data, indent=2, ensure_ascii=False))
-    (directory / SUMMARY).write_text(text + "\n", encoding="utf-8")
+    data = summary.build(record, files=files)
+    (directory / SUMMARY).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -35,7 +35,9 @@ class Change:
 
     def line(self) -> str:
         ids = " ".join(self.requirement_ids)
-        text = f"  {self.id}  [{ids}]  {self.old or '(absent)'} -> {self.new or '(absent)'}"
+        text = f"  {self.title or self.id}  [{ids}]  {self.old or '(absent)'} -> {self.new or '(absent)'}"
+        if self.title:
+            text += f"\n      ({self.id})"
         if self.new not in FAILING or not self.message:
             return text
         return text + "".join(f"\n      {line[:200]}" for line in self.message.splitlines()[:3])
@@ -52,6 +54,7 @@ class Comparison:
     vanished: list[Change] = field(default_factory=list)
     catalogue: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the two runs differ in what they tested or how
 
     @property
     def exit_code(self) -> int:
@@ -97,7 +100,33 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
             result.changed.append(change)
     result.vanished = [_change(cid, check, None) for cid, check in before.items() if cid not in after]
     result.catalogue = catalogue_drift(old.get("catalogue"), new.get("catalogue"))
+    result.warnings = setting_drift(old, new)
     return result
+
+
+# what makes two runs not like for like: (label, how to read it from a summary)
+_SETTINGS: tuple[tuple[str, Any], ...] = (
+    ("target", lambda d: (d.get("target") or {}).get("base_url")),
+    ("profile", lambda d: d.get("profile")),
+    ("API key given", lambda d: (d.get("target") or {}).get("api_key_given")),
+    ("read-only", lambda d: d.get("mode")),
+    ("kit version", lambda d: d.get("kit_version")),
+    ("subject", lambda d: d.get("subject", "target")),
+)
+
+
+def setting_drift(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """One line per setting that differs: a changed outcome may then be the setting's doing."""
+    lines = [f"{label} differs: {read(old)!r} then, {read(new)!r} now" for label, read in _SETTINGS
+             if read(old) != read(new) and not (label == "read-only" and read(old) is None)]
+    old_contract, new_contract = _contract(old), _contract(new)
+    if old_contract != new_contract:
+        lines.append("contract hashes differ (openapi.yaml or schemas/ changed between the runs)")
+    return lines
+
+
+def _contract(summary: dict[str, Any]) -> Any:
+    return summary.get("contract")
 
 
 def _change(cid: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> Change:
@@ -161,6 +190,7 @@ def render(result: Comparison, old_label: str, new_label: str) -> list[str]:
              f"new: {new_label}  run {new.get('run_id', '?')}, verdict {new.get('verdict', '?')}, "
              f"kit {new.get('kit_version', '?')}"]
     lines += [f"note: {n}" for n in result.notes]
+    lines += [f"WARNING: {w}: the runs are not like for like" for w in result.warnings]
     for title, changes in (("Newly failing", result.newly_failing), ("Fixed", result.fixed),
                            ("Other outcome changes", result.changed), ("Appeared", result.appeared),
                            ("Vanished", result.vanished)):

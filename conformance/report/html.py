@@ -1,138 +1,246 @@
-"""report.html: pytest-html 4, with the conformance view added through its hooks.
+"""report.html and exchanges.html, rendered from the run's record with Jinja2 templates.
 
-pytest-html writes the file in its ``pytest_sessionfinish`` and calls
-``pytest_html_results_summary`` right before rendering. By then every check's report has
-been made, so ``context.results`` is complete: the verdict, the checklist and the evidence
-are computed there and go into the *static* summary slots of the template (prefix and
-postfix), which the browser shows without running the report's script. The table rows
-get our outcome, level and requirement ids as columns, and a pointer to the evidence.
-
-The runner decides the verdict once more after pytest returns (a kit error noticed then
-can change it); :func:`finalize` swaps the verdict block, which sits between two
-comment markers no escaped server text can forge, for the runner's final one, so the
-report, summary.json and the exit code never disagree.
+report.html is what a City reviewer reads: its first screen holds the verdict, the
+pre-approval status, the application's name, the checklist and every failed check with its
+message; below, the write flow and one line per check grouped by requirement. The bodies of
+the exchanges live in exchanges.html (and whole in evidence.har), so the report stays
+light and prints in a few pages. Autoescaping is on for every template: a value from the
+target reaches markup only escaped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import platform
-from html import escape
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-import pytest
+import jinja2
 
-from conformance import __version__, outcomes
-from conformance.report import render
-from conformance.report.checklist import checklist
-from conformance.report.evidence import WRITE_FLOW_REQUIREMENTS, contract_digest, fuzzing_facts, write_evidence
-from conformance.timestamps import iso_utc
+from conformance import requirements
+from conformance.checklist import State
+from conformance.outcomes import CheckResult, Outcome, Verdict
+from conformance.record import RunRecord, Subject
+from conformance.report.evidence import (
+    BODY_SHOWN,
+    WRITE_FLOW_REQUIREMENTS,
+    body_text,
+    contract_digest,
+    evidence_for,
+)
+from conformance.transport import Exchange
 
-if TYPE_CHECKING:
-    from conformance.context import RunContext
-    from conformance.runner import RunResult
+TEMPLATES = Path(__file__).with_name("templates")
+EXCHANGES_PAGE = "exchanges.html"
+ARTIFACTS = ("summary.json", "junit.xml", "evidence.har", EXCHANGES_PAGE, "manifest.json")
+MESSAGE_LINES = 20  # of a failed check's message on the first screen; the rest is linked
+STATE_MARKS = {State.MET: "✔ met", State.NOT_MET: "✘ NOT MET", State.NOT_SHOWN: "– not shown"}
+_OPEN = (Outcome.FAILED, Outcome.ERROR)
 
-TITLE = "Open311 conformance report"
-ARTIFACTS = ("summary.json", "junit.xml", "evidence.har", "manifest.json")
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals["css"] = (TEMPLATES / "base.css").read_text(encoding="utf-8")
+    return env
 
 
-def build_view(context: RunContext, verdict: str, started: str | None, finished: str | None) -> render.View:
-    results = list(context.results.values())
-    write = write_evidence(context, results)
-    target = context.target
-    contract = contract_digest()
-    redact = context.transport.redact
-    fingerprint = context.transport.key_fingerprint
-    fuzz = fuzzing_facts(context)
-    env: list[tuple[str, str]] = [
-        ("Target", f"{escape(str(redact(target.base_url)))} ({escape(target.kind)})"),
-        ("Profile", escape(target.profile)),
+def anchor(check_id: str) -> str:
+    """A check's anchor: readable, and unique through a hash of the whole id (slugs may collide)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", check_id).strip("-")[:80]
+    return f"check-{slug}-{hashlib.sha1(check_id.encode('utf-8')).hexdigest()[:6]}"
+
+
+def title(record: RunRecord) -> str:
+    if record.subject is Subject.APPLICATION:
+        who = record.app_name or "an application"
+        return f"Open311 application grading: {who}"
+    where = "embedded simulator (practice)" if record.practice else str(record.target.get("base_url", ""))
+    return f"Open311 conformance report: {where}"
+
+
+# --- report.html ----------------------------------------------------------------------------
+
+@dataclass(slots=True, frozen=True)
+class Capped:
+    text: str
+    left: int
+
+
+@dataclass(slots=True, frozen=True)
+class Row:
+    result: CheckResult
+    first: bool  # the check's own row (a check judging several requirements is listed under each)
+    evidence: list[int]
+    on_flow: bool
+
+
+@dataclass(slots=True, frozen=True)
+class Group:
+    id: str
+    level: str
+    statement: str
+    source: str
+    rows: list[Row]
+
+
+def report_page(record: RunRecord) -> str:
+    anchors = {r.id: anchor(r.id) for r in record.results}
+    failed = [r for r in record.results if r.outcome in _OPEN]
+    return _environment().get_template("report.html.j2").render(
+        record=record, title=title(record), why=why(record), counts=list(record.counts.items()),
+        anchors=anchors, failed=failed, capped={r.id: cap(r.message) for r in failed},
+        checklist_heading=("The application's checklist" if record.subject is Subject.APPLICATION
+                           else "The City's pre-approval conditions, as this run showed them"),
+        state_marks=STATE_MARKS, open_checks=_open_checks(record), groups=_groups(record),
+        environment=_facts(record), artifacts=ARTIFACTS, exchanges_page=EXCHANGES_PAGE)
+
+
+def cap(message: str, lines: int = MESSAGE_LINES) -> Capped:
+    parts = message.splitlines()
+    return Capped("\n".join(parts[:lines]), max(0, len(parts) - lines))
+
+
+def why(record: RunRecord) -> str:
+    failing = [r for r in record.results if r.outcome is Outcome.FAILED]
+    if record.verdict is Verdict.FAIL:
+        ids = sorted({i for r in failing for i in r.requirement_ids})
+        subject = "application" if record.subject is Subject.APPLICATION else "target"
+        return (f"The {subject} broke {len(ids)} MUST requirement{'s' if len(ids) != 1 else ''} "
+                f"({', '.join(ids)}): {len(failing)} check{'s' if len(failing) != 1 else ''} failed.")
+    if record.verdict is Verdict.PASS:
+        return "Nothing failed and every required check decided: every MUST requirement checked was met."
+    reasons = []
+    if record.cut_short:
+        reasons.append(record.cut_short)
+        if failing:
+            reasons.append(f"{len(failing)} check{'s' if len(failing) != 1 else ''} failed before that")
+    if record.mode == "no-key":
+        reasons.append("no API key was given, so writing and reading back were not tried")
+    undecided = [r for r in record.results if r.outcome.undecided and r.level == "MUST"]
+    if undecided and not record.cut_short:
+        reasons.append(f"{len(undecided)} required check{'s' if len(undecided) != 1 else ''} could not decide")
+    if record.kit_errors:
+        reasons.append(f"{len(record.kit_errors)} kit error{'s' if len(record.kit_errors) != 1 else ''}")
+    if not record.results:
+        reasons.append("no check ran")
+    return "The run proves too little to pass: " + ("; ".join(reasons) or "nothing passed") + "."
+
+
+def _open_checks(record: RunRecord) -> dict[str, list[CheckResult]]:
+    by_id = {r.id: r for r in record.results}
+    out: dict[str, list[CheckResult]] = {}
+    for item in record.checklist:
+        related = [by_id[c] for c in item.checks if c in by_id]
+        bad = [] if item.state is State.MET else [r for r in related if r.outcome in _OPEN] or [
+            r for r in related if r.outcome in (Outcome.INCONCLUSIVE, Outcome.SKIPPED)]
+        out[item.key] = bad[:2]
+    return out
+
+
+def _groups(record: RunRecord) -> list[Group]:
+    registry = requirements.load()
+    grouped: dict[str, list[CheckResult]] = {}
+    for r in record.results:
+        for rid in r.requirement_ids or ["(none)"]:
+            grouped.setdefault(rid, []).append(r)
+    order = [rid for rid in registry if rid in grouped] + [rid for rid in grouped if rid not in registry]
+    placed: set[str] = set()
+    groups = []
+    for rid in order:
+        req = registry.get(rid)
+        rows = []
+        for r in grouped[rid]:
+            flow = record.write is not None and bool(WRITE_FLOW_REQUIREMENTS.intersection(r.requirement_ids))
+            rows.append(Row(r, r.id not in placed, evidence_for(r, record.write), flow))
+            placed.add(r.id)
+        groups.append(Group(rid, str(req.level) if req else "", req.statement if req else "",
+                            req.source if req else "", rows))
+    return groups
+
+
+def _facts(record: RunRecord) -> list[tuple[str, str]]:
+    target = record.target
+    digest = contract_digest(record.contract)
+    facts = [("Target", f"{target.get('base_url')} ({record.target_kind})"), ("Profile", record.profile),
+             ("Subject", str(record.subject)), ("Mode", str(record.mode))]
+    if target.get("faults"):
+        facts.append(("Simulator faults", ", ".join(target["faults"])))
+    facts += [
+        ("Kit", f"open311-conformance {record.kit_version} · Python {platform.python_version()}"),
+        ("openapi.yaml sha256", str(digest["openapi.yaml"])),
+        ("schemas/ sha256", f"{digest['schemas']} over {digest['schema_files']} files (each listed in manifest.json)"),
+        ("API key fingerprint", record.key_fingerprint or "no key given"),
+        ("Run id", record.run_id), ("Started", record.started), ("Finished", record.finished),
     ]
-    if target.faults:
-        env.append(("Simulator faults", escape(", ".join(target.faults))))
-    env += [
-        ("Kit", f"open311-conformance {escape(__version__)} · Python {platform.python_version()}"),
-        ("openapi.yaml sha256", f"<code>{escape(str(contract['openapi.yaml']))}</code>"),
-        ("schemas/ sha256", f"<code>{contract['schemas']}</code> over {contract['schema_files']} files "
-                            "(each listed in manifest.json)"),
-        ("API key fingerprint", escape(fingerprint) if fingerprint else "no key given"),
-        ("Run id", escape(context.run_id)),
-        ("Started", escape(started or "–")),
-        ("Finished", escape(finished or "–")),
-        ("Requests sent", f"{context.transport.requests_sent} ({fuzz['requests_sent']} by the OpenAPI-driven "
-                          f"fuzzing: seed {fuzz['seed']}, {fuzz['examples_per_operation']} examples per operation; "
-                          f"reproduce with --seed {fuzz['seed']})"),
-        ("Artifacts", " · ".join(f'<a href="{a}">{a}</a>' for a in ARTIFACTS)),
-    ]
-    return render.View(verdict, results, checklist(results), {e.seq: e for e in context.transport.exchanges},
-                       write, env, list(context.kit_errors), redact)
+    sent = f"{record.requests_sent}"
+    if record.fuzzing:
+        fuzz = record.fuzzing
+        sent += (f" ({fuzz['requests_sent']} by the OpenAPI-driven fuzzing: seed {fuzz['seed']}, "
+                 f"{fuzz['examples_per_operation']} examples per operation; reproduce with --seed {fuzz['seed']})")
+    facts.append(("Requests", sent))
+    if record.application:
+        facts += [(f"Application {k}", str(v)) for k, v in record.application.items() if k != "tail"]
+    return facts
 
 
-def provisional_verdict(context: RunContext) -> str:
-    """The runner's rule, applied to what pytest has recorded so far."""
-    return outcomes.run_verdict(context.results.values(), context.kit_errors)
+# --- exchanges.html -------------------------------------------------------------------------
+
+@dataclass(slots=True, frozen=True)
+class Cited:
+    anchor: str
+    title: str
 
 
-class HtmlReport:
-    """pytest-html hooks of one run; registered by the runner next to ``RunPlugin``."""
-
-    def __init__(self, context: RunContext, started: str | None = None) -> None:
-        self.context = context
-        self.started = started
-        self._view: render.View | None = None
-
-    def pytest_html_report_title(self, report: Any) -> None:
-        report.title = f"{TITLE}: {self.context.target.base_url or 'embedded simulator'}"
-
-    def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        cells[0] = '<th class="sortable" data-column-type="result">pytest</th>'
-        cells[1:1] = ['<th class="sortable" data-column-type="outcome">Outcome</th>',
-                      '<th class="sortable" data-column-type="level">Level</th>',
-                      '<th class="sortable" data-column-type="requirements">Requirements</th>']
-
-    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        result = self.context.results.get(getattr(report, "nodeid", ""))
-        outcome, level, ids = (result.outcome, result.level, " ".join(result.requirement_ids)) if result \
-            else ("", "", "")
-        cells[1:1] = [f'<td class="col-outcome">{escape(outcome)}</td>',
-                      f'<td class="col-level">{escape(level)}</td>',
-                      f'<td class="col-requirements">{escape(ids)}</td>']
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # runs before pytest-html's own logreport (trylast), which processes the extras
-        decided = report.when == "call" or (report.when == "setup" and not report.passed)
-        result = self.context.results.get(report.nodeid)
-        if not decided or result is None:
-            return
-        from pytest_html import extras
-
-        view = render.View(result.outcome, [result], [], {e.seq: e for e in self.context.transport.exchanges},
-                           None, [], redact=self.context.transport.redact)
-        if self.context.write_flow.done and WRITE_FLOW_REQUIREMENTS.intersection(result.requirement_ids):
-            view.write = write_evidence(self.context, self.context.results.values())
-        report.extras = [*getattr(report, "extras", []), extras.html(render.check_extra(view, result))]
-
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
-                                    session: pytest.Session) -> None:
-        finished = iso_utc()
-        self._view = build_view(self.context, provisional_verdict(self.context), self.started, finished)
-        prefix.append(render.verdict_block(self._view))
-        postfix.append(render.results_block(self._view))
+@dataclass(slots=True, frozen=True)
+class ExchangeView:
+    seq: int
+    label: str | None
+    method: str
+    url: str
+    status: str
+    ms: str
+    request: str
+    response: str
+    notes: list[str]
+    cited: list[Cited]
+    open: bool
 
 
-def finalize(path: Path, result: RunResult, context: RunContext) -> None:
-    """Make report.html show the runner's final verdict; write a plain one if pytest-html did not."""
-    view = build_view(context, result.verdict, result.started, result.finished)
-    view.kit_errors = list(result.kit_errors)
-    block = render.verdict_block(view)
-    if path.is_file():
-        text = path.read_text(encoding="utf-8")
-        if text.count(render.START) == 1 and text.count(render.END) == 1:
-            head, rest = text.split(render.START, 1)
-            _, tail = rest.split(render.END, 1)
-            path.write_text(head + block + tail, encoding="utf-8")
-            return
-    # pytest stopped before pytest-html wrote (a usage error): the static part alone still says it
-    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"/><title>{TITLE}</title></head><body>'
-            f"<h1>{TITLE}</h1>{block}{render.results_block(view)}</body></html>")
-    path.write_text(page, encoding="utf-8")
+def exchanges_page(record: RunRecord) -> str:
+    cited: dict[int, list[Cited]] = {}
+    opened: set[int] = set()
+    for r in record.results:
+        for seq in evidence_for(r, record.write):
+            cited.setdefault(seq, []).append(Cited(anchor(r.id), r.title))
+            if r.outcome in _OPEN:
+                opened.add(seq)
+    views = [exchange_view(e, cited.get(e.seq, []), e.seq in opened) for e in record.exchanges]
+    return _environment().get_template("exchanges.html.j2").render(
+        record=record, title=f"Exchanges of {title(record)}", exchanges=views, cap_kib=BODY_SHOWN // 1024)
+
+
+def exchange_view(ex: Exchange, cited: Iterable[Cited] = (), opened: bool = False) -> ExchangeView:
+    status = f"{ex.status} {ex.reason}".strip() if ex.status else "no answer"
+    request = [f"{ex.method} {ex.url}"] + [f"{k}: {v}" for k, v in ex.request_headers.items()]
+    if ex.request_body is not None:
+        request += ["", ex.request_body]
+    response = [f"HTTP {status}"] + [f"{k}: {v}" for k, v in ex.response_headers.items()]
+    text, is_text, left = body_text(ex.response_body or b"", BODY_SHOWN)
+    notes = []
+    if ex.response_body and not is_text:
+        response += ["", f"({len(ex.response_body)} bytes, not UTF-8 text: see evidence.har)"]
+    elif ex.response_body:
+        response += ["", text]
+    if left:
+        notes.append(f"{left} more bytes not shown; evidence.har holds the whole body")
+    if ex.truncated:
+        notes.append("the transport stopped reading this body (size or time cap)")
+    if ex.error:
+        notes.append(f"error: {ex.error}")
+    return ExchangeView(ex.seq, ex.label, ex.method, ex.url, status, f"{ex.elapsed_s * 1000:.0f}",
+                        "\n".join(request), "\n".join(response), notes, list(cited), opened)

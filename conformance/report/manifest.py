@@ -13,15 +13,10 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from conformance import __version__
-from conformance.contract import contract_hashes
 from conformance.errors import UsageError
-
-if TYPE_CHECKING:
-    from conformance.context import RunContext
-    from conformance.runner import RunResult
+from conformance.record import RunRecord
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -41,29 +36,30 @@ def bundle_files(directory: Path) -> list[str]:
                   if p.is_file() and p.relative_to(directory).as_posix() != MANIFEST)
 
 
-def manifest(result: RunResult, context: RunContext) -> dict[str, Any]:
-    directory = result.report_dir
+def manifest(record: RunRecord, directory: Path) -> dict[str, Any]:
     return {
         "manifest_version": MANIFEST_VERSION,
-        "run_id": result.run_id,
-        "kit_version": __version__,
-        "verdict": result.verdict,
-        "target": context.target.describe(),
-        "api_key_fingerprint": context.transport.key_fingerprint,
-        "started": result.started,
-        "finished": result.finished,
-        "contract": contract_hashes(),
+        "run_id": record.run_id,
+        "subject": str(record.subject),
+        "kit_version": record.kit_version,
+        "verdict": str(record.verdict),
+        "pre_approval_complete": record.pre_approval.complete,
+        "target": dict(record.target),
+        "app_name": record.app_name,
+        "api_key_fingerprint": record.key_fingerprint,
+        "started": record.started,
+        "finished": record.finished,
+        "contract": dict(record.contract),
         "files": {name: {"sha256": sha256_file(directory / name), "size": (directory / name).stat().st_size}
                   for name in bundle_files(directory)},
     }
 
 
-def write_manifest(result: RunResult, context: RunContext) -> Path:
+def write_manifest(record: RunRecord, directory: Path) -> Path:
     """Hash the directory as it is now: call it after the last change to any artifact."""
-    data = manifest(result, context)
-    text = context.transport.redact(json.dumps(data, indent=2, ensure_ascii=False))
-    path = result.report_dir / MANIFEST
-    path.write_text(text + "\n", encoding="utf-8")
+    data = manifest(record, directory)
+    path = directory / MANIFEST
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 

@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from conformance import __version__, outcomes
 from conformance.contract import SCHEMAS, contract_root
-from conformance.report.checklist import ChecklistItem
-from conformance.report.evidence import WriteEvidence, fuzzing_facts
+from conformance.record import RunRecord
+from conformance.report.evidence import contract_digest
+from conformance.timestamps import iso_utc
 
-if TYPE_CHECKING:
-    from conformance.context import RunContext
-    from conformance.runner import RunResult
-
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 
 
 def schema_path() -> Path:
@@ -36,31 +32,36 @@ def problems(data: Any) -> list[str]:
             for e in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
 
 
-def build(result: RunResult, context: RunContext, *, checklist: list[ChecklistItem],
-            write: WriteEvidence, catalogue: dict[str, Any] | None, files: list[str]) -> dict[str, Any]:
-    target = context.target
-    counts = dict.fromkeys(outcomes.OUTCOMES, 0)
-    for r in result.results:
-        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+def build(record: RunRecord, *, files: list[str]) -> dict[str, Any]:
+    write = record.write
+    stop = record.stop
     return {
         "summary_version": SUMMARY_VERSION,
-        "run_id": result.run_id,
-        "verdict": result.verdict,
-        "target": target.describe(),
-        "profile": target.profile,
-        "started": result.started,
-        "finished": result.finished,
-        "requests_sent": result.requests_sent,
-        "fuzzing": fuzzing_facts(context),
-        "kit_version": __version__,
-        "api_key_fingerprint": context.transport.key_fingerprint,
-        "counts": counts,
-        "checklist": [{"key": i.key, "title": i.title, "state": i.state, "checks": i.checks}
-                      for i in checklist],
-        "kit_errors": list(result.kit_errors),
-        "token_resolution_s": write.resolution_s,
-        "write": write.as_dict(),
-        "catalogue": catalogue,
+        "run_id": record.run_id,
+        "subject": str(record.subject),
+        "verdict": str(record.verdict),
+        "pre_approval": record.pre_approval.as_dict(),
+        "practice": record.practice,
+        "mode": str(record.mode),
+        "app_name": record.app_name,
+        "cut_short": None if stop is None else {"reason": str(stop.reason), "detail": stop.detail,
+                                                "at": iso_utc(stop.at)},
+        "target": dict(record.target),
+        "profile": record.profile,
+        "started": record.started,
+        "finished": record.finished,
+        "requests_sent": record.requests_sent,
+        "fuzzing": None if record.fuzzing is None else dict(record.fuzzing),
+        "kit_version": record.kit_version,
+        "contract": contract_digest(record.contract),
+        "api_key_fingerprint": record.key_fingerprint,
+        "counts": {str(o): n for o, n in record.counts.items()},
+        "checklist": [item.as_dict() for item in record.checklist],
+        "kit_errors": list(record.kit_errors),
+        "token_resolution_s": write.resolution_s if write is not None else None,
+        "write": write.as_dict() if write is not None else None,
+        "catalogue": None if record.catalogue is None else dict(record.catalogue),
+        "application": None if record.application is None else dict(record.application),
         "report_files": files,
-        "checks": [r.as_dict() for r in result.results],
+        "checks": [r.as_dict() for r in record.results],
     }

@@ -1,0 +1,77 @@
+"""The pre-approval checklist: the City's conditions, each judged from the checks that support it.
+
+A condition names who showed what. A run of the kit (``run``) shows what the *server* did
+with your test key, and what the kit, as a client, managed to do with it; only a grading of
+your application (``check-app``) can say what the *application* does. Each requirement of
+the registry names the condition it supports (its ``checklist`` key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from conformance import requirements
+from conformance.outcomes import CheckResult, Level, Outcome
+
+
+class State(StrEnum):
+    MET = "met"
+    NOT_MET = "not met"
+    NOT_SHOWN = "not shown"
+
+    @property
+    def mark(self) -> str:
+        return {State.MET: "x", State.NOT_MET: "!"}.get(self, " ")
+
+
+@dataclass(slots=True, frozen=True)
+class Condition:
+    key: str
+    title: str
+
+
+# What a run of the kit against a server can show: the server's side, and the kit's own write.
+TARGET_CONDITIONS: tuple[Condition, ...] = (
+    Condition("key", "The server accepts a write with your test key, refuses it without, and needs no key to read"),
+    Condition("write", "With your test key, the kit wrote a service request"),
+    Condition("readback", "The kit polled the token until an id came, and read the request back by id"),
+    Condition("pending", "Rows without a service_request_id appear only in lists, and the kit ignored them"),
+    Condition("formats", "The server answers in JSON and in XML as documented"),
+    Condition("errors", "The server answers errors as documented"),
+)
+
+
+@dataclass(slots=True, frozen=True)
+class ChecklistItem:
+    key: str
+    title: str
+    state: State
+    checks: tuple[str, ...] = ()
+
+    @property
+    def mark(self) -> str:
+        return self.state.mark
+
+    def as_dict(self) -> dict[str, object]:
+        return {"key": self.key, "title": self.title, "state": str(self.state), "checks": list(self.checks)}
+
+
+def checklist(results: Iterable[CheckResult],
+              conditions: tuple[Condition, ...] = TARGET_CONDITIONS) -> tuple[ChecklistItem, ...]:
+    registry = requirements.load()
+    results = list(results)
+    items = []
+    for condition in conditions:
+        related = [r for r in results
+                   if any(registry[i].checklist == condition.key for i in r.requirement_ids if i in registry)]
+        if any(r.outcome is Outcome.FAILED for r in related):
+            state = State.NOT_MET
+        elif any(r.outcome is Outcome.PASSED for r in related) and not any(
+                r.outcome.undecided and r.level is Level.MUST for r in related):
+            state = State.MET
+        else:
+            state = State.NOT_SHOWN
+        items.append(ChecklistItem(condition.key, condition.title, state, tuple(r.id for r in related)))
+    return tuple(items)

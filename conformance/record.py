@@ -1,0 +1,205 @@
+"""The frozen record of a run: everything the artifacts say, decided once.
+
+A run (``open311-conformance run``) or a grading (``check-app``) ends by building one
+:class:`RunRecord`. Every report writer (HTML, JUnit, summary.json, HAR, manifest) reads the
+record and nothing else: none sees the live run, none decides anything. The verdict and the
+pre-approval status are computed here, from the record's own facts, so they cannot disagree
+between artifacts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from conformance import outcomes
+from conformance.checklist import ChecklistItem, State
+from conformance.outcomes import CheckResult, Outcome, Verdict
+from conformance.transport import Exchange, Stop, StopReason
+
+
+class Subject(StrEnum):
+    """What the run judged: a server (``run``) or an application (``check-app``)."""
+
+    TARGET = "target"
+    APPLICATION = "application"
+
+
+class Mode(StrEnum):
+    """How much a run can prove, whatever its verdict."""
+
+    FULL = "full"  # a key was given: writes were tried
+    READ_ONLY = "read-only"  # --read-only: a deliberate run without writes
+    NO_KEY = "no-key"  # meant to write, but no key was given
+
+
+STOP_WORDS = {
+    StopReason.BUDGET: "the kit's request budget ended the run",
+    StopReason.DEADLINE: "the kit's time bound ended the run",
+    StopReason.HUNG: "the target stopped answering",
+    StopReason.UNREACHABLE: "the target could not be reached",
+    StopReason.SIGNAL: "the run was stopped by signal",
+}
+
+
+@dataclass(slots=True, frozen=True)
+class PreApproval:
+    """Whether this bundle is the evidence the City asks for before it grants a production key."""
+
+    complete: bool
+    reasons: tuple[str, ...] = ()
+
+    def sentence(self) -> str:
+        if self.complete:
+            return ("Pre-approval evidence: complete. A key was used against a real test environment, "
+                    "every checklist condition is met and the verdict is pass.")
+        return "Pre-approval evidence: NOT complete: " + "; ".join(self.reasons) + "."
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"complete": self.complete, "reasons": list(self.reasons)}
+
+
+class WriteState(StrEnum):
+    WRITTEN = "written"
+    SKIPPED = "skipped"
+    INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
+    NOT_WRITTEN = "not written"
+
+
+@dataclass(slots=True, frozen=True)
+class PollRow:
+    attempt: int
+    at_s: float
+    status: int | None
+    service_request_id: str | None
+    note: str
+    exchange: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"attempt": self.attempt, "at_s": self.at_s, "status": self.status,
+                "service_request_id": self.service_request_id, "note": self.note,
+                "exchange": self.exchange}
+
+
+@dataclass(slots=True, frozen=True)
+class WriteEvidence:
+    """The write flow as recorded: what was written, the token, every poll."""
+
+    state: WriteState
+    note: str = ""
+    service_code: str | None = None
+    token: str | None = None
+    service_request_id: str | None = None
+    immediate_id: bool = False
+    resolution_s: float | None = None
+    waited_s: float | None = None
+    poll_error: str | None = None
+    polls: tuple[PollRow, ...] = ()
+    post: int | None = None
+    pending_list: int | None = None
+    probes: tuple[int, ...] = ()
+
+    @property
+    def exchanges(self) -> list[int]:
+        seqs = [s for s in (self.post, self.pending_list) if s is not None] + list(self.probes)
+        seqs += [p.exchange for p in self.polls if p.exchange is not None]
+        return sorted(set(seqs))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state, "note": self.note, "service_code": self.service_code,
+            "token": self.token, "service_request_id": self.service_request_id,
+            "immediate_id": self.immediate_id, "resolution_s": self.resolution_s,
+            "waited_s": self.waited_s, "poll_error": self.poll_error,
+            "polls": [p.as_dict() for p in self.polls], "exchanges": self.exchanges,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class RunRecord:
+    run_id: str
+    subject: Subject
+    started: str
+    finished: str
+    target: Mapping[str, Any]  # Target.describe(): never the key, only whether one was given
+    profile: str
+    mode: Mode
+    practice: bool  # the embedded simulator stood in for the City
+    results: tuple[CheckResult, ...]
+    checklist: tuple[ChecklistItem, ...]
+    exchanges: tuple[Exchange, ...]
+    requests_sent: int
+    kit_version: str
+    contract: Mapping[str, str]  # path -> sha256 of openapi.yaml and every schema
+    key_fingerprint: str | None = None
+    app_name: str | None = None
+    stop: Stop | None = None
+    kit_errors: tuple[str, ...] = ()
+    write: WriteEvidence | None = None
+    fuzzing: Mapping[str, Any] | None = None
+    catalogue: Mapping[str, Any] | None = None
+    application: Mapping[str, Any] | None = None  # check-app: the command, its exit code, its tail
+    verdict: Verdict = field(init=False)
+    pre_approval: PreApproval = field(init=False)
+
+    def __post_init__(self) -> None:
+        # derived, never passed in: a writer cannot be handed a verdict the facts do not give
+        decided = outcomes.run_verdict(self.results, self.kit_errors, cut_short=self.stop is not None,
+                                       writes_missing=self.mode is Mode.NO_KEY)
+        object.__setattr__(self, "verdict", decided)
+        object.__setattr__(self, "pre_approval", _pre_approval(self))
+
+    # -- what writers ask ------------------------------------------------------------------
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    @property
+    def counts(self) -> dict[Outcome, int]:
+        return outcomes.count(self.results)
+
+    @property
+    def cut_short(self) -> str | None:
+        """Why the kit stopped before the run was done, in words; None for a whole run."""
+        if self.stop is None:
+            return None
+        return f"{STOP_WORDS[self.stop.reason]}: {self.stop.detail}"
+
+    @property
+    def target_kind(self) -> str:
+        return str(self.target.get("kind", ""))
+
+    def exchange(self, seq: int) -> Exchange | None:
+        index = seq - 1
+        if 0 <= index < len(self.exchanges) and self.exchanges[index].seq == seq:
+            return self.exchanges[index]
+        return next((e for e in self.exchanges if e.seq == seq), None)
+
+    def with_kit_error(self, message: str) -> RunRecord:
+        """A new record with one more kit error (the verdict follows); this one stays as it was."""
+        return dataclasses.replace(self, kit_errors=(*self.kit_errors, message))
+
+
+def _pre_approval(record: RunRecord) -> PreApproval:
+    reasons: list[str] = []
+    if record.practice:
+        reasons.append("practice run: the embedded simulator stood in for the City's test environment")
+    elif record.target_kind == "loopback":
+        reasons.append("the target is a server on this machine (loopback), not the City's test environment")
+    if record.mode is Mode.READ_ONLY:
+        reasons.append("read-only run: nothing was written")
+    elif record.mode is Mode.NO_KEY:
+        reasons.append("no API key given: writing and reading back were not tried")
+    if record.stop is not None:
+        reasons.append(f"the run was cut short ({STOP_WORDS[record.stop.reason]})")
+    open_items = [item for item in record.checklist if item.state is not State.MET]
+    if open_items:
+        reasons.append("checklist conditions not met or not shown: "
+                       + ", ".join(f"{item.key} ({item.state})" for item in open_items))
+    if record.verdict is not Verdict.PASS:
+        reasons.append(f"the verdict is {record.verdict}")
+    return PreApproval(not reasons, tuple(reasons))
