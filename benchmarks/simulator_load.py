@@ -6,7 +6,8 @@ Starts a real ``open311-conformance serve`` process on a free loopback port, dri
 exactly once) and stops the process with SIGTERM. Prints numbers; asserts nothing.
 
     python benchmarks/simulator_load.py [--threads 50] [--requests 2000] [--seconds 60]
-                                        [--delay 0.5] [--db FILE] [--writes-only] [--json]
+                                        [--delay 0.5] [--db FILE] [--writes-only]
+                                        [--no-keep-alive] [--json]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.5, help="serve --delay: token to id")
     parser.add_argument("--db", help="serve --db FILE (default: in memory)")
     parser.add_argument("--writes-only", action="store_true", help="only POSTs (and no polling)")
+    parser.add_argument("--no-keep-alive", action="store_true", help="a new connection per request")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args()
 
@@ -48,7 +50,8 @@ def main() -> int:
     with ServeProcess(*serve_args) as server:
         load = Load(server.base_url, server.api_key, threads=args.threads,
                     requests=args.requests, seconds=args.seconds,
-                    mix=dict(WRITES_ONLY if args.writes_only else DEFAULT_MIX))
+                    mix=dict(WRITES_ONLY if args.writes_only else DEFAULT_MIX),
+                    keep_alive=not args.no_keep_alive)
         result = drive(load)
         began = time.monotonic()
         integrity = verify(server.base_url, result.written)
@@ -68,7 +71,8 @@ def main() -> int:
 def _print_table(args: argparse.Namespace, result: LoadResult, integrity: Integrity,
                  verify_seconds: float, exit_code: int | None, stop_seconds: float,
                  tracebacks: int) -> None:
-    mix = "writes only" if args.writes_only else "mixed"
+    mix = ("writes only" if args.writes_only else "mixed") + \
+        (", new connection per request" if args.no_keep_alive else "")
     print(f"serve --delay {args.delay:g} store {args.db or 'in memory'}: {args.threads} threads, {mix}, "
           f"budget {args.requests} requests / {args.seconds:g} s")
     print(f"traffic: {result.traffic_requests} requests in {result.traffic_seconds:.2f} s = "
@@ -103,6 +107,7 @@ def _as_json(args: argparse.Namespace, result: LoadResult, integrity: Integrity,
     return {
         "threads": args.threads, "budget": args.requests, "seconds_limit": args.seconds,
         "delay": args.delay, "db": args.db, "writes_only": args.writes_only,
+        "keep_alive": not args.no_keep_alive,
         "traffic_requests": result.traffic_requests,
         "traffic_seconds": round(result.traffic_seconds, 3),
         "throughput": round(result.throughput, 1),

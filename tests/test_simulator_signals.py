@@ -57,3 +57,4 @@ def test_stop_ends_kept_alive_connections() -> None:
             sim.stop()
         with pytest.raises(requests.ConnectionError):
             session.get(f"{sim.base_url}/requests.json", timeout=5)
+

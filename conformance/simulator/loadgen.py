@@ -91,6 +91,7 @@ class Load:
     mix: Mapping[Kind, int] = field(default_factory=lambda: dict(DEFAULT_MIX))
     timeout: float = 10.0  # per HTTP request
     seed: int = 13
+    keep_alive: bool = True  # False: a new connection per request, as many small clients do
 
 
 @dataclass(slots=True)
@@ -254,6 +255,8 @@ class _Worker:
         self.traffic_ended = time.monotonic()
         self.failure: BaseException | None = None
         self.session = requests.Session()
+        if not load.keep_alive:
+            self.session.headers["Connection"] = "close"
 
     def run(self, deadline: float) -> None:
         try:

@@ -61,8 +61,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             length = answer.length if answer.stream is not None else len(answer.body)
             self.send_header("Content-Length", str(length))
-            if answer.stream is not None or self.server.app.stopping.is_set():
-                self.send_header("Connection", "close")  # stopping: the client must not reuse it
+            # say so whenever the connection ends after this answer (a streamed body, a stop,
+            # a client that asked for close): a client that is not told keeps the connection
+            # in its pool and its next request meets the closed socket (a ConnectionError)
+            if answer.stream is not None or self.close_connection \
+                    or self.server.app.stopping.is_set():
+                self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
             if head_only:
@@ -87,6 +91,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stalled answer must never keep the process alive
     allow_reuse_address = True
+    # the listen backlog: socketserver's 5 overflows when dozens of clients connect at once,
+    # and each connection dropped from it waits a whole SYN retry (1 s) on the client's side
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: App, log: bool) -> None:
         self.app = app
