@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
+import time
 
 from conformance.cli import EXIT_OK, UsageError
 from conformance.simulator import faults as fault_catalogue
@@ -29,31 +29,38 @@ def main(args: argparse.Namespace) -> int:
 
     from conformance.simulator.server import start
 
+    # SIGINT and SIGTERM are only noted: the main thread then stops the server in order,
+    # instead of a KeyboardInterrupt landing wherever it happens to be (mid-print, mid-stop).
+    # A list, not an Event: a handler runs in the main thread between two bytecodes, maybe
+    # while that thread holds the Event's lock inside wait(), and set() would wait forever.
+    # Installed before start(), so a signal while the history is generated also stops cleanly.
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, _frame: received.append(number))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        sim = start(delay=args.delay, faults=sorted(active), db=args.db, host=args.host,
-                    port=args.port, seed=args.seed, log=True)
-    except OSError as exc:
-        raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    except Exception as exc:  # e.g. a --db file that is not SQLite
-        raise UsageError(f"cannot start the simulator: {exc}") from None
-
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        print(f"Base URL: {sim.base_url}")
-        print(f"API key: {sim.api_key}")
-        print(f"Discovery: {sim.root_url}/discovery.json   Keys: {sim.base_url}/apps/new")
-        print(f"Token delay: {sim.delay:g} s   Faults: {', '.join(sorted(active)) or 'none'}"
-              f"   Store: {args.db or 'in memory'}")
-        if not is_loopback(args.host):
-            print(f"warning: listening on {args.host}, not only on loopback", file=sys.stderr)
-        print("Press Ctrl-C to stop.", flush=True)
-        while not stop.wait(0.5):  # short waits keep Ctrl-C prompt
-            pass
-    except KeyboardInterrupt:
-        pass
+        try:
+            sim = start(delay=args.delay, faults=sorted(active), db=args.db, host=args.host,
+                        port=args.port, seed=args.seed, log=True)
+        except OSError as exc:
+            raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}") \
+                from None
+        except Exception as exc:  # e.g. a --db file that is not SQLite
+            raise UsageError(f"cannot start the simulator: {exc}") from None
+        try:
+            print(f"Base URL: {sim.base_url}")
+            print(f"API key: {sim.api_key}")
+            print(f"Discovery: {sim.root_url}/discovery.json   Keys: {sim.base_url}/apps/new")
+            print(f"Token delay: {sim.delay:g} s   Faults: {', '.join(sorted(active)) or 'none'}"
+                  f"   Store: {args.db or 'in memory'}")
+            if not is_loopback(args.host):
+                print(f"warning: listening on {args.host}, not only on loopback", file=sys.stderr)
+            print("Press Ctrl-C to stop.", flush=True)
+            while not received:
+                time.sleep(0.1)  # a signal ends the sleep early; the handler runs, then we look
+        finally:
+            sim.stop()  # bounded: server.DRAIN_SECONDS + FORCE_SECONDS at most for answers
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        sim.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("Simulator stopped.", flush=True)
     return EXIT_OK

@@ -2,10 +2,15 @@
 
 ``start()`` runs it in a background thread on a free loopback port (port 0), for ``run``
 without a target and for the kit's own tests; ``serve.py`` uses the same for the CLI.
+
+Stopping: the server stops accepting, ends its kept-alive connections and lets the answers in
+progress finish (a few seconds at most) before the store closes, so no request in flight meets
+a closed database and a client never gets an answer cut short by the stop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
@@ -19,6 +24,8 @@ from conformance.simulator.app import BASE, ROOT, Answer, App
 from conformance.simulator.store import Store
 
 MAX_REQUEST_BODY = 1024 * 1024
+DRAIN_SECONDS = 2.0  # answers in progress at a stop get this long to finish...
+FORCE_SECONDS = 1.0  # ...then their sockets are shut (a client that does not read) for this long
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -35,6 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
                               b'[{"code":413,"description":"Request body too large"}]'), True)
             return
         body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:  # the client, or a stop, ended the body early: never act on half
+            self.close_connection = True
+            return
         try:
             answer = self.server.app.handle(self.command, self.path, dict(self.headers.items()),
                                             body)
@@ -51,7 +61,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             length = answer.length if answer.stream is not None else len(answer.body)
             self.send_header("Content-Length", str(length))
-            if answer.stream is not None:
+            # say so whenever the connection ends after this answer (a streamed body, a stop,
+            # a client that asked for close): a client that is not told keeps the connection
+            # in its pool and its next request meets the closed socket (a ConnectionError)
+            if answer.stream is not None or self.close_connection \
+                    or self.server.app.stopping.is_set():
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
@@ -64,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.server.app.stopping.is_set() and not chunk:
                     break
                 self.wfile.write(chunk)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # broken pipe, reset, or a socket shut by a stop
             self.close_connection = True  # the client gave up (a timeout or size cap): fine
 
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
@@ -77,11 +91,43 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stalled answer must never keep the process alive
     allow_reuse_address = True
+    # the listen backlog: socketserver's 5 overflows when dozens of clients connect at once,
+    # and each connection dropped from it waits a whole SYN retry (1 s) on the client's side
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: App, log: bool) -> None:
         self.app = app
         self.log = log
+        self._open: set[socket.socket] = set()  # connections a handler thread still serves
+        self._open_changed = threading.Condition()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_changed:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        with self._open_changed:
+            self._open.discard(request)
+            self._open_changed.notify_all()
+
+    def drain(self) -> bool:
+        """After serve_forever returned: end the open connections; True when none is left.
+
+        First only their reading side is shut: a handler waiting for the next request of a
+        kept-alive connection sees its end at once, one answering still sends its answer. A
+        handler still busy after DRAIN_SECONDS (stuck writing to a client that does not read)
+        gets its socket shut altogether."""
+        for how, seconds in ((socket.SHUT_RD, DRAIN_SECONDS), (socket.SHUT_RDWR, FORCE_SECONDS)):
+            with self._open_changed:
+                for connection in self._open:
+                    with contextlib.suppress(OSError):  # already closed by the client
+                        connection.shutdown(how)
+                if self._open_changed.wait_for(lambda: not self._open, timeout=seconds):
+                    return True
+        return False
 
 
 class _Server6(_Server):
@@ -110,7 +156,8 @@ class RunningSimulator:
             return
         self._stopped = True
         self.app.stopping.set()  # releases stalled answers at once
-        self._server.shutdown()
+        self._server.shutdown()  # no new connections...
+        self._server.drain()  # ...and the open ones finish what they are answering
         self._server.server_close()
         self._thread.join(timeout=5)
         self.store.close()

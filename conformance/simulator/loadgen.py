@@ -1,0 +1,443 @@
+"""Concurrent client traffic for the simulator, and the check that nothing written got lost.
+
+One place for the load the benchmark (``benchmarks/simulator_load.py``) measures and the
+integration tests assert on: ``drive()`` runs many client threads (a ``requests.Session``
+each) with a weighted mix of reads and writes, bounded in count and in time; ``verify()``
+then checks every acknowledged POST: its token resolves, to an id no other token got, and
+that id is listed exactly once. Loopback targets only: this is a load generator.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import random
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+
+from conformance.transport import is_loopback
+
+POTHOLE = "4fd3b656e750846c53000004"
+MAX_PAGE_SIZE = 500  # the simulator's cap (queries.MAX_PAGE_SIZE)
+ID_BATCH = 100  # ids per service_request_id= list: keeps the target line short
+MAX_LIST_PAGES = 200  # a full-list scan stops here even if the store keeps growing
+
+
+class Kind(enum.Enum):
+    SERVICES = "services.json"
+    DEFINITION = "services/{code}.json"
+    LIST_JSON = "requests.json"
+    LIST_XML = "requests.xml"
+    SINGLE = "requests/{id}.json"
+    POST = "POST requests.json"
+    TOKEN = "tokens/{token}.json"
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    STATUS = "unexpected status"  # not 2xx where 2xx was expected
+    BODY = "unusable body"  # 2xx, but not what the kind promises (e.g. a POST without token)
+    CONNECTION = "connection error"  # refused, reset, timed out
+
+
+DEFAULT_MIX: Mapping[Kind, int] = {
+    Kind.SERVICES: 10, Kind.DEFINITION: 10, Kind.LIST_JSON: 20, Kind.LIST_XML: 10,
+    Kind.SINGLE: 15, Kind.POST: 15, Kind.TOKEN: 20,
+}
+WRITES_ONLY: Mapping[Kind, int] = {Kind.POST: 1}
+# how a read's body must begin: a cheap sign the whole answer came, without parsing it all
+_OPENS = {Kind.SERVICES: b"[", Kind.DEFINITION: b"{", Kind.LIST_JSON: b"[", Kind.LIST_XML: b"<",
+          Kind.SINGLE: b"["}
+
+
+class NotLoopback(ValueError):
+    """The base URL names a host other than a loopback address."""
+
+
+@dataclass(slots=True)
+class Sample:
+    kind: Kind
+    seconds: float
+    outcome: Outcome
+    detail: str = ""  # status code or exception class, for the error list
+
+
+@dataclass(slots=True)
+class Written:
+    """One POST the simulator acknowledged with a token (and, later, the id it resolved to)."""
+
+    token: str
+    marker: str  # the description sent: ties the listed request to this POST
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class Load:
+    base_url: str  # .../open311/v2
+    api_key: str
+    threads: int = 50
+    requests: int = 2000  # the whole run's budget, all threads together
+    seconds: float = 60.0  # the run stops at this even with budget left
+    settle_seconds: float = 30.0  # after the traffic, how long tokens may take to resolve
+    mix: Mapping[Kind, int] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    timeout: float = 10.0  # per HTTP request
+    seed: int = 13
+    keep_alive: bool = True  # False: a new connection per request, as many small clients do
+
+
+@dataclass(slots=True)
+class KindStats:
+    kind: Kind | None  # None: all kinds together
+    count: int
+    errors: int
+    p50: float  # seconds
+    p90: float
+    p99: float
+    max: float
+
+
+@dataclass(slots=True)
+class LoadResult:
+    samples: list[Sample]
+    written: list[Written]
+    traffic_requests: int  # requests of the budgeted phase (settling polls excluded)
+    traffic_seconds: float
+
+    @property
+    def errors(self) -> list[Sample]:
+        return [s for s in self.samples if s.outcome is not Outcome.OK]
+
+    @property
+    def throughput(self) -> float:
+        return self.traffic_requests / self.traffic_seconds if self.traffic_seconds else 0.0
+
+    def stats(self) -> list[KindStats]:
+        by_kind: dict[Kind, list[Sample]] = {}
+        for sample in self.samples:
+            by_kind.setdefault(sample.kind, []).append(sample)
+        rows = [_stats(kind, by_kind[kind]) for kind in Kind if kind in by_kind]
+        if self.samples:
+            rows.append(_stats(None, self.samples))
+        return rows
+
+
+@dataclass(slots=True)
+class Integrity:
+    """What ``verify`` found; every list empty means nothing acknowledged was lost."""
+
+    acknowledged: int
+    resolved: int = 0
+    unresolved: list[str] = field(default_factory=list)  # tokens without an id
+    duplicate_tokens: list[str] = field(default_factory=list)  # one token for two POSTs
+    duplicate_ids: list[str] = field(default_factory=list)  # one id for two tokens, or listed twice
+    missing: list[str] = field(default_factory=list)  # ids not listed (by filter or in the full list)
+    mismatched: list[str] = field(default_factory=list)  # id moved, or its row is another POST's
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unresolved or self.duplicate_tokens or self.duplicate_ids
+                    or self.missing or self.mismatched)
+
+    def problems(self) -> list[str]:
+        named = (("unresolved tokens", self.unresolved), ("duplicate tokens", self.duplicate_tokens),
+                 ("duplicate ids", self.duplicate_ids), ("missing ids", self.missing),
+                 ("mismatched", self.mismatched))
+        return [f"{label}: {len(items)} (e.g. {', '.join(items[:3])})" for label, items in named
+                if items]
+
+
+def drive(load: Load, stop: threading.Event | None = None) -> LoadResult:
+    """Run the traffic; returns when the budget or the time is spent (or ``stop`` is set),
+    after each thread has polled its own tokens for up to ``settle_seconds``."""
+    _require_loopback(load.base_url)
+    stop = stop or threading.Event()
+    with requests.Session() as session:
+        codes, ids = _catalogue(session, load)
+    budget = _Budget(load.requests)
+    tag = secrets.token_hex(4)  # tells this run's POSTs from earlier ones in a --db file
+    workers = [_Worker(load, i, tag, budget, stop, codes, ids) for i in range(load.threads)]
+    began = time.monotonic()
+    deadline = began + load.seconds
+    threads = [threading.Thread(target=w.run, args=(deadline,), name=f"load-{w.number}",
+                                daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    failed = next((w.failure for w in workers if w.failure is not None), None)
+    if failed is not None:
+        raise failed
+    ended = max((w.traffic_ended for w in workers), default=began)
+    return LoadResult(samples=[s for w in workers for s in w.samples],
+                      written=[x for w in workers for x in w.written],
+                      traffic_requests=sum(w.traffic_requests for w in workers),
+                      traffic_seconds=max(ended - began, 1e-9))
+
+
+def verify(base_url: str, written: Sequence[Written], settle_seconds: float = 30.0,
+           timeout: float = 10.0) -> Integrity:
+    """Check every acknowledged POST against the simulator as it is now (no traffic running)."""
+    _require_loopback(base_url)
+    found = Integrity(acknowledged=len(written))
+    tokens = Counter(w.token for w in written)
+    found.duplicate_tokens = sorted(t for t, n in tokens.items() if n > 1)
+    with requests.Session() as session:
+        deadline = time.monotonic() + settle_seconds
+        ids: dict[str, Written] = {}
+        for item in written:
+            now_id = _resolve(session, base_url, item.token, deadline, timeout)
+            if now_id is None:
+                found.unresolved.append(item.token)
+                continue
+            found.resolved += 1
+            if item.id is not None and item.id != now_id:
+                found.mismatched.append(f"{item.token}: {item.id} then {now_id}")
+            if now_id in ids:
+                found.duplicate_ids.append(now_id)
+            ids[now_id] = item
+        listed = Counter[str]()
+        for batch in _batches(sorted(ids), ID_BATCH):
+            for row in _get_json(session, f"{base_url}/requests.json",
+                                 {"service_request_id": ",".join(batch)}, timeout):
+                listed[row.get("service_request_id")] += 1
+                item = ids.get(row.get("service_request_id"))
+                if item is not None and row.get("description") != item.marker:
+                    found.mismatched.append(f"{row.get('service_request_id')}: another request's row")
+        everywhere = _full_list(session, base_url, timeout)
+        for sr_id in sorted(ids):
+            counts = (listed[sr_id], everywhere[sr_id])
+            if 0 in counts:
+                found.missing.append(sr_id)
+            if max(counts) > 1:
+                found.duplicate_ids.append(sr_id)
+        # an id listed twice is a duplicate even if none of our POSTs got it
+        found.duplicate_ids += sorted(i for i, n in everywhere.items() if n > 1 and i not in ids)
+    return found
+
+
+# -- the client threads ------------------------------------------------------------------------
+class _Budget:
+    """How many requests the threads may still send, together."""
+
+    def __init__(self, total: int) -> None:
+        self._left = total
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+
+class _Worker:
+    def __init__(self, load: Load, number: int, tag: str, budget: _Budget, stop: threading.Event,
+                 codes: Sequence[str], ids: Sequence[str]) -> None:
+        self.load, self.number, self.tag = load, number, tag
+        self.budget, self.stop = budget, stop
+        self.codes, self.ids = codes, list(ids)
+        self.rng = random.Random(load.seed * 1000 + number)
+        self.kinds = list(load.mix)
+        self.weights = [load.mix[k] for k in self.kinds]
+        self.samples: list[Sample] = []
+        self.written: list[Written] = []
+        self.traffic_requests = 0
+        self.traffic_ended = time.monotonic()
+        self.failure: BaseException | None = None
+        self.session = requests.Session()
+        if not load.keep_alive:
+            self.session.headers["Connection"] = "close"
+
+    def run(self, deadline: float) -> None:
+        try:
+            self._run(deadline)
+        except BaseException as exc:  # a bug of the load generator: drive() raises it
+            self.failure = exc
+        finally:
+            self.session.close()
+
+    def _run(self, deadline: float) -> None:
+        while not self.stop.is_set() and time.monotonic() < deadline and self.budget.take():
+            self._one(self.rng.choices(self.kinds, self.weights)[0])
+            self.traffic_requests += 1
+        self.traffic_ended = time.monotonic()
+        self._settle()
+
+    def _one(self, kind: Kind) -> None:
+        if kind is Kind.TOKEN:
+            waiting = [w for w in self.written if w.id is None] or self.written
+            if waiting:
+                self._poll(waiting[0])
+                return
+            kind = Kind.POST  # nothing written yet: write something to poll later
+        if kind is Kind.SINGLE and not self.ids:
+            kind = Kind.LIST_JSON  # no id known yet to read
+        if kind is Kind.POST:
+            self._post()
+            return
+        with self._timed(kind) as sample:
+            answer = self.session.get(f"{self.load.base_url}/{self._path(kind)}",
+                                      timeout=self.load.timeout)
+            _expect_ok(sample, answer)
+            if sample.outcome is Outcome.OK and not answer.content.lstrip().startswith(_OPENS[kind]):
+                sample.outcome, sample.detail = Outcome.BODY, answer.content[:40].decode(errors="replace")
+
+    def _path(self, kind: Kind) -> str:
+        if kind is Kind.DEFINITION:
+            return f"services/{self.rng.choice(self.codes)}.json"
+        if kind is Kind.SINGLE:
+            return f"requests/{self.rng.choice(self.ids)}.json"
+        if kind is Kind.LIST_JSON:
+            return "requests.json?extensions=true"
+        return kind.value  # services.json, requests.xml
+
+    def _post(self) -> None:
+        marker = f"load {self.tag} w{self.number} n{len(self.written)}"
+        form = {"api_key": self.load.api_key, "service_code": POTHOLE,
+                "address_string": "121 N LaSalle St", "attribute[WHEREIST]": "CURB",
+                "description": marker}
+        with self._timed(Kind.POST) as sample:
+            answer = self.session.post(f"{self.load.base_url}/requests.json", data=form,
+                                       timeout=self.load.timeout)
+            _expect_ok(sample, answer)
+            if sample.outcome is not Outcome.OK:
+                return
+            first = _first(answer.content)
+            if not first.get("token"):
+                sample.outcome, sample.detail = Outcome.BODY, "no token"
+                return
+            self.written.append(Written(first["token"], marker, first.get("service_request_id")))
+
+    def _poll(self, item: Written) -> None:
+        with self._timed(Kind.TOKEN) as sample:
+            answer = self.session.get(f"{self.load.base_url}/tokens/{item.token}.json",
+                                      timeout=self.load.timeout)
+            _expect_ok(sample, answer)
+            if sample.outcome is not Outcome.OK:
+                return
+            sr_id = _first(answer.content).get("service_request_id")
+            if sr_id and item.id is None:
+                item.id = sr_id
+                self.ids.append(sr_id)  # this thread's single reads include its own writes
+            elif sr_id and sr_id != item.id:
+                sample.outcome, sample.detail = Outcome.BODY, f"id changed {item.id} -> {sr_id}"
+
+    def _settle(self) -> None:
+        deadline = time.monotonic() + self.load.settle_seconds
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            waiting = [w for w in self.written if w.id is None]
+            if not waiting:
+                return
+            for item in waiting:
+                self._poll(item)
+            time.sleep(0.05)
+
+    @contextmanager
+    def _timed(self, kind: Kind) -> Iterator[Sample]:
+        sample = Sample(kind, 0.0, Outcome.OK)
+        began = time.perf_counter()
+        try:
+            yield sample
+        except requests.RequestException as exc:
+            sample.outcome, sample.detail = Outcome.CONNECTION, type(exc).__name__
+        except ValueError as exc:  # a 2xx body that is not the JSON it should be
+            sample.outcome, sample.detail = Outcome.BODY, type(exc).__name__
+        sample.seconds = time.perf_counter() - began
+        self.samples.append(sample)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _require_loopback(base_url: str) -> None:
+    host = urlsplit(base_url).hostname or ""
+    if not is_loopback(host):
+        raise NotLoopback(f"load goes to loopback addresses only, not {host or base_url}")
+
+
+def _catalogue(session: requests.Session, load: Load) -> tuple[list[str], list[str]]:
+    """Service codes and a page of ids to read, fetched once before the clock starts, and only
+    if the mix reads them (a fault may hold request lists for minutes)."""
+    codes: list[str] = []
+    ids: list[str] = []
+    if load.mix.get(Kind.DEFINITION):
+        codes = [s["service_code"] for s in _get_json(session, f"{load.base_url}/services.json",
+                                                       {}, load.timeout)]
+    if load.mix.get(Kind.SINGLE):
+        ids = [row["service_request_id"] for row in _get_json(
+            session, f"{load.base_url}/requests.json", {}, load.timeout) if "service_request_id" in row]
+    return codes, ids
+
+
+def _expect_ok(sample: Sample, answer: requests.Response) -> None:
+    if not 200 <= answer.status_code < 300:
+        sample.outcome, sample.detail = Outcome.STATUS, str(answer.status_code)
+
+
+def _first(body: bytes) -> dict[str, str]:
+    """The one object of a POST or token answer (a one-element JSON list)."""
+    decoded = json.loads(body)
+    if not isinstance(decoded, list) or not decoded or not isinstance(decoded[0], dict):
+        raise ValueError(f"not a one-object list: {body[:60]!r}")
+    return decoded[0]
+
+
+def _resolve(session: requests.Session, base_url: str, token: str, deadline: float,
+             timeout: float) -> str | None:
+    while True:
+        answer = session.get(f"{base_url}/tokens/{token}.json", timeout=timeout)
+        if answer.status_code == 200:
+            sr_id = _first(answer.content).get("service_request_id")
+            if sr_id:
+                return sr_id
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def _get_json(session: requests.Session, url: str, params: Mapping[str, str],
+              timeout: float) -> list[dict[str, str]]:
+    answer = session.get(url, params=params, timeout=timeout)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def _full_list(session: requests.Session, base_url: str, timeout: float) -> Counter[str]:
+    """How often each id appears when the whole store is paged through."""
+    seen = Counter[str]()
+    for page in range(1, MAX_LIST_PAGES + 1):
+        rows = _get_json(session, f"{base_url}/requests.json",
+                         {"page_size": str(MAX_PAGE_SIZE), "page": str(page)}, timeout)
+        seen.update(row["service_request_id"] for row in rows if "service_request_id" in row)
+        if len(rows) < MAX_PAGE_SIZE:
+            break
+    return seen
+
+
+def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _percentile(sorted_values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least ``share`` of them at or below."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(len(sorted_values) * share))
+    return sorted_values[rank - 1]
+
+
+def _stats(kind: Kind | None, samples: Sequence[Sample]) -> KindStats:
+    seconds = sorted(s.seconds for s in samples)
+    return KindStats(kind=kind, count=len(samples),
+                     errors=sum(s.outcome is not Outcome.OK for s in samples),
+                     p50=_percentile(seconds, 0.50), p90=_percentile(seconds, 0.90),
+                     p99=_percentile(seconds, 0.99), max=seconds[-1] if seconds else 0.0)
