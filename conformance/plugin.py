@@ -69,7 +69,7 @@ class RunPlugin:
                 raise pytest.UsageError(
                     f"{item.nodeid}: " + (f"unknown requirement ids {unknown}" if unknown
                                           else "no @pytest.mark.requirement"))
-            applies = any(registry[i].applies_to(self.context.profile) for i in ids)
+            applies = any(self.context.profile.selects(registry[i]) for i in ids)
             (keep if applies else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
@@ -147,7 +147,7 @@ class RunPlugin:
     # -- judging -------------------------------------------------------------------------
     def _judge(self, item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> CheckResult:
         registry = requirements.load()
-        ids = [i for i in requirement_ids(item) if registry[i].applies_to(self.context.profile)]
+        ids = [i for i in requirement_ids(item) if self.context.profile.selects(registry[i])]
         level = min((registry[i].level for i in ids), key=_LEVEL_RANK.__getitem__)
         outcome, message = "passed", ""
         exc = call.excinfo.value if call.excinfo else None

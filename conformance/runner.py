@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 
-from conformance import outcomes
+from conformance import outcomes, profiles
 from conformance import target as target_mod
 from conformance.client import Client, Poll
 from conformance.context import RunContext
 from conformance.errors import UsageError
 from conformance.outcomes import CheckResult
 from conformance.plugin import RunPlugin
+from conformance.profiles import Profile
 from conformance.target import Target
 from conformance.timestamps import iso_utc
 from conformance.transport import Transport
@@ -94,7 +95,7 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
 
 
 def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_dir: Path | None = None,
-                  profile: str = "chicago", timeout: float = 5.0, poll_timeout: float = 10.0,
+                  profile: Profile | str = profiles.DEFAULT, timeout: float = 5.0, poll_timeout: float = 10.0,
                   say: Callable[[str], None] | None = None, quiet: bool = True,
                   order_seed: int | None = None) -> RunResult:
     """A whole run against a fresh embedded simulator: what the kit's own tests drive."""
@@ -129,13 +130,13 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     def say(line: str) -> None:
         print_line(redact(line))  # every console line: a server may have echoed the key
 
-    client = Client(transport, target.jurisdiction_id)
+    client = Client(transport, target.jurisdiction_id, key_on=target.profile.quirks.key_on)
     flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(say))
     context = RunContext(target, transport, client, run_id, flow, say=say)
     started = iso_utc()
     if not quiet:
         say(f"open311-conformance run {run_id}")
-        say(f"  target  {target.base_url} ({target.kind}), profile {target.profile}")
+        say(f"  target  {target.base_url} ({target.kind}), profile {target.profile.name}")
         say(f"  key     {'given, fingerprint ' + transport.key_fingerprint if target.api_key else 'none'}")
         say("")
     pytest_args = [
@@ -162,7 +163,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     result = RunResult(run_id, verdict, report_dir, results, started, iso_utc(),
                        transport.requests_sent, context.kit_errors)
     write_reports(result, context)
-    _print_end(result, say)  # quiet still ends with the checklist and the verdict
+    _print_end(result, target.profile, say)  # quiet still ends with the checklist and the verdict
     return result
 
 
@@ -181,7 +182,7 @@ def _poll_printer(say: Callable[[str], None]) -> Callable[[Poll], None]:
     return on_poll
 
 
-def _print_end(result: RunResult, say: Callable[[str], None]) -> None:
+def _print_end(result: RunResult, profile: Profile, say: Callable[[str], None]) -> None:
     from conformance.report.checklist import checklist
 
     counts: dict[str, int] = {}
@@ -189,7 +190,7 @@ def _print_end(result: RunResult, say: Callable[[str], None]) -> None:
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
     say("")
     say("Pre-approval checklist")
-    for item in checklist(result.results):
+    for item in checklist(result.results, profile):
         say(f"  [{item.mark}] {item.title}: {item.state}")
     for error in result.kit_errors:
         say(f"kit error: {error}")

@@ -54,7 +54,7 @@ def _write_html_and_summary(result: RunResult, context: RunContext) -> None:
     directory = result.report_dir
     html.finalize(directory / HTML, result, context)
     files = sorted({*bundle_files(directory), SUMMARY} - {MANIFEST})
-    data = summary.build(result, context, checklist=checklist(result.results),
+    data = summary.build(result, context, checklist=checklist(result.results, context.profile),
                          write=write_evidence(context, result.results), catalogue=catalogue(context), files=files)
     text = context.transport.redact(json.dumps(data, indent=2, ensure_ascii=False))
     (directory / SUMMARY).write_text(text + "\n", encoding="utf-8")

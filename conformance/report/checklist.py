@@ -1,4 +1,8 @@
-"""The City's pre-approval conditions, judged from the checks that support each."""
+"""The pre-approval conditions, judged from the checks that support each.
+
+Which conditions a run shows is the profile's (``Profile.checklist``): Chicago's six, or
+fewer where the profile's requirements could never show one.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 
 from conformance import requirements
 from conformance.outcomes import CheckResult
+from conformance.profiles import Profile
 
 CONDITIONS: tuple[tuple[str, str], ...] = (
     ("key", "The test API key works (writes need it, reads do not)"),
@@ -30,11 +35,13 @@ class ChecklistItem:
         return {"met": "x", "not met": "!"}.get(self.state, " ")
 
 
-def checklist(results: Iterable[CheckResult]) -> list[ChecklistItem]:
+def checklist(results: Iterable[CheckResult], profile: Profile) -> list[ChecklistItem]:
     registry = requirements.load()
     results = list(results)
+    titles = dict(CONDITIONS)
     items = []
-    for key, title in CONDITIONS:
+    for key in profile.checklist:
+        title = titles[key]
         related = [r for r in results
                    if any(registry[i].checklist == key for i in r.requirement_ids if i in registry)]
         if any(r.outcome == "failed" for r in related):

@@ -46,7 +46,7 @@ def build_view(context: RunContext, verdict: str, started: str | None, finished:
     fuzz = fuzzing_facts(context)
     env: list[tuple[str, str]] = [
         ("Target", f"{escape(str(redact(target.base_url)))} ({escape(target.kind)})"),
-        ("Profile", escape(target.profile)),
+        ("Profile", escape(target.profile.name)),
     ]
     if target.faults:
         env.append(("Simulator faults", escape(", ".join(target.faults))))
@@ -64,8 +64,8 @@ def build_view(context: RunContext, verdict: str, started: str | None, finished:
                           f"reproduce with --seed {fuzz['seed']})"),
         ("Artifacts", " · ".join(f'<a href="{a}">{a}</a>' for a in ARTIFACTS)),
     ]
-    return render.View(verdict, results, checklist(results), {e.seq: e for e in context.transport.exchanges},
-                       write, env, list(context.kit_errors), redact)
+    return render.View(verdict, results, checklist(results, context.profile),
+                       {e.seq: e for e in context.transport.exchanges}, write, env, list(context.kit_errors), redact)
 
 
 def provisional_verdict(context: RunContext) -> str:

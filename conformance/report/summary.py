@@ -47,7 +47,7 @@ def build(result: RunResult, context: RunContext, *, checklist: list[ChecklistIt
         "run_id": result.run_id,
         "verdict": result.verdict,
         "target": target.describe(),
-        "profile": target.profile,
+        "profile": target.profile.name,
         "started": result.started,
         "finished": result.finished,
         "requests_sent": result.requests_sent,
