@@ -24,7 +24,7 @@ from conformance import contract, profiles, wire
 TESTS = Path(__file__).parent
 SAMPLES = TESTS / "fixtures" / "samples"
 CASES = TESTS / "cases"
-CONTRACT_CASE_FILES = ("samples.json", "broken.json", "wire.json")
+CONTRACT_CASE_FILES = ("samples.json", "broken.json", "wire.json", "empty.json")
 
 
 def _load_cases() -> list[Any]:
