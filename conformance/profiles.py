@@ -7,18 +7,23 @@ and the pre-approval conditions its checklist shows. Code asks the profile
 (``if profile.quirks.extensions:``), never compares its name.
 
 Adding a profile is one entry in :data:`_PROFILES` (plus ``schemas/<name>/`` when it brings
-schemas of its own). A city that deviates from the specification in one documented way, say
-one without JSONP, reusing the specification's schemas and requirements, would be::
+schemas of its own, and its name in ``schemas/summary.json``'s profile enum, which a test
+keeps in step). A city that reads the key from the query string but otherwise follows the
+specification, reusing its schemas and requirements and writing at its city hall, would be (a
+made-up example, not what Toronto documents)::
 
     Profile(
-        name="toronto", parent="georeport-v2", title="Toronto",
-        description="GeoReport v2 as the City of Toronto documents it.",
+        name="toronto", parent="georeport-v2", title="City of Toronto",
+        description="GeoReport v2 as the City of Toronto serves it.",
         schema_set="georeport-v2", requirement_tag="georeport-v2",
-        quirks=Quirks(paging=True),
+        quirks=Quirks(key_on=KeyPlace.QUERY),
         defaults=Defaults(location=(43.653225, -79.383186),
                           address_string="100 Queen St W, Toronto, ON M5H 2N2"),
         checklist=GEOREPORT_CHECKLIST,
     )
+
+(A quirk judged by a requirement, such as ``paging``, goes with selecting that requirement:
+tests/test_profiles.py holds every profile to it.)
 
 Nothing here does I/O: this module is imported by the command line for its ``choices``.
 """
