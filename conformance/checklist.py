@@ -43,6 +43,12 @@ TARGET_CONDITIONS: tuple[Condition, ...] = (
 )
 
 
+def target_conditions(keys: Iterable[str]) -> tuple[Condition, ...]:
+    """The conditions a profile's checklist shows (``Profile.checklist``), in its order."""
+    by_key = {c.key: c for c in TARGET_CONDITIONS}
+    return tuple(by_key[k] for k in keys)
+
+
 @dataclass(slots=True, frozen=True)
 class ChecklistItem:
     key: str

@@ -14,6 +14,7 @@ from typing import Any
 from conformance import contract, wire
 from conformance.client import Answer
 from conformance.outcomes import CheckFailed, Inconclusive
+from conformance.profiles import Profile
 
 W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 DATETIME_FIELDS = ("requested_datetime", "updated_datetime", "expected_datetime")
@@ -40,12 +41,12 @@ def expect_decoded(answer: Answer) -> Any:
     return answer.data
 
 
-def expect_valid(answer: Answer, resource: str, profile: str, data: Any = None) -> None:
+def expect_valid(answer: Answer, resource: str, profile: Profile, data: Any = None) -> None:
     data = expect_decoded(answer) if data is None else data
     violations = contract.validate(data, resource, profile)
     if violations:
         raise CheckFailed(f"{answer.describe()}: {len(violations)} schema violation(s) ({resource}, "
-                          f"profile {profile}):\n" + listing(str(v) for v in violations))
+                          f"profile {profile.name}):\n" + listing(str(v) for v in violations))
 
 
 def expect_content_type(answer: Answer) -> None:
@@ -68,7 +69,7 @@ def error_list(answer: Answer) -> Any:
     return answer.data
 
 
-def expect_error_list(answer: Answer, profile: str) -> None:
+def expect_error_list(answer: Answer, profile: Profile) -> None:
     data = error_list(answer)
     violations = contract.validate(data, "errors", profile)
     if violations:

@@ -1,4 +1,4 @@
-"""The ``open311-conformance`` command: run | serve | validate | requirements | compare | verify.
+"""The ``open311-conformance`` command: run | serve | validate | requirements | cities | compare | verify.
 
 Each sub-command's work lives in its own module; this file only parses arguments and maps
 outcomes to exit codes (0 pass/valid, 1 fail/invalid, 2 usage or configuration, 3
@@ -11,13 +11,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from conformance import profiles
+from conformance.contract import RESOURCES
 from conformance.errors import UsageError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
-
-RESOURCES = ("services", "service-definition", "service-requests", "post-response", "token",
-             "errors", "discovery")
-PROFILES = ("chicago", "georeport-v2")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,13 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="validate a recorded answer offline")
     validate.add_argument("file", help="a .json or .xml file")
     validate.add_argument("--resource", required=True, choices=RESOURCES)
-    validate.add_argument("--profile", default="chicago", choices=PROFILES)
+    validate.add_argument("--profile", default=profiles.DEFAULT_NAME, choices=profiles.names())
     validate.set_defaults(handler=_lazy("conformance.validation", "main"))
 
     reqs = sub.add_parser("requirements", help="list the requirement registry")
-    reqs.add_argument("--profile", choices=PROFILES, help="only those of this profile")
+    reqs.add_argument("--profile", choices=profiles.names(), help="only those of this profile")
     reqs.add_argument("--json", action="store_true", help="machine-readable output")
     reqs.set_defaults(handler=_requirements)
+
+    cities = sub.add_parser("cities", help="list the city presets of `run --city`")
+    cities.add_argument("--json", action="store_true", help="machine-readable output")
+    cities.set_defaults(handler=_lazy("conformance.cities", "main"))
 
     compare = sub.add_parser("compare", help="compare two report directories")
     compare.add_argument("old")
@@ -72,7 +74,10 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--api-key", help="test API key (env OPEN311_API_KEY)")
     run.add_argument("--jurisdiction-id", help="jurisdiction_id to send with every request")
     run.add_argument("--config", metavar="FILE", help="TOML file with run settings (flags win over it)")
-    run.add_argument("--profile", choices=PROFILES, help="requirements to apply (default chicago)")
+    run.add_argument("--city", metavar="NAME", help="a city preset (see `cities`): its URL, "
+                     "jurisdiction_id and profile, unless other flags set them")
+    run.add_argument("--profile", choices=profiles.names(),
+                     help=f"requirements to apply (default {profiles.DEFAULT_NAME})")
     run.add_argument("--report-dir", help="where to write the report (default reports/<run-id>)")
     run.add_argument("--poll-timeout", type=float,
                      help="seconds to wait for a token to resolve (default 600 remote, 30 simulator)")
@@ -114,7 +119,8 @@ def _requirements(args: argparse.Namespace) -> int:
 
     from conformance import requirements
 
-    rows = [r for r in requirements.load().values() if not args.profile or r.applies_to(args.profile)]
+    chosen = profiles.get(args.profile) if args.profile else None
+    rows = [r for r in requirements.load().values() if chosen is None or chosen.selects(r)]
     if args.json:
         print(json.dumps([{
             "id": r.id, "level": r.level, "source": r.source, "statement": r.statement,

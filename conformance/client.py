@@ -13,8 +13,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from conformance import contract, wire
+from conformance.contract import OPERATIONS, Operation
+from conformance.profiles import KeyPlace
 from conformance.transport import Exchange, Failure, Response, Transport, TransportError
 
 
@@ -74,9 +77,11 @@ def attribute_fields(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Client:
-    def __init__(self, transport: Transport, jurisdiction_id: str | None = None) -> None:
+    def __init__(self, transport: Transport, jurisdiction_id: str | None = None,
+                 key_on: KeyPlace = KeyPlace.POST_FORM) -> None:
         self.transport = transport
         self.jurisdiction_id = jurisdiction_id
+        self.key_on = key_on
         self._cache: dict[tuple[str, str, tuple[tuple[str, str], ...]], Answer | TransportError] = {}
         self._locks: dict[tuple[str, str, tuple[tuple[str, str], ...]], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -132,23 +137,32 @@ class Client:
             answer.unsafe = isinstance(exc, wire.UnsafeXmlError)
         return answer
 
+    def read(self, operation: Operation, fmt: str = "json", params: Mapping[str, Any] | None = None,
+             *, cached: bool = True, **values: str) -> Answer:
+        """GET one operation of the contract's table, its path filled with ``values``."""
+        return self.fetch(operation.stem(**values), fmt, params, resource=operation.resource,
+                          cached=cached, with_jurisdiction=not operation.beside_base)
+
     def services(self, fmt: str = "json") -> Answer:
-        return self.fetch("services", fmt, resource="services")
+        return self.read(OPERATIONS["services"], fmt)
 
     def definition(self, service_code: str, fmt: str = "json") -> Answer:
-        return self.fetch(f"services/{service_code}", fmt, resource="service-definition")
+        return self.read(OPERATIONS["service-definition"], fmt, service_code=service_code)
 
     def requests(self, params: Mapping[str, Any] | None = None, fmt: str = "json",
                  cached: bool = True) -> Answer:
-        return self.fetch("requests", fmt, params, resource="service-requests", cached=cached)
+        return self.read(OPERATIONS["requests"], fmt, params, cached=cached)
 
     def request(self, service_request_id: str, fmt: str = "json",
                 params: Mapping[str, Any] | None = None, cached: bool = True) -> Answer:
-        return self.fetch(f"requests/{service_request_id}", fmt, params,
-                          resource="service-requests", cached=cached)
+        return self.read(OPERATIONS["request"], fmt, params, cached=cached,
+                         service_request_id=service_request_id)
 
     def token(self, token: str, fmt: str = "json", cached: bool = False) -> Answer:
-        return self.fetch(f"tokens/{token}", fmt, resource="token", cached=cached)
+        return self.read(OPERATIONS["tokens"], fmt, cached=cached, token=token)
+
+    def discovery(self, fmt: str = "json") -> Answer:
+        return self.read(OPERATIONS["discovery"], fmt)
 
     @staticmethod
     def identified(answer: Answer) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -161,17 +175,22 @@ class Client:
     def create(self, fields: Mapping[str, Any], attributes: Mapping[str, Any] | None = None, *,
                api_key: str | None | bool = True, fmt: str = "json", label: str | None = None
                ) -> Answer:
-        """POST a service request. ``api_key=True`` sends the target's key, None sends none."""
+        """POST a service request. ``api_key=True`` sends the target's key, None sends none;
+        it travels where the profile says (``key_on``)."""
+        operation = OPERATIONS["post-request"]
         form: list[tuple[str, Any]] = []
+        path = operation.path(fmt)
         key = self.transport.api_key if api_key is True else api_key
-        if key:
+        if key and self.key_on is KeyPlace.QUERY:
+            path = f"{path}?{urlencode({'api_key': key})}"
+        elif key:
             form.append(("api_key", key))
         if self.jurisdiction_id:
             form.append(("jurisdiction_id", self.jurisdiction_id))
         form.extend((k, v) for k, v in fields.items() if v is not None)
         form.extend(attribute_fields(attributes or {}).items())
-        response = self.transport.post(f"requests.{fmt}", form, label=label)
-        return self._seen(self.decode(response, fmt, "post-response"))
+        response = self.transport.post(path, form, label=label)
+        return self._seen(self.decode(response, fmt, operation.resource))
 
     def _seen(self, answer: Answer) -> Answer:
         if self.on_answer:

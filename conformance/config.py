@@ -15,7 +15,7 @@ from conformance.errors import UsageError
 
 # key -> the type it must have (TOML gives ints for whole numbers; floats accept them)
 KEYS: dict[str, tuple[type, ...]] = {
-    "base_url": (str,), "jurisdiction_id": (str,), "profile": (str,), "timeout": (int, float),
+    "base_url": (str,), "city": (str,), "jurisdiction_id": (str,), "profile": (str,), "timeout": (int, float),
     "poll_timeout": (int, float), "write_service_code": (str,), "location": (str,),
     "max_requests": (int,), "max_duration": (int, float), "seed": (int,), "fuzz_examples": (int,),
     "allow_writes": (bool,), "allow_writes_to_production": (bool,), "report_dir": (str,),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from conformance.client import Answer, Client
 from conformance.outcomes import CheckResult
+from conformance.profiles import Profile
 from conformance.target import Target
 from conformance.transport import Transport
 from conformance.write_flow import WriteFlow
@@ -26,7 +27,7 @@ class RunContext:
     kit_errors: list[str] = field(default_factory=list)
 
     @property
-    def profile(self) -> str:
+    def profile(self) -> Profile:
         return self.target.profile
 
     def watch(self) -> None:

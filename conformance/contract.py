@@ -1,10 +1,15 @@
 """The contract: ``openapi.yaml`` and ``schemas/``, loaded and applied to decoded documents.
 
-Two profiles share one layout: ``georeport-v2`` is the specification read strictly, and
-``chicago`` (the default) is the City's documented behaviour. Schemas are validated with
-Draft 2020-12 and an explicit format checker, so a verdict never depends on which optional
-format packages happen to be installed. Nothing here does I/O beyond reading the package's
-own contract files.
+Profiles (:mod:`conformance.profiles`) share one layout: ``georeport-v2`` is the
+specification read strictly, and ``chicago`` (the default) is the City's documented
+behaviour. Schemas are validated with Draft 2020-12 and an explicit format checker, so a
+verdict never depends on which optional format packages happen to be installed. Nothing here
+does I/O beyond reading the package's own contract files.
+
+This module also holds the one table of the API's resources and operations
+(:data:`RESOURCE_TABLE`, :data:`OPERATIONS`) that the wire format, the client, the scenarios
+and the fuzzing share. The command line imports it for its ``choices``, so the validation
+libraries are imported where they are used, not at the top.
 """
 
 from __future__ import annotations
@@ -18,21 +23,95 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import yaml
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match, relevance
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from conformance import profiles
+from conformance.profiles import Profile
 
-PROFILES = ("chicago", "georeport-v2")
-DEFAULT_PROFILE = "chicago"
-RESOURCES = ("services", "service-definition", "service-requests", "post-response", "token",
-             "errors", "discovery")
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
+
+DEFAULT_PROFILE = profiles.DEFAULT
 OPENAPI = "openapi.yaml"
 SCHEMAS = "schemas"
+
+
+# --- resources and operations --------------------------------------------------------------
+
+@dataclass(slots=True, frozen=True)
+class Resource:
+    """A kind of document the API answers with: one schema per profile, one XML shape."""
+
+    name: str  # schemas/<profile>/<name>.json
+    xml_root: str  # the root element the specification gives it
+    xml_row: str | None = None  # the repeated child of the root, for list documents
+
+
+RESOURCE_TABLE: tuple[Resource, ...] = (
+    Resource("services", "services", "service"),
+    Resource("service-definition", "service_definition"),
+    Resource("service-requests", "service_requests", "request"),
+    Resource("post-response", "service_requests", "request"),
+    Resource("token", "service_requests", "request"),
+    Resource("errors", "errors", "error"),
+    Resource("discovery", "discovery"),
+)
+RESOURCES_BY_NAME: dict[str, Resource] = {r.name: r for r in RESOURCE_TABLE}
+RESOURCES: tuple[str, ...] = tuple(RESOURCES_BY_NAME)
+
+
+@dataclass(slots=True, frozen=True)
+class Operation:
+    """One operation of the API, as openapi.yaml describes it.
+
+    ``name`` is what requirements.yaml lists under ``endpoints``; ``title`` is how check
+    ids and messages name it. Paths are relative to the versioned base (``.../v2/``), except
+    for operations ``beside_base`` (discovery lives one level up).
+    """
+
+    name: str
+    title: str
+    operation_id: str  # openapi.yaml operationId
+    method: str  # GET | POST
+    template: str  # openapi.yaml path, e.g. /services/{service_code}.{format}
+    resource: str  # what a successful answer carries (RESOURCES_BY_NAME)
+    needs_key: bool = False
+    beside_base: bool = False
+    formats: tuple[str, ...] = ("json", "xml")
+
+    @property
+    def xml_root(self) -> str:
+        return RESOURCES_BY_NAME[self.resource].xml_root
+
+    def stem(self, **values: str) -> str:
+        """The path without its format suffix, relative to the versioned base."""
+        path = self.template.removeprefix("/").removesuffix(".{format}").format(**values)
+        return "../" + path if self.beside_base else path
+
+    def path(self, fmt: str, **values: str) -> str:
+        return f"{self.stem(**values)}.{fmt}"
+
+
+OPERATION_TABLE: tuple[Operation, ...] = (
+    Operation("services", "services", "getServiceList", "GET", "/services.{format}", "services"),
+    Operation("service-definition", "service definition", "getServiceDefinition", "GET",
+              "/services/{service_code}.{format}", "service-definition"),
+    Operation("requests", "requests", "getServiceRequests", "GET", "/requests.{format}",
+              "service-requests"),
+    Operation("request", "single request", "getServiceRequest", "GET",
+              "/requests/{service_request_id}.{format}", "service-requests"),
+    Operation("tokens", "token", "getServiceRequestIdFromToken", "GET", "/tokens/{token}.{format}",
+              "token"),
+    Operation("post-request", "POST request", "createServiceRequest", "POST", "/requests.{format}",
+              "post-response", needs_key=True),
+    Operation("discovery", "discovery", "getDiscovery", "GET", "/discovery.{format}", "discovery",
+              beside_base=True),
+)
+OPERATIONS: dict[str, Operation] = {op.name: op for op in OPERATION_TABLE}
+OPERATIONS_BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATION_TABLE}
 
 # W3C-note date-times (seconds optional, zone mandatory). RFC 3339, which the stock
 # "date-time" checker implements, would wrongly reject "2010-01-01T00:00Z".
@@ -58,7 +137,12 @@ class Violation:
 
 @dataclass(slots=True, frozen=True)
 class Outcome:
-    """The result of validating one document, with the rows the City says to ignore."""
+    """The result of validating one document, with the rows the City says to ignore.
+
+    ``warnings`` are empty strings where the schema lets the field be empty (null): real
+    cities answer ``"media_url": ""`` for "no photo", which is the JSON twin of an empty
+    XML element, so it is listed but does not make the document invalid.
+    """
 
     resource: str
     profile: str
@@ -66,6 +150,7 @@ class Outcome:
     items: int | None = None
     ignored: int = 0
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[Violation, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -90,12 +175,10 @@ def openapi_path() -> Path:
     return contract_root() / OPENAPI
 
 
-def schema_path(resource: str, profile: str = DEFAULT_PROFILE) -> Path:
-    if resource not in RESOURCES:
+def schema_path(resource: str, profile: Profile | str = DEFAULT_PROFILE) -> Path:
+    if resource not in RESOURCES_BY_NAME:
         raise ValueError(f"unknown resource {resource!r}: expected one of {', '.join(RESOURCES)}")
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
-    return contract_root() / SCHEMAS / profile / f"{resource}.json"
+    return profiles.get(profile).schema_dir / f"{resource}.json"
 
 
 def schema_files() -> list[Path]:
@@ -105,6 +188,8 @@ def schema_files() -> list[Path]:
 @cache
 def load_openapi() -> dict[str, Any]:
     """The parsed OpenAPI description (``$ref`` s left as written; see :func:`openapi_path`)."""
+    import yaml
+
     with openapi_path().open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
@@ -167,6 +252,8 @@ def _check_uri(value: object) -> bool:
 
 
 def format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker
+
     checker = FormatChecker(formats=())
     checker.checks("date-time")(_check_datetime)
     checker.checks("uri")(_check_uri)
@@ -176,6 +263,9 @@ def format_checker() -> FormatChecker:
 @cache
 def _registry() -> Registry:
     """Every schema under its ``$id``, so relative ``$ref`` s resolve offline."""
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = []
     for path in schema_files():
         contents = json.loads(path.read_text(encoding="utf-8"))
@@ -184,41 +274,73 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
+def validator(resource: str, profile: Profile | str = DEFAULT_PROFILE) -> Draft202012Validator:
+    return _validator(resource, profiles.get(profile).schema_set)
+
+
 @cache
-def validator(resource: str, profile: str = DEFAULT_PROFILE) -> Draft202012Validator:
-    schema = json.loads(schema_path(resource, profile).read_text(encoding="utf-8"))
+def _validator(resource: str, schema_set: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    path = contract_root() / SCHEMAS / schema_set / f"{resource}.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
     return Draft202012Validator(schema, registry=_registry(), format_checker=format_checker())
 
 
-def validate(data: Any, resource: str, profile: str = DEFAULT_PROFILE) -> list[Violation]:
+def validate(data: Any, resource: str, profile: Profile | str = DEFAULT_PROFILE) -> list[Violation]:
     """Every violation of ``resource``'s schema in ``profile``, one per location.
 
     Ordered by location in the document; where several keywords fail at one place, only the
     most relevant is kept (a wrong type also breaking an enum is one problem, not two).
+    Empty strings in fields that may be empty are not violations: see :func:`judge`.
     """
-    errors = validator(resource, profile).iter_errors(data)
+    return judge(data, resource, profile)[0]
+
+
+def judge(data: Any, resource: str, profile: Profile | str = DEFAULT_PROFILE
+          ) -> tuple[list[Violation], list[Violation]]:
+    """(violations, warnings) of ``data``: a warning is an empty string where the schema
+    lets the field be empty, i.e. where the same place would be valid holding null."""
+    from jsonschema.exceptions import relevance
+
+    checker = validator(resource, profile)
     best: dict[tuple[Any, ...], tuple[ValidationError, Violation]] = {}
-    for error in errors:
+    for error in checker.iter_errors(data):
         leaf = _leaf(error)
         violation = _violation(leaf)
         key = _sort_key(violation.pointer)
         if key not in best or relevance(leaf) > relevance(best[key][0]):
             best[key] = (leaf, violation)
-    return [best[key][1] for key in sorted(best)]
+    violations: list[Violation] = []
+    warnings: list[Violation] = []
+    for key in sorted(best):
+        leaf, violation = best[key]
+        (warnings if _empty_where_optional(leaf, checker) else violations).append(violation)
+    return violations, warnings
 
 
-def check(data: Any, resource: str, profile: str = DEFAULT_PROFILE) -> Outcome:
-    """Validate and count, applying the City's rule on pending rows under ``chicago``."""
-    violations = validate(data, resource, profile)
+def _empty_where_optional(error: ValidationError, checker: Draft202012Validator) -> bool:
+    # error.schema is the subschema whose keyword failed ($refs already followed)
+    if error.instance != "" or not isinstance(error.schema, dict) or not error.absolute_path:
+        return False
+    return checker.evolve(schema=error.schema).is_valid(None)
+
+
+def check(data: Any, resource: str, profile: Profile | str = DEFAULT_PROFILE) -> Outcome:
+    """Validate and count, applying the profile's rule on rows without an id."""
+    profile = profiles.get(profile)
+    violations, warnings = judge(data, resource, profile)
     items = len(data) if isinstance(data, list) else None
     ignored = 0
-    if resource == "service-requests" and profile == "chicago" and isinstance(data, list):
+    if resource == "service-requests" and profile.quirks.pending_rows_without_id and isinstance(data, list):
         _, pending = partition_rows(data)
         ignored = len(pending)
-    return Outcome(resource, profile, tuple(violations), items, ignored)
+    return Outcome(resource, profile.name, tuple(violations), items, ignored, warnings=tuple(warnings))
 
 
 def _leaf(error: ValidationError) -> ValidationError:
+    from jsonschema.exceptions import best_match
+
     # a combinator without its own description is best explained by its best sub-error
     while error.context and not _described(error):
         error = best_match(error.context) or error

@@ -14,6 +14,7 @@ import pytest
 from conformance.client import Client
 from conformance.context import RunContext
 from conformance.outcomes import Inconclusive
+from conformance.profiles import Profile
 from conformance.target import Target
 from conformance.write_flow import WriteOutcome
 
@@ -51,7 +52,7 @@ def open311_client(open311_context: RunContext) -> Client:
 
 
 @pytest.fixture(scope="session")
-def open311_profile(open311_context: RunContext) -> str:
+def open311_profile(open311_context: RunContext) -> Profile:
     return open311_context.profile
 
 

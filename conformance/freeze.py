@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from conformance import __version__, wire
-from conformance.checklist import checklist
+from conformance.checklist import checklist, target_conditions
 from conformance.contract import contract_hashes
 from conformance.outcomes import CheckResult
 from conformance.record import Mode, PollRow, RunRecord, Subject, WriteEvidence, WriteState
@@ -30,8 +30,9 @@ def freeze(context: RunContext, results: Iterable[CheckResult], *, started: str,
     mode = Mode.READ_ONLY if target.read_only else Mode.FULL if target.api_key else Mode.NO_KEY
     return RunRecord(
         run_id=context.run_id, subject=Subject.TARGET, started=started, finished=finished,
-        target=target.describe(), profile=target.profile, mode=mode, practice=target.simulator,
-        results=results, checklist=checklist(results), exchanges=tuple(transport.exchanges),
+        target=target.describe(), profile=target.profile.name, mode=mode, practice=target.simulator,
+        results=results, checklist=checklist(results, target_conditions(target.profile.checklist)),
+        exchanges=tuple(transport.exchanges),
         requests_sent=transport.requests_sent, kit_version=__version__, contract=contract_hashes(),
         key_fingerprint=transport.key_fingerprint, app_name=target.app_name, stop=transport.stop,
         kit_errors=tuple(transport.redact(e) for e in kit_errors),

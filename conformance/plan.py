@@ -40,12 +40,15 @@ def print_plan(target: Target) -> int:
         simulated = target.simulator
         if simulated:
             target.base_url = stand_in.base_url
+        elif target.jurisdiction_id:
+            # the stand-in plays the planned city: its jurisdiction_id must not be refused
+            stand_in.app.jurisdiction = target.jurisdiction_id
         key = target.api_key or (stand_in.api_key if simulated else None)
         if key:
             stand_in.store.add_key("plan", "plan@open311-conformance.invalid", key=key)
         target.api_key = key
         where = "the embedded simulator" if simulated else target.base_url
-        print(f"# plan of a run against {where} ({target.kind}), profile {target.profile}")
+        print(f"# plan of a run against {where} ({target.kind}), profile {target.profile.name}")
         print("# answers come from a stand-in simulator: ids and counts depend on the real target's data")
         transport = Transport(target.base_url, key, timeout=target.timeout, write_policy=target.write_policy,
                               max_requests=target.max_requests, plan=announce, stand_in=stand_in.base_url)

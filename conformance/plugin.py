@@ -69,7 +69,7 @@ class RunPlugin:
                 raise pytest.UsageError(
                     f"{item.nodeid}: " + (f"unknown requirement ids {unknown}" if unknown
                                           else "no @pytest.mark.requirement"))
-            applies = any(registry[i].applies_to(self.context.profile) for i in ids)
+            applies = any(self.context.profile.selects(registry[i]) for i in ids)
             (keep if applies else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
@@ -173,7 +173,7 @@ class RunPlugin:
 
     def _ids(self, item: pytest.Item) -> list[str]:
         registry = requirements.load()
-        return [i for i in requirement_ids(item) if registry[i].applies_to(self.context.profile)]
+        return [i for i in requirement_ids(item) if self.context.profile.selects(registry[i])]
 
     def _result(self, item: pytest.Item, outcome: Outcome, message: str) -> CheckResult:
         return CheckResult(

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import yaml
 
+from conformance import profiles
 from conformance.outcomes import Level
+from conformance.profiles import Profile
 
 LEVELS = ("MUST", "SHOULD", "MAY")
-PROFILES = ("chicago", "georeport-v2")
+# the pre-approval conditions a requirement may support; each profile shows some of them
 CHECKLIST = ("key", "write", "readback", "pending", "formats", "errors")
 REGISTRY_PATH = Path(__file__).with_name("requirements.yaml")
 
@@ -24,11 +26,8 @@ class Requirement:
     statement: str
     endpoints: tuple[str, ...]
     formats: tuple[str, ...]
-    profiles: tuple[str, ...]
+    profiles: tuple[str, ...]  # requirement tags of profiles (Profile.selects asks)
     checklist: str | None = None
-
-    def applies_to(self, profile: str) -> bool:
-        return profile in self.profiles
 
 
 class RegistryError(ValueError):
@@ -47,7 +46,7 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
             statement=entry["statement"],
             endpoints=tuple(entry.get("endpoints", ())),
             formats=tuple(entry.get("formats", ())),
-            profiles=tuple(entry.get("profiles", PROFILES)),
+            profiles=tuple(entry.get("profiles", sorted(profiles.requirement_tags()))),
             checklist=entry.get("checklist"),
         )
         problems = []
@@ -57,7 +56,7 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
             problems.append("id must start with GR2- or CHI-")
         if req.level not in LEVELS:
             problems.append(f"level {req.level!r} not one of {LEVELS}")
-        if not set(req.profiles) <= set(PROFILES):
+        if not set(req.profiles) <= profiles.requirement_tags():
             problems.append(f"unknown profile in {req.profiles}")
         if req.checklist is not None and req.checklist not in CHECKLIST:
             problems.append(f"checklist {req.checklist!r} not one of {CHECKLIST}")
@@ -67,5 +66,6 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
     return registry
 
 
-def for_profile(profile: str) -> list[Requirement]:
-    return [r for r in load().values() if r.applies_to(profile)]
+def for_profile(profile: Profile | str) -> list[Requirement]:
+    profile = profiles.get(profile)
+    return [r for r in load().values() if profile.selects(r)]

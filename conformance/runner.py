@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from conformance import profiles
 from conformance import target as target_mod
 from conformance.client import Client, Poll
 from conformance.context import RunContext
@@ -29,6 +30,7 @@ from conformance.errors import UsageError
 from conformance.freeze import freeze
 from conformance.outcomes import CheckResult, Outcome, Verdict
 from conformance.plugin import RunPlugin
+from conformance.profiles import Profile
 from conformance.record import RunRecord
 from conformance.target import Target
 from conformance.timestamps import iso_utc
@@ -115,7 +117,7 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
 
 
 def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_dir: Path | None = None,
-                  profile: str = "chicago", timeout: float = 5.0, poll_timeout: float = 10.0,
+                  profile: Profile | str = profiles.DEFAULT, timeout: float = 5.0, poll_timeout: float = 10.0,
                   say: Callable[[str], None] | None = None, quiet: bool = True,
                   order_seed: int | None = None, **settings: Any) -> RunResult:
     """A whole run against a fresh embedded simulator: what the kit's own tests drive.
@@ -140,7 +142,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
         max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline)
     console.redact = transport.redact  # every console line: a server may have echoed the key
-    client = Client(transport, target.jurisdiction_id)
+    client = Client(transport, target.jurisdiction_id, key_on=target.profile.quirks.key_on)
     flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(console.say))
     context = RunContext(target, transport, client, run_id, flow, say=console.say)
     started = iso_utc()
@@ -253,12 +255,12 @@ PRACTICE = ("Practice run: the embedded simulator stands in for the City's test 
 
 def _print_start(context: RunContext, console: Console, quiet: bool) -> None:
     target = context.target
-    if target.simulator:
-        console.say(PRACTICE)
     if quiet:
         return
+    if target.simulator:
+        console.say(PRACTICE)
     console.say(f"open311-conformance run {context.run_id}")
-    console.say(f"  target  {target.base_url} ({target.kind}), profile {target.profile}")
+    console.say(f"  target  {target.base_url} ({target.kind}), profile {target.profile.name}")
     if target.app_name:
         console.say(f"  app     {target.app_name}")
     key = f"given, fingerprint {context.transport.key_fingerprint}" if target.api_key else "none"

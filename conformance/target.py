@@ -1,7 +1,8 @@
 """Who is tested and how: base URL, key, jurisdiction, profile, write policy, limits.
 
-Built from flags, then the environment (OPEN311_BASE_URL, OPEN311_API_KEY). Every bad value
-becomes a :class:`~conformance.cli.UsageError` with a one-line reason.
+Built from flags, then the environment (OPEN311_BASE_URL, OPEN311_API_KEY), then a config
+file, then a city preset (``--city``), then the profile's defaults. Every bad value becomes
+a :class:`~conformance.errors.UsageError` with a one-line reason.
 """
 
 from __future__ import annotations
@@ -11,36 +12,23 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
+from conformance import cities, profiles
 from conformance.errors import UsageError
+from conformance.profiles import Profile
 from conformance.transport import WritePolicy, is_loopback
 
-# 121 N LaSalle St: City Hall, the default place a written request is reported at
-CITY_HALL = (41.883630, -87.632380)
-CITY_HALL_ADDRESS = "121 N LaSalle St, Chicago, IL 60602"
-REMOTE_POLL_TIMEOUT = 600.0
-SIMULATOR_POLL_TIMEOUT = 30.0
 REMOTE_MIN_INTERVAL = 0.2  # seconds between requests to a host we do not run
-PROFILES = ("chicago", "georeport-v2")
-KNOWN_HOSTS_PATH = Path(__file__).with_name("known_hosts.yaml")
-
-
-@cache
-def known_hosts() -> tuple[frozenset[str], frozenset[str]]:
-    """(test hosts, production hosts) of published Open311 endpoints."""
-    data = yaml.safe_load(KNOWN_HOSTS_PATH.read_text(encoding="utf-8"))
-    return (frozenset(h.lower() for h in data["test"]), frozenset(h.lower() for h in data["production"]))
+# the embedded simulator is the City of Chicago's test environment: a run against it writes
+# where a Chicago run would, whatever profile judges the answers
+SIMULATED = profiles.get("chicago")
 
 
 def make_write_policy(allow_writes: bool = False, allow_production: bool = False,
                       read_only: bool = False) -> WritePolicy:
-    test, production = known_hosts()
+    test, production = cities.known_hosts()
     return WritePolicy(allow_writes, allow_production, test, production, read_only)
 
 
@@ -49,12 +37,14 @@ class Target:
     base_url: str
     api_key: str | None = None
     jurisdiction_id: str | None = None
-    profile: str = "chicago"
+    profile: Profile = profiles.DEFAULT
     timeout: float = 30.0
-    poll_timeout: float = SIMULATOR_POLL_TIMEOUT
+    poll_timeout: float = profiles.SIMULATOR_POLL_TIMEOUT
     write_service_code: str | None = None
-    location: tuple[float, float] = CITY_HALL
-    address_string: str | None = CITY_HALL_ADDRESS
+    # None: the profile's default place; a profile without one (georeport-v2) writes where a
+    # request the target lists is (write_flow.ensure_location)
+    location: tuple[float, float] | None = None
+    address_string: str | None = None
     write_policy: WritePolicy = field(default_factory=lambda: make_write_policy())
     max_requests: int | None = None
     min_interval: float = 0.0
@@ -66,6 +56,12 @@ class Target:
     read_only: bool = False  # a deliberate run without writes (--read-only)
     app_name: str | None = None  # the application the key was issued to (--app-name)
     _deadline: float | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.profile = profiles.get(self.profile)
+        if self.location is None:
+            place = SIMULATED.defaults if self.simulator else self.profile.defaults
+            self.location, self.address_string = place.location, place.address_string
 
     @property
     def deadline(self) -> float:
@@ -90,7 +86,7 @@ class Target:
             return "embedded simulator"
         if is_loopback(self.host):
             return "loopback"
-        test, production = known_hosts()
+        test, production = cities.known_hosts()
         if self.host in test:
             return "known test host"
         if self.host in production:
@@ -104,10 +100,11 @@ class Target:
     def describe(self) -> dict[str, Any]:
         """What may appear in artifacts: no key, only whether one was given."""
         return {
-            "base_url": self.base_url, "kind": self.kind, "profile": self.profile,
+            "base_url": self.base_url, "kind": self.kind, "profile": self.profile.name,
             "jurisdiction_id": self.jurisdiction_id, "api_key_given": bool(self.api_key),
             "timeout_s": self.timeout, "poll_timeout_s": self.poll_timeout, "max_duration_s": self.max_duration,
-            "write_service_code": self.write_service_code, "location": list(self.location),
+            "write_service_code": self.write_service_code,
+            "location": list(self.location) if self.location is not None else None,
             "faults": list(self.faults), "seed": self.seed, "fuzz_examples": self.fuzz_examples,
             "read_only": self.read_only,
         }
@@ -118,9 +115,10 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
 
     env = os.environ if environ is None else environ
     config.apply(args, env)
-    args.profile = args.profile or "chicago"
+    city = cities.get(args.city) if getattr(args, "city", None) else None
+    profile = profiles.get(args.profile or (city.profile if city else profiles.DEFAULT))
     args.timeout = args.timeout if args.timeout is not None else 30.0
-    base_url = args.base_url or env.get("OPEN311_BASE_URL") or None
+    base_url = args.base_url or env.get("OPEN311_BASE_URL") or (city.base_url if city else None)
     api_key = args.api_key or env.get("OPEN311_API_KEY") or None
     if base_url is not None:
         parts = urlsplit(base_url)
@@ -130,8 +128,6 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
             raise UsageError("--base-url must not carry a query or fragment")
         if getattr(args, "fault", None):
             raise UsageError("--fault applies to the embedded simulator only (drop --base-url)")
-    if args.profile not in PROFILES:
-        raise UsageError(f"--profile must be one of {', '.join(PROFILES)}")
     for name in ("timeout", "poll_timeout", "max_duration"):
         value = getattr(args, name, None)
         if value is not None and (not math.isfinite(value) or value <= 0):
@@ -144,20 +140,21 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
     app_name = (getattr(args, "app_name", None) or "").strip() or None
     if app_name is not None and (len(app_name) > 200 or not app_name.isprintable()):
         raise UsageError("--app-name must be printable text of at most 200 characters")
-    location = parse_location(args.location) if args.location else CITY_HALL
-    address = CITY_HALL_ADDRESS if not args.location else None
+    location = parse_location(args.location) if args.location else None
     remote = base_url is not None and not is_loopback(urlsplit(base_url).hostname or "")
-    poll_timeout = args.poll_timeout or (REMOTE_POLL_TIMEOUT if remote else SIMULATOR_POLL_TIMEOUT)
+    poll_timeout = args.poll_timeout or (profile.defaults.remote_poll_timeout if remote
+                                         else profile.defaults.simulator_poll_timeout)
+    jurisdiction_id = (args.jurisdiction_id or (city.jurisdiction_id if city else None)
+                       or profile.defaults.jurisdiction_id)
     return Target(
         base_url=(base_url or "").rstrip("/"),
         api_key=api_key,
-        jurisdiction_id=args.jurisdiction_id or None,
-        profile=args.profile,
+        jurisdiction_id=jurisdiction_id or None,
+        profile=profile,
         timeout=args.timeout,
         poll_timeout=poll_timeout,
         write_service_code=args.write_service_code or None,
         location=location,
-        address_string=address,
         write_policy=make_write_policy(args.allow_writes, args.allow_writes_to_production, read_only),
         max_requests=args.max_requests,
         min_interval=REMOTE_MIN_INTERVAL if remote else 0.0,

@@ -3,6 +3,9 @@
 Exit codes follow the CLI: 0 valid, 1 invalid (including a body that cannot be decoded:
 that is the answer's fault, not the user's), 2 usage error (no such file, unreadable, a
 suffix that names no format). Usage errors are one line on stderr, never a traceback.
+
+An empty string in a field that may be empty (``"media_url": ""``, as real cities answer
+for "no photo") is a warning: listed, but the exit code stays 0.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from conformance import contract, wire
+from conformance import contract, profiles, wire
 from conformance.errors import UsageError
 
 EXIT_VALID, EXIT_INVALID = 0, 1
@@ -29,11 +32,11 @@ _NOUNS = {
 
 def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    path, fmt = _check_arguments(args)  # UsageError: the command line reports it, exit 2
+    path, fmt, profile = _check_arguments(args)  # UsageError: the command line reports it, exit 2
     body = _read(path)
 
-    resource, profile = args.resource, args.profile
-    print(f"{path}: {resource}, {fmt.upper()}, {profile} profile", file=out)
+    resource = args.resource
+    print(f"{path}: {resource}, {fmt.upper()}, {profile.name} profile", file=out)
     try:
         data = wire.decode(body, fmt, resource).data
     except wire.WireError as exc:
@@ -44,6 +47,12 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     outcome = contract.check(data, resource, profile)
     for violation in outcome.violations:
         print(f"  {violation}", file=out)
+    for warning in outcome.warnings:
+        print(f"  warning: {warning}", file=out)
+    if outcome.warnings:
+        count = len(outcome.warnings)
+        print(f"{count} empty string{'s' if count != 1 else ''} where the field may be empty: "
+              "warnings, not violations", file=out)
     if outcome.ignored:
         rows = "row" if outcome.ignored == 1 else "rows"
         print(f"{outcome.ignored} {rows} without service_request_id ignored, as the City "
@@ -52,18 +61,16 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return EXIT_VALID if outcome.valid else EXIT_INVALID
 
 
-def _check_arguments(args: argparse.Namespace) -> tuple[Path, str]:
+def _check_arguments(args: argparse.Namespace) -> tuple[Path, str, profiles.Profile]:
     if args.resource not in contract.RESOURCES:
         raise UsageError(f"unknown resource {args.resource!r}: expected one of "
                      f"{', '.join(contract.RESOURCES)}")
-    if args.profile not in contract.PROFILES:
-        raise UsageError(f"unknown profile {args.profile!r}: expected one of "
-                     f"{', '.join(contract.PROFILES)}")
+    profile = profiles.get(args.profile)  # UnknownProfile is a UsageError
     path = Path(args.file)
     fmt = wire.format_of(path.name)
     if fmt is None:
         raise UsageError(f"{path}: cannot tell the format: the file name must end in .json or .xml")
-    return path, fmt
+    return path, fmt, profile
 
 
 def _read(path: Path) -> bytes:

@@ -21,24 +21,17 @@ from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
 
+from conformance.contract import RESOURCE_TABLE
+
 FORMATS = ("json", "xml")
 
 # resource name -> the XML root element the specification gives it
-ROOTS: dict[str, str] = {
-    "services": "services",
-    "service-definition": "service_definition",
-    "service-requests": "service_requests",
-    "post-response": "service_requests",
-    "token": "service_requests",
-    "errors": "errors",
-    "discovery": "discovery",
-}
+ROOTS: dict[str, str] = {r.name: r.xml_root for r in RESOURCE_TABLE}
 
-# container element -> its repeated child element
+# container element -> its repeated child element: the list documents' roots, then the
+# containers inside documents
 LIST_CONTAINERS: dict[str, str] = {
-    "services": "service",
-    "service_requests": "request",
-    "errors": "error",
+    **{r.xml_root: r.xml_row for r in RESOURCE_TABLE if r.xml_row},
     "attributes": "attribute",
     "values": "value",
     "endpoints": "endpoint",

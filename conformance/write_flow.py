@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.client import Answer, Client, Poll, TokenResult
+from conformance.outcomes import Inconclusive
 from conformance.target import Target
 from conformance.transport import Failure, TransportError
-
-# Abandoned Vehicle: the service the City's own 2012 contract test wrote to
-PREFERRED_SERVICE = "4ffa4c69601827691b000018"
 
 
 @dataclass(slots=True)
@@ -45,11 +43,31 @@ class WriteOutcome:
         return self.token_result.service_request_id if self.token_result else None
 
 
-def choose_service(services: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:
+def choose_service(services: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:
+    """The service to write to: the one asked for, else the profile's preferred one the
+    target lists, else the first listed."""
     by_code = {str(s.get("service_code")): s for s in services if isinstance(s, dict)}
-    if wanted:
-        return by_code.get(wanted)
-    return by_code.get(PREFERRED_SERVICE) or next(iter(by_code.values()), None)
+    if target.write_service_code:
+        return by_code.get(target.write_service_code)
+    preferred = (by_code[c] for c in target.profile.defaults.write_services if c in by_code)
+    return next(preferred, None) or next(iter(by_code.values()), None)
+
+
+def ensure_location(client: Client, target: Target) -> tuple[float, float]:
+    """Where writes go: the target's location, or, when neither --location nor the profile
+    gives one, the place of the first request the target lists with coordinates (a place
+    the city itself accepts). Raises Inconclusive when there is none."""
+    if target.location is not None:
+        return target.location
+    rows, _pending = Client.identified(client.requests())
+    for row in rows:
+        lat, lon = row.get("lat"), row.get("long")
+        if isinstance(lat, int | float) and isinstance(lon, int | float) and not isinstance(lat, bool) \
+                and -90 <= lat <= 90 and -180 <= lon <= 180:
+            target.location = (float(lat), float(lon))
+            return target.location
+    raise Inconclusive("no location to write at: the profile has no default and no listed request "
+                       "has lat/long (give --location LAT,LONG)")
 
 
 def fill_attributes(definition: dict[str, Any] | None) -> dict[str, Any]:
@@ -77,7 +95,11 @@ def fill_attributes(definition: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def post_fields(target: Target, service_code: str, description: str) -> dict[str, Any]:
-    """The fields of a POST the target should accept: the service, the run's location, text."""
+    """The fields of a POST the target should accept: the service, the run's location, text.
+
+    The location must be known: callers holding a client resolve it with ensure_location."""
+    if target.location is None:
+        raise Inconclusive("no location to write at yet (the write flow looks for one)")
     lat, lon = target.location
     fields = {"service_code": service_code, "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
               "description": description}
@@ -119,6 +141,8 @@ class WriteFlow:
                 self.outcome.skipped = str(exc)
             else:
                 self.outcome.inconclusive = str(exc)
+        except Inconclusive as exc:
+            self.outcome.inconclusive = str(exc)
         except Exception as exc:  # a kit bug: keep the run going, report it on the checks
             self.outcome.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -137,7 +161,7 @@ class WriteFlow:
         if not services.ok or not isinstance(services.data, list):
             out.inconclusive = f"no usable service list to choose a service from ({services.describe()})"
             return
-        service = choose_service(services.data, self.target.write_service_code)
+        service = choose_service(services.data, self.target)
         if service is None:
             wanted = self.target.write_service_code
             out.skipped = (f"--write-service-code {wanted} is not in the service list" if wanted
@@ -149,6 +173,7 @@ class WriteFlow:
             answer = self.client.definition(out.service_code)
             definition = answer.data if answer.ok and isinstance(answer.data, dict) else None
         out.attributes = fill_attributes(definition)
+        ensure_location(self.client, self.target)
         out.fields = {**post_fields(self.target, out.service_code,
                                     f"open311-conformance write check, run {self.run_id}"),
                       "first_name": "Open311", "last_name": "Conformance"}

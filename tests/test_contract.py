@@ -1,7 +1,8 @@
 """The contract itself: data-driven cases (tests/cases/*.json), schemas, openapi.yaml.
 
 A case is ``{description, resource, profiles, sample | data | body+format, mutations?,
-valid, message_contains?, ignored?, skip?}``. Mutations edit a copy of the decoded sample
+valid, message_contains?, ignored?, warnings?, warning_contains?, skip?}`` (``warnings``:
+how many empty strings in fields that may be empty, 0 when not given). Mutations edit a copy of the decoded sample
 through JSON pointers, so every broken document is a real capture with one thing wrong.
 Known gaps are cases with a ``skip`` reason: they show up in every run, never silently.
 """
@@ -18,12 +19,12 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from conformance import contract, wire
+from conformance import contract, profiles, wire
 
 TESTS = Path(__file__).parent
 SAMPLES = TESTS / "fixtures" / "samples"
 CASES = TESTS / "cases"
-CONTRACT_CASE_FILES = ("samples.json", "broken.json", "wire.json")
+CONTRACT_CASE_FILES = ("samples.json", "broken.json", "wire.json", "empty.json")
 
 
 def _load_cases() -> list[Any]:
@@ -99,13 +100,17 @@ def test_case(case: dict[str, Any], profile: str) -> None:
         assert any(case["message_contains"] in line for line in lines), "\n".join(lines)
     if "ignored" in case:
         assert outcome.ignored == case["ignored"]
+    warnings = [str(w) for w in outcome.warnings]
+    assert len(warnings) == case.get("warnings", 0), "\n".join(warnings) or "no warning"
+    if "warning_contains" in case:
+        assert any(case["warning_contains"] in line for line in warnings), "\n".join(warnings)
 
 
 def test_cases_name_existing_samples() -> None:
     for path in (CASES / name for name in CONTRACT_CASE_FILES):
         for case in json.loads(path.read_text(encoding="utf-8")):
             assert case["resource"] in contract.RESOURCES, case["description"]
-            assert set(case["profiles"]) <= set(contract.PROFILES), case["description"]
+            assert set(case["profiles"]) <= set(profiles.names()), case["description"]
             if "sample" in case:
                 assert (SAMPLES / case["sample"]).is_file(), case["sample"]
 
@@ -133,7 +138,7 @@ def test_schema_passes_its_metaschema(path: Path) -> None:
     assert schema["title"] and schema["description"]
 
 
-@pytest.mark.parametrize("profile", contract.PROFILES)
+@pytest.mark.parametrize("profile", profiles.names())
 @pytest.mark.parametrize("resource", contract.RESOURCES)
 def test_every_resource_has_a_schema_per_profile(resource: str, profile: str) -> None:
     assert contract.schema_path(resource, profile).is_file()

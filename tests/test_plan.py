@@ -38,3 +38,26 @@ def test_plan_of_the_default_run(capsys):
     out = capsys.readouterr().out
     assert out.count("\nGET ") > 50
     assert "embedded simulator" in out.splitlines()[0]
+
+
+def _plan_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def test_plan_of_a_city_with_only_a_production_url_refuses_every_post(capsys):
+    assert cli.main(["run", "--plan", "--city", "washington-dc", "--api-key", KEY]) == 0
+    out = capsys.readouterr().out
+    lines = _plan_lines(out)
+    posts = [line for line in lines if line.startswith("POST")]
+    assert posts and all("app.311.dc.gov is a known production host" in line for line in posts)
+    assert all(line.split(" ", 2)[1].startswith("http://app.311.dc.gov/cwi/Open311/") for line in lines)
+    assert "profile georeport-v2" in out.splitlines()[0]
+    assert "jurisdiction_id=dc.gov" in out and KEY not in out
+
+
+def test_plan_of_chicago_picks_the_test_url_and_may_write(capsys):
+    assert cli.main(["run", "--plan", "--city", "chicago", "--api-key", KEY]) == 0
+    lines = _plan_lines(capsys.readouterr().out)
+    assert all(line.split(" ", 2)[1].startswith("http://test311api.cityofchicago.org/open311/")
+               for line in lines)
+    assert any(line.startswith("POST ") and "refused" not in line for line in lines)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conformance import cli, requirements
+from conformance import cli, profiles, requirements
 from conformance.runner import run_simulator
 
 pytestmark = pytest.mark.integration
@@ -59,7 +59,12 @@ def test_georeport_profile_flags_chicago_rows_without_id(tmp_path):
     failed = {i for r in result.results if r.outcome == "failed" for i in r.requirement_ids}
     assert failed == {"GR2-REQ-HAS-ID"}
     registry = requirements.load()
-    assert all(registry[i].applies_to("georeport-v2") for r in result.results for i in r.requirement_ids)
+    spec = profiles.get("georeport-v2")
+    assert all(spec.selects(registry[i]) for r in result.results for i in r.requirement_ids)
+    # the spec knows no rows without an id: its checklist does not offer that condition
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [item["key"] for item in summary["checklist"]] == list(spec.checklist)
+    assert "pending" not in spec.checklist
 
 
 def test_cli_usage_error_exit_2(capsys):

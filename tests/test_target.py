@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from conformance import cli
+from conformance import cli, profiles
 from conformance.errors import UsageError
-from conformance.target import CITY_HALL, from_args
+from conformance.target import from_args
 
 
 def args(*argv: str):
@@ -17,7 +17,8 @@ def args(*argv: str):
 
 def test_no_target_means_the_simulator():
     target = from_args(args(), environ={})
-    assert target.simulator and target.location == CITY_HALL and target.poll_timeout == 30
+    assert target.simulator and target.location == profiles.get("chicago").defaults.location
+    assert target.poll_timeout == 30
 
 
 def test_environment_supplies_url_and_key():
@@ -74,7 +75,7 @@ def test_config_file_fills_what_flags_leave_open(tmp_path):
                                     'profile = "georeport-v2"\ntimeout = 12\nfuzz_examples = 2\n'
                                     'location = "41.9,-87.6"\n')
     target = from_args(args("--config", config, "--timeout", "5"), environ={})
-    assert target.base_url.startswith("http://test311api") and target.profile == "georeport-v2"
+    assert target.base_url.startswith("http://test311api") and target.profile.name == "georeport-v2"
     assert target.timeout == 5  # the flag wins
     assert target.fuzz_examples == 2 and target.location == (41.9, -87.6)
 

@@ -156,3 +156,37 @@ def test_unknown_resource_is_refused_by_the_parser(capsys: pytest.CaptureFixture
         cli.main(["validate", str(SAMPLES / "e3-post-response.json"), "--resource", "service"])
     assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("profile", ["chicago", "georeport-v2"])
+def test_empty_strings_in_optional_fields_are_warnings(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                       profile: str) -> None:
+    rows = json.loads((SAMPLES / "e5-requests.production-2014.json").read_text())
+    for row in rows:
+        row["media_url"] = ""  # what real cities answer for "no photo"
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps(rows))
+    code, out, err = run(capsys, path, "--resource", "service-requests", "--profile", profile)
+    assert (code, err) == (0, "")
+    assert out[1:] == [
+        '  warning: /0/media_url: expected a valid uri, found ""',
+        '  warning: /1/media_url: expected a valid uri, found ""',
+        "2 empty strings where the field may be empty: warnings, not violations",
+        "valid: 2 service requests",
+    ]
+
+
+def test_empty_required_field_stays_a_violation(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rows = json.loads((SAMPLES / "e5-requests.production-2014.json").read_text())
+    rows[0]["media_url"] = ""
+    rows[1]["status"] = ""
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps(rows))
+    code, out, _ = run(capsys, path, "--resource", "service-requests", "--profile", "georeport-v2")
+    assert code == 1
+    assert out[1:] == [
+        '  /1/status: expected one of ["open","closed"], found ""',
+        '  warning: /0/media_url: expected a valid uri, found ""',
+        "1 empty string where the field may be empty: warnings, not violations",
+        "invalid: 1 violation",
+    ]

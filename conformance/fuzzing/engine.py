@@ -20,6 +20,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as openapi_checks
 
+from conformance.contract import OPERATIONS as CONTRACT_OPERATIONS
+from conformance.contract import Operation
 from conformance.fuzzing import wiring
 from conformance.transport import Exchange, Transport, TransportError
 
@@ -46,13 +48,23 @@ CHECKS = [
 
 @dataclass(slots=True, frozen=True)
 class OperationSpec:
-    """An operation of openapi.yaml the fuzzing covers, and what its checks judge."""
+    """An operation of the contract's table the fuzzing covers, and what its checks judge."""
 
-    operation_id: str
-    method: str
-    path: str
+    operation: Operation
     requirements: tuple[str, ...]
     negative: bool = True  # has parameters besides the format to generate invalid values for
+
+    @property
+    def operation_id(self) -> str:
+        return self.operation.operation_id
+
+    @property
+    def method(self) -> str:
+        return self.operation.method
+
+    @property
+    def path(self) -> str:
+        return self.operation.template
 
     def requirement_ids(self, fmt: str) -> tuple[str, ...]:
         common = ("GR2-ERR-NO-5XX", "GR2-STATUS-DOCUMENTED", "GR2-ERR-BODY", "GR2-ERR-FORMAT")
@@ -62,15 +74,14 @@ class OperationSpec:
 
 
 OPERATIONS: tuple[OperationSpec, ...] = (
-    OperationSpec("getServiceList", "GET", "/services.{format}", ("GR2-SVC-LIST",)),
-    OperationSpec("getServiceDefinition", "GET", "/services/{service_code}.{format}", ("GR2-SVC-DEF",)),
-    OperationSpec("getServiceRequests", "GET", "/requests.{format}", ("GR2-REQ-SCHEMA",)),
-    OperationSpec("getServiceRequest", "GET", "/requests/{service_request_id}.{format}",
-                  ("GR2-REQ-SCHEMA",)),
-    OperationSpec("getServiceRequestIdFromToken", "GET", "/tokens/{token}.{format}", ()),
-    OperationSpec("getDiscovery", "GET", "/discovery.{format}", ("GR2-DISCOVERY",), negative=False),
-    OperationSpec("createServiceRequest", "POST", "/requests.{format}",
-                  ("GR2-KEY-MISSING", "GR2-KEY-INVALID"), negative=False),
+    OperationSpec(CONTRACT_OPERATIONS["services"], ("GR2-SVC-LIST",)),
+    OperationSpec(CONTRACT_OPERATIONS["service-definition"], ("GR2-SVC-DEF",)),
+    OperationSpec(CONTRACT_OPERATIONS["requests"], ("GR2-REQ-SCHEMA",)),
+    OperationSpec(CONTRACT_OPERATIONS["request"], ("GR2-REQ-SCHEMA",)),
+    OperationSpec(CONTRACT_OPERATIONS["tokens"], ()),
+    OperationSpec(CONTRACT_OPERATIONS["discovery"], ("GR2-DISCOVERY",), negative=False),
+    OperationSpec(CONTRACT_OPERATIONS["post-request"], ("GR2-KEY-MISSING", "GR2-KEY-INVALID"),
+                  negative=False),
 )
 
 

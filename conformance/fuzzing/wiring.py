@@ -26,16 +26,6 @@ from urllib3._collections import HTTPHeaderDict
 from conformance import contract, wire
 from conformance.transport import Exchange, Transport
 
-# operationId -> the resource (wire.ROOTS, schemas/) a successful answer carries
-RESOURCES: dict[str, str] = {
-    "getServiceList": "services",
-    "getServiceDefinition": "service-definition",
-    "getServiceRequests": "service-requests",
-    "createServiceRequest": "post-response",
-    "getServiceRequest": "service-requests",
-    "getServiceRequestIdFromToken": "token",
-    "getDiscovery": "discovery",
-}
 # JSONP answers are JavaScript, not JSON, and .xml ignores the parameter: the scenarios judge
 # it (CHI-JSONP), fuzzing it would only report the documented wrapping as a stray content type
 UNFUZZED_PARAMETERS = frozenset({"callback"})
@@ -65,9 +55,11 @@ def _name(parameter: dict[str, Any], raw: dict[str, Any]) -> str | None:
 
 # -- answers ------------------------------------------------------------------------------------
 def resource_for(operation_id: str | None, status: int) -> str | None:
+    """The resource an answer of that operation and status carries (the contract's table)."""
     if status >= 400:
         return "errors"
-    return RESOURCES.get(operation_id or "")
+    operation = contract.OPERATIONS_BY_ID.get(operation_id or "")
+    return operation.resource if operation is not None else None
 
 
 def _operation_id(operation: Any) -> str | None:

@@ -1,24 +1,31 @@
-"""The GET endpoints every format check looks at, resolved against the target's own data."""
+"""The GET operations every format check looks at, resolved against the target's own data."""
 
 from __future__ import annotations
 
 from conformance.client import Answer, Client
+from conformance.contract import OPERATIONS, Operation
 from conformance.outcomes import Inconclusive
 
-ENDPOINTS = ("services", "service definition", "requests", "single request")
+# the reads of the contract's operation table that answer in both formats from the target's
+# own data (tokens need a write first; discovery has checks of its own)
+READS: tuple[Operation, ...] = tuple(OPERATIONS[name] for name in
+                                     ("services", "service-definition", "requests", "request"))
 
 
-def fetch(client: Client, endpoint: str, fmt: str) -> Answer:
-    if endpoint == "services":
-        return client.services(fmt)
-    if endpoint == "requests":
+def title(operation: Operation) -> str:
+    """How check ids name an operation (``services, json``): kept stable across runs."""
+    return operation.title
+
+
+def fetch(client: Client, operation: Operation, fmt: str) -> Answer:
+    if operation.name == "requests":
         # closed requests only: a list that cannot change between the .json and .xml fetch
-        return client.requests({"status": "closed"}, fmt)
-    if endpoint == "service definition":
-        return client.definition(sample_service_code(client), fmt)
-    if endpoint == "single request":
-        return client.request(sample_request_id(client), fmt)
-    raise ValueError(endpoint)
+        return client.read(operation, fmt, {"status": "closed"})
+    if operation.name == "service-definition":
+        return client.read(operation, fmt, service_code=sample_service_code(client))
+    if operation.name == "request":
+        return client.read(operation, fmt, service_request_id=sample_request_id(client))
+    return client.read(operation, fmt)
 
 
 def sample_service_code(client: Client) -> str:

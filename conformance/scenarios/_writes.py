@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.client import Client
 from conformance.fixtures import Catalogue
 from conformance.outcomes import Inconclusive
 from conformance.target import Target
-from conformance.write_flow import choose_service, fill_attributes, post_fields
+from conformance.write_flow import choose_service, ensure_location, fill_attributes, post_fields
 
 
-def valid_post(catalogue: Catalogue, target: Target, description: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def valid_post(client: Client, catalogue: Catalogue, target: Target, description: str
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fields and attributes of a POST the target should accept, given a valid key."""
-    service = choose_service(catalogue.services, target.write_service_code)
+    service = choose_service(catalogue.services, target)
     if service is None:
         raise Inconclusive("no service to write to")
     code = str(service["service_code"])
+    ensure_location(client, target)
     return post_fields(target, code, description), fill_attributes(catalogue.definitions.get(code))
 
 

@@ -6,17 +6,15 @@ import pytest
 
 from conformance import checks, wire
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import ENDPOINTS, fetch
+from conformance.scenarios._endpoints import READS, fetch, title
 
 requirement = pytest.mark.requirement
-ROOT_OF = {"services": "services", "service definition": "service_definition",
-           "requests": "service_requests", "single request": "service_requests"}
 
 
 CONTENT_TYPE_CASES = [
-    pytest.param(endpoint, fmt, id=f"{endpoint}, {fmt}", marks=requirement(
+    pytest.param(endpoint, fmt, id=f"{title(endpoint)}, {fmt}", marks=requirement(
         "GR2-FMT-JSON-CONTENT-TYPE" if fmt == "json" else "GR2-FMT-XML-CONTENT-TYPE"))
-    for fmt in ("json", "xml") for endpoint in ENDPOINTS]
+    for fmt in ("json", "xml") for endpoint in READS]
 
 
 @pytest.mark.parametrize(("endpoint", "fmt"), CONTENT_TYPE_CASES)
@@ -28,13 +26,13 @@ def test_content_type(open311_client, endpoint, fmt):
 
 
 @requirement("GR2-FMT-XML-ROOT")
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint", READS, ids=title)
 def test_xml_root(open311_client, endpoint):
     """An .xml answer is well-formed with the specified root"""
     answer = fetch(open311_client, endpoint, "xml")
     checks.expect_ok(answer)
     try:
-        wire.decode_xml(answer.body, expected_root=ROOT_OF[endpoint])
+        wire.decode_xml(answer.body, expected_root=endpoint.xml_root)
     except wire.UnsafeXmlError as exc:
         raise Inconclusive(f"{exc} (judged by GR2-FMT-XML-SAFE)") from None
     except wire.WireError as exc:
@@ -42,7 +40,7 @@ def test_xml_root(open311_client, endpoint):
 
 
 @requirement("GR2-FMT-XML-SAFE")
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint", READS, ids=title)
 def test_xml_declares_no_dtd(open311_client, endpoint):
     """An .xml answer declares no DTD and no entities"""
     answer = fetch(open311_client, endpoint, "xml")
@@ -53,7 +51,7 @@ def test_xml_declares_no_dtd(open311_client, endpoint):
 
 
 @requirement("GR2-FMT-PARITY")
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint", READS, ids=title)
 def test_json_and_xml_agree(open311_client, endpoint):
     """The .json and .xml answers carry the same data"""
     as_json, as_xml = fetch(open311_client, endpoint, "json"), fetch(open311_client, endpoint, "xml")
@@ -63,7 +61,7 @@ def test_json_and_xml_agree(open311_client, endpoint):
             raise Inconclusive(f"{answer.describe()}: {answer.decode_error} (judged by its own check)")
     differences = list(diff(wire.normalize(as_json.data), wire.normalize(as_xml.data), ""))
     if differences:
-        fail(f"{endpoint}: JSON and XML differ in {len(differences)} place(s):\n" + checks.listing(differences))
+        fail(f"{title(endpoint)}: JSON and XML differ in {len(differences)} place(s):\n" + checks.listing(differences))
 
 
 def diff(a, b, where):

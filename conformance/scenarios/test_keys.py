@@ -6,7 +6,7 @@ import pytest
 
 from conformance import checks
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import ENDPOINTS, fetch
+from conformance.scenarios._endpoints import READS, fetch, title
 from conformance.scenarios._writes import valid_post
 
 requirement = pytest.mark.requirement
@@ -17,13 +17,13 @@ WRONG_KEY = "open311-conformance-not-a-key-0000"
 def test_reads_need_no_key(open311_client):
     """Reads are answered without an api_key"""
     refused = []
-    for endpoint in ENDPOINTS:
+    for endpoint in READS:
         try:
             answer = fetch(open311_client, endpoint, "json")
         except Inconclusive:
             continue  # no sample to read: the list it comes from is judged on its own
         if answer.status in (401, 403):
-            refused.append(f"{endpoint}: {answer.describe()}")
+            refused.append(f"{title(endpoint)}: {answer.describe()}")
     if refused:
         fail("reads refused without an api_key:\n" + checks.listing(refused))
 
@@ -38,7 +38,7 @@ BAD_KEYS = [pytest.param(None, fmt, id=f"no key, {fmt}", marks=requirement("GR2-
 @pytest.mark.parametrize(("key", "fmt"), BAD_KEYS)
 def test_post_without_valid_key_refused(open311_client, open311_catalogue, open311_target, key, fmt):
     """A POST without a valid api_key is refused with 403"""
-    fields, attributes = valid_post(open311_catalogue, open311_target, "open311-conformance: key check")
+    fields, attributes = valid_post(open311_client, open311_catalogue, open311_target, "open311-conformance: key check")
     answer = open311_client.create(fields, attributes, api_key=key, fmt=fmt, label="POST without a valid key")
     checks.expect_status(answer, 403)
 
@@ -47,6 +47,6 @@ def test_post_without_valid_key_refused(open311_client, open311_catalogue, open3
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_key_refusal_is_error_list(open311_client, open311_catalogue, open311_target, open311_profile, fmt):
     """The refusal of a keyless POST is an error list"""
-    fields, attributes = valid_post(open311_catalogue, open311_target, "open311-conformance: no key")
+    fields, attributes = valid_post(open311_client, open311_catalogue, open311_target, "open311-conformance: no key")
     answer = open311_client.create(fields, attributes, api_key=None, fmt=fmt, label="POST without key")
     checks.expect_error_list(answer, open311_profile)

@@ -24,7 +24,8 @@ def _post(client, fields, attributes, label):
 @requirement("GR2-POST-UNKNOWN-SERVICE")
 def test_unknown_service_refused(keyed, open311_client, open311_catalogue, open311_target):
     """A POST for an unknown service_code is refused with 404"""
-    fields, attributes = valid_post(open311_catalogue, open311_target, "open311-conformance: unknown service")
+    fields, attributes = valid_post(open311_client, open311_catalogue, open311_target,
+                                    "open311-conformance: unknown service")
     fields["service_code"] = "000000000000000000000000"
     checks.expect_status(_post(open311_client, fields, attributes, "POST unknown service"), 404)
 
@@ -32,7 +33,8 @@ def test_unknown_service_refused(keyed, open311_client, open311_catalogue, open3
 @requirement("GR2-POST-LOCATION")
 def test_missing_location_refused(keyed, open311_client, open311_catalogue, open311_target):
     """A POST without any location is refused with 400"""
-    fields, attributes = valid_post(open311_catalogue, open311_target, "open311-conformance: no location")
+    fields, attributes = valid_post(open311_client, open311_catalogue, open311_target,
+                                    "open311-conformance: no location")
     for name in ("lat", "long", "address_string", "address_id"):
         fields.pop(name, None)
     checks.expect_status(_post(open311_client, fields, attributes, "POST without location"), 400)
@@ -41,7 +43,7 @@ def test_missing_location_refused(keyed, open311_client, open311_catalogue, open
 def _required_missing(client, catalogue, target):
     code, attribute = service_with_required(catalogue, ("singlevaluelist", "multivaluelist", "string",
                                                         "number", "text", "datetime"))
-    fields, attributes = valid_post(catalogue, target, "open311-conformance: attribute missing")
+    fields, attributes = valid_post(client, catalogue, target, "open311-conformance: attribute missing")
     fields["service_code"] = code
     from conformance.write_flow import fill_attributes
 
@@ -74,7 +76,7 @@ def test_unknown_list_value_refused(keyed, open311_client, open311_catalogue, op
     code, attribute = service_with_required(open311_catalogue, ("singlevaluelist",))
     from conformance.write_flow import fill_attributes
 
-    fields, _ = valid_post(open311_catalogue, open311_target, "open311-conformance: bad list value")
+    fields, _ = valid_post(open311_client, open311_catalogue, open311_target, "open311-conformance: bad list value")
     fields["service_code"] = code
     attributes = fill_attributes(open311_catalogue.definitions[code])
     attributes[attribute["code"]] = "NOT-A-KEY-OF-THIS-LIST"
@@ -84,5 +86,5 @@ def test_unknown_list_value_refused(keyed, open311_client, open311_catalogue, op
 @requirement("GR2-POST-DESCRIPTION-LENGTH")
 def test_long_description_refused(keyed, open311_client, open311_catalogue, open311_target):
     """A description over 4000 characters is refused with 400"""
-    fields, attributes = valid_post(open311_catalogue, open311_target, "x" * 4001)
+    fields, attributes = valid_post(open311_client, open311_catalogue, open311_target, "x" * 4001)
     checks.expect_status(_post(open311_client, fields, attributes, "POST 4001-character description"), 400)

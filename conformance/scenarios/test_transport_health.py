@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.contract import OPERATIONS
 from conformance.outcomes import Inconclusive, fail
+from conformance.scenarios._endpoints import READS, title
 from conformance.transport import TransportError
 
 requirement = pytest.mark.requirement
@@ -13,7 +15,7 @@ PROBES = ("services", "requests")
 
 def _probe(client, name):
     try:
-        return client.services() if name == "services" else client.requests(), None
+        return client.read(OPERATIONS[name]), None
     except TransportError as exc:
         return None, exc
 
@@ -52,18 +54,13 @@ def test_discovery(open311_client, open311_profile, fmt):
     """discovery.json and .xml next to the versioned base conform"""
     from conformance import checks
 
-    answer = open311_client.fetch("../discovery", fmt, resource="discovery", with_jurisdiction=False)
+    answer = open311_client.discovery(fmt)
     checks.expect_status(answer, 200)
     checks.expect_valid(answer, "discovery", open311_profile)
 
 
-# endpoint of the format checks -> the path template openapi.yaml describes it under
-TEMPLATES = {"services": "/services.{format}", "service definition": "/services/{service_code}.{format}",
-             "requests": "/requests.{format}", "single request": "/requests/{service_request_id}.{format}"}
-
-
 @requirement("GR2-STATUS-DOCUMENTED")
-@pytest.mark.parametrize("endpoint", list(TEMPLATES))
+@pytest.mark.parametrize("endpoint", READS, ids=title)
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_status_is_documented(open311_client, endpoint, fmt):
     """Every status answered is one openapi.yaml allows for the operation"""
@@ -71,8 +68,8 @@ def test_status_is_documented(open311_client, endpoint, fmt):
     from conformance.scenarios._endpoints import fetch
 
     answer = fetch(open311_client, endpoint, fmt)
-    allowed = {int(code) for code in contract.load_openapi()["paths"][TEMPLATES[endpoint]]["get"]["responses"]
-               if code.isdigit()}
+    documented = contract.load_openapi()["paths"][endpoint.template][endpoint.method.lower()]["responses"]
+    allowed = {int(code) for code in documented if code.isdigit()}
     if answer.status not in allowed:
         fail(f"{answer.describe()}: status {answer.status} is not one of {sorted(allowed)} "
-             f"documented for GET {TEMPLATES[endpoint]}")
+             f"documented for {endpoint.method} {endpoint.template}")

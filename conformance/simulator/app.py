@@ -44,6 +44,8 @@ class App:
         self.faults = faults
         self.delay = delay
         self.default_host = default_host
+        # the one jurisdiction_id served; a plan's stand-in takes the planned target's
+        self.jurisdiction = data.JURISDICTION
         self.stopping = threading.Event()  # set on shutdown: stalled answers end at once
 
     # -- entry -----------------------------------------------------------------------------
@@ -120,11 +122,11 @@ class App:
     def _check_jurisdiction(self, value: str | None) -> None:
         if value == "" and "jurisdiction-empty-400" in self.faults:
             raise Refused(400, "jurisdiction_id is empty")
-        if not value or value == data.JURISDICTION:  # empty is the same as absent
+        if not value or value == self.jurisdiction:  # empty is the same as absent
             return
         if "jurisdiction-any-accepted" in self.faults:
             return
-        raise Refused(404, f"jurisdiction_id '{value}' not found: use {data.JURISDICTION}")
+        raise Refused(404, f"jurisdiction_id '{value}' not found: use {self.jurisdiction}")
 
     def _check_callback(self, call: Call) -> None:
         callback = call.params.get("callback")
