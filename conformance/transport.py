@@ -23,11 +23,11 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
+import urllib3
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 STALLS_BEFORE_GIVING_UP = 2
-FAILURES_BEFORE_GIVING_UP = 5  # connection failures in a row: the target is unreachable
-SILENT_PATHS_BEFORE_GIVING_UP = 2  # different paths timing out in a row, nothing answered between
+SILENT_PATHS_BEFORE_GIVING_UP = 2  # different paths failing in a row, nothing answered between: gone
 RETRY_STATUSES = (429, 503)
 MAX_RETRIES = 2
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer gets its answer recorded as is
@@ -65,10 +65,14 @@ class Stop:
 class TransportError(Exception):
     """An exchange that did not yield an answer. ``kind`` says why, for the verdict."""
 
-    def __init__(self, kind: Failure | str, message: str, exchange: Exchange | None = None) -> None:
+    def __init__(self, kind: Failure | str, message: str, exchange: Exchange | None = None,
+                 *, never_connected: bool = False) -> None:
         super().__init__(message)
         self.kind = Failure(kind)
         self.exchange = exchange
+        # refused, no such host, TLS: the target cannot be reached at all (a reset after
+        # connecting is a broken answer, not an absent target)
+        self.never_connected = never_connected
 
 
 def key_fingerprint(key: str | None) -> str | None:
@@ -187,7 +191,6 @@ class Transport:
         self.stop: Stop | None = None
         self.stopped = threading.Event()  # waits that should end when the run is cut short use it
         self._answered = 0
-        self._failures_in_a_row = 0
         self._silent_paths: dict[str, float] = {}  # path -> when its timed-out exchange started
         self._lock = threading.RLock()  # halt() is called with it held, from _check_limits
         self._last_sent = 0.0
@@ -306,7 +309,6 @@ class Transport:
                 raise
             with self._lock:
                 self._answered += 1
-                self._failures_in_a_row = 0
                 self._silent_paths.clear()
             wait = _retry_after(response) if response.status in RETRY_STATUSES else None
             if wait is None:
@@ -328,23 +330,27 @@ class Transport:
         return response  # pragma: no cover  (the loop always returns)
 
     def _note_failure(self, exc: TransportError, exchange: Exchange) -> None:
-        """Count failures towards the two ways a target can be gone: unreachable, or hung."""
+        """Count failures towards the two ways a target can be gone: unreachable, or hung.
+
+        A target that never answered and cannot be connected to is unreachable at once.
+        Otherwise it takes different paths failing in a row, nothing answered between: one
+        path that breaks while others answer fails its own checks, it does not end the run.
+        """
+        if exc.kind not in (Failure.CONNECTION, Failure.TIMEOUT):
+            return
+        with self._lock:
+            never_answered = self._answered == 0
+            self._silent_paths.setdefault(_path_of(exchange.url), exchange.started)
+            silent = dict(self._silent_paths)
         where = self.redact(self.base_url)
-        if exc.kind is Failure.CONNECTION:
-            with self._lock:
-                self._failures_in_a_row += 1
-                never_answered, failures = self._answered == 0, self._failures_in_a_row
-            if never_answered or failures >= FAILURES_BEFORE_GIVING_UP:
-                cause = exchange.error or str(exc)
-                self.halt(StopReason.UNREACHABLE, f"the target is unreachable: {cause} at {where}")
-        elif exc.kind is Failure.TIMEOUT:
-            with self._lock:
-                self._silent_paths.setdefault(_path_of(exchange.url), exchange.started)
-                silent = dict(self._silent_paths)
-            if len(silent) >= SILENT_PATHS_BEFORE_GIVING_UP:
-                began = min(silent.values())
-                self.halt(StopReason.HUNG, f"the target stopped answering at {_clock(began)} "
-                          f"({len(silent)} different paths timed out in a row)", at=began)
+        if exc.kind is Failure.CONNECTION and (
+                (never_answered and exc.never_connected) or len(silent) >= SILENT_PATHS_BEFORE_GIVING_UP):
+            cause = exchange.error or str(exc)
+            self.halt(StopReason.UNREACHABLE, f"the target is unreachable: {cause} at {where}")
+        elif len(silent) >= SILENT_PATHS_BEFORE_GIVING_UP:
+            began = min(silent.values())
+            self.halt(StopReason.HUNG, f"the target stopped answering at {_clock(began)} "
+                      f"({len(silent)} different paths timed out or failed in a row)", at=began)
 
     def _record_retry(self, previous: Exchange) -> Exchange:
         with self._lock:
@@ -372,11 +378,13 @@ class Transport:
                                         timeout=(min(self.timeout, 10.0), self.timeout),
                                         stream=True, allow_redirects=False)
         except requests.ConnectTimeout:
-            return self._fail(exchange, start, Failure.CONNECTION, f"could not connect within {self.timeout:g} s")
+            return self._fail(exchange, start, Failure.CONNECTION, f"could not connect within {self.timeout:g} s",
+                              never_connected=True)
         except requests.Timeout:
             return self._fail(exchange, start, Failure.TIMEOUT, f"no answer within {self.timeout:g} s")
         except requests.RequestException as exc:
-            return self._fail(exchange, start, Failure.CONNECTION, connection_failure(exc))
+            return self._fail(exchange, start, Failure.CONNECTION, connection_failure(exc),
+                              never_connected=_never_connected(exc))
         with raw:
             exchange.status = raw.status_code
             exchange.reason = raw.reason or ""
@@ -408,7 +416,8 @@ class Transport:
         headers_map = requests.structures.CaseInsensitiveDict(raw.headers)
         return Response(raw.status_code, headers_map, content, exchange.url, exchange)
 
-    def _fail(self, exchange: Exchange, start: float, kind: Failure, message: str) -> Response:
+    def _fail(self, exchange: Exchange, start: float, kind: Failure, message: str, *,
+              never_connected: bool = False) -> Response:
         exchange.elapsed_s = time.monotonic() - start
         exchange.error = message
         if kind is Failure.TIMEOUT:
@@ -417,7 +426,8 @@ class Transport:
                 path = _path_of(exchange.url)
                 self._stalls[path] = self._stalls.get(path, 0) + 1
         # from None: the requests/urllib3 chain behind it says nothing the message does not
-        raise TransportError(kind, f"{exchange.method} {exchange.url}: {message}", exchange) from None
+        raise TransportError(kind, f"{exchange.method} {exchange.url}: {message}", exchange,
+                             never_connected=never_connected) from None
 
 
 def _retry_after(response: Response) -> float | None:
@@ -434,13 +444,23 @@ def _retry_after(response: Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def connection_failure(exc: BaseException) -> str:
-    """Which way a connection failed, in words a user acts on: refused, no such host, TLS."""
+def _causes(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     inner: BaseException | None = exc
     while inner is not None and inner not in seen:
         seen.append(inner)
         inner = inner.__cause__ or inner.__context__
+    return seen
+
+
+def _never_connected(exc: BaseException) -> bool:
+    return any(isinstance(e, urllib3.exceptions.NewConnectionError | ssl.SSLError | socket.gaierror)
+               for e in _causes(exc)) or isinstance(exc, requests.exceptions.SSLError)
+
+
+def connection_failure(exc: BaseException) -> str:
+    """Which way a connection failed, in words a user acts on: refused, no such host, TLS."""
+    seen = _causes(exc)
     if any(isinstance(e, ssl.SSLError) for e in seen) or isinstance(exc, requests.exceptions.SSLError):
         return f"TLS failure: {_reason(exc)}"
     if any(isinstance(e, socket.gaierror) for e in seen):
