@@ -11,6 +11,10 @@ import yaml
 LEVELS = ("MUST", "SHOULD", "MAY")
 PROFILES = ("chicago", "georeport-v2")
 CHECKLIST = ("key", "write", "readback", "pending", "formats", "errors")
+# an application's conditions (check-app); their titles are in conformance/appcheck/conditions.py
+APP_CHECKLIST = ("app-key", "app-write", "app-readback", "app-pending", "app-formats", "app-polite")
+# who a requirement is about: the server (run judges it) or the application (check-app does)
+SUBJECTS = {"GR2-": "server", "CHI-": "server", "APP-": "application"}
 REGISTRY_PATH = Path(__file__).with_name("requirements.yaml")
 
 
@@ -27,6 +31,10 @@ class Requirement:
 
     def applies_to(self, profile: str) -> bool:
         return profile in self.profiles
+
+    @property
+    def subject(self) -> str:
+        return next(s for prefix, s in SUBJECTS.items() if self.id.startswith(prefix))
 
 
 class RegistryError(ValueError):
@@ -51,19 +59,22 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
         problems = []
         if req.id in registry:
             problems.append("duplicate id")
-        if not req.id.startswith(("GR2-", "CHI-")):
-            problems.append("id must start with GR2- or CHI-")
+        known_prefix = req.id.startswith(tuple(SUBJECTS))
+        if not known_prefix:
+            problems.append(f"id must start with one of {', '.join(SUBJECTS)}")
         if req.level not in LEVELS:
             problems.append(f"level {req.level!r} not one of {LEVELS}")
         if not set(req.profiles) <= set(PROFILES):
             problems.append(f"unknown profile in {req.profiles}")
-        if req.checklist is not None and req.checklist not in CHECKLIST:
-            problems.append(f"checklist {req.checklist!r} not one of {CHECKLIST}")
+        if known_prefix and req.checklist is not None:
+            conditions = APP_CHECKLIST if req.subject == "application" else CHECKLIST
+            if req.checklist not in conditions:
+                problems.append(f"checklist {req.checklist!r} not one of {conditions}")
         if problems:
             raise RegistryError(f"{path}: requirement {req.id}: {'; '.join(problems)}")
         registry[req.id] = req
     return registry
 
 
-def for_profile(profile: str) -> list[Requirement]:
-    return [r for r in load().values() if r.applies_to(profile)]
+def for_profile(profile: str, subject: str = "server") -> list[Requirement]:
+    return [r for r in load().values() if r.applies_to(profile) and r.subject == subject]

@@ -30,11 +30,14 @@ class ChecklistItem:
         return {"met": "x", "not met": "!"}.get(self.state, " ")
 
 
-def checklist(results: Iterable[CheckResult]) -> list[ChecklistItem]:
+def checklist(results: Iterable[CheckResult],
+              conditions: tuple[tuple[str, str], ...] = CONDITIONS) -> list[ChecklistItem]:
+    """Each condition met, not met or not shown; ``conditions`` (key, title) default to the
+    City's for a server, check-app passes an application's."""
     registry = requirements.load()
     results = list(results)
     items = []
-    for key, title in CONDITIONS:
+    for key, title in conditions:
         related = [r for r in results
                    if any(registry[i].checklist == key for i in r.requirement_ids if i in registry)]
         if any(r.outcome == "failed" for r in related):
