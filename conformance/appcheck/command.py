@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from conformance.appcheck import bundle, launcher
 from conformance.appcheck.grading import JURISDICTION, AppGrading, GradingServer, GradingSimulator, grade
@@ -41,10 +42,11 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--simulator-delay must be a number of seconds, 0 or more")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
+    proxy_key = _proxy_key(args.proxy) if args.proxy else None
     from conformance.runner import new_run_id
 
     report_dir = bundle.prepare(Path(args.report_dir) if args.report_dir else Path("reports") / new_run_id())
-    server = _start(args)
+    server = _start(args, proxy_key)
     say = _say
     started = iso_utc()
     try:
@@ -80,19 +82,23 @@ def _formats(text: str) -> tuple[str, ...]:
     return names
 
 
-def _start(args: argparse.Namespace) -> GradingServer:
-    if args.proxy:
-        from urllib.parse import urlsplit
+def _proxy_key(url: str) -> str:
+    """The upstream's key (from the environment, never a flag: shell history keeps flags)."""
+    split = urlsplit(url)
+    if split.scheme not in ("http", "https") or not split.hostname:
+        raise UsageError(f"--proxy needs an http(s) URL, not {url!r}")
+    key = os.environ.get("OPEN311_API_KEY", "").strip()
+    if not key:
+        raise UsageError("--proxy needs the server's test key in the environment variable OPEN311_API_KEY")
+    return key
 
+
+def _start(args: argparse.Namespace, proxy_key: str | None) -> GradingServer:
+    if proxy_key is not None:
         from conformance.appcheck.proxy import ProxyServer
 
-        if urlsplit(args.proxy).scheme not in ("http", "https") or not urlsplit(args.proxy).hostname:
-            raise UsageError(f"--proxy needs an http(s) URL, not {args.proxy!r}")
-        key = os.environ.get("OPEN311_API_KEY", "").strip()
-        if not key:
-            raise UsageError("--proxy needs the server's test key in the environment variable OPEN311_API_KEY")
         try:
-            return ProxyServer(args.proxy, key, port=args.port)
+            return ProxyServer(args.proxy, proxy_key, port=args.port)
         except OSError as exc:
             raise UsageError(f"cannot serve on port {args.port}: {exc.strerror or exc}") from None
     try:
