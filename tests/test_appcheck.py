@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance import cli, requirements, wire
-from conformance.appcheck import judges
+from conformance.appcheck import judges, registry
 from conformance.appcheck.conditions import CONDITIONS
 from conformance.appcheck.judges import Facts
 from conformance.appcheck.launcher import expand
@@ -209,10 +209,10 @@ def test_a_wait_that_ran_out_while_polling_is_not_shown_rather_than_failed():
 
 
 def test_a_broken_judge_is_a_kit_error(monkeypatch):
-    def broken(rec: judges.Recording, f: Facts) -> judges.Judgement:
+    def broken(rec: registry.Recording, f: Facts) -> registry.Judgement:
         raise KeyError("oops")
 
-    monkeypatch.setattr(judges, "CHECKS", {"broken": judges.AppCheck("broken", ("APP-WRITE",), "x", broken)})
+    monkeypatch.setattr(registry, "CHECKS", {"broken": registry.AppCheck("broken", ("APP-WRITE",), "x", broken)})
     [result] = judges.judge_all(good_flow().seen, facts())
     assert result.outcome == "error" and "KeyError" in result.message
 
@@ -220,7 +220,7 @@ def test_a_broken_judge_is_a_kit_error(monkeypatch):
 # -- the registry -------------------------------------------------------------------------------
 def test_every_app_requirement_has_a_judge_and_every_judge_an_app_requirement():
     apps = {r.id for r in requirements.load().values() if r.subject == "application"}
-    judged = {i for c in judges.CHECKS.values() for i in c.requirement_ids}
+    judged = {i for c in registry.CHECKS.values() for i in c.requirement_ids}
     assert apps == judged
     assert all(i.startswith("APP-") for i in judged)
 
@@ -234,7 +234,7 @@ def test_every_app_requirement_is_broken_by_a_flawed_app():
 
 def test_a_check_must_name_app_requirements():
     with pytest.raises(ValueError, match="APP- requirements"):
-        judges.check("GR2-FMT-PARITY", title="not an application's")
+        registry.check("GR2-FMT-PARITY", title="not an application's")
 
 
 def test_app_requirements_use_the_application_checklist(tmp_path):

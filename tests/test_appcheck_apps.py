@@ -116,9 +116,8 @@ def test_a_hand_run_app_is_waited_for_until_its_flow_is_seen(tmp_path):
     try:
         assert grader.stdout is not None
         lines = [grader.stdout.readline() for _ in range(3)]
-        base_url = lines[1].split(": ", 1)[1].strip()
-        key = next(line for line in (lines + [grader.stdout.readline()]) if line.startswith("API key: "))
-        key = key.split(": ", 1)[1].strip()
+        assert [line.split(": ")[0] for line in lines] == ["Base URL", "API key", "Jurisdiction"]
+        base_url, key = (line.split(": ", 1)[1].strip() for line in lines[:2])
         subprocess.run([sys.executable, str(APP)], env=env(OPEN311_BASE_URL=base_url, OPEN311_API_KEY=key),
                        timeout=60, check=True, capture_output=True)
         out, _err = grader.communicate(timeout=30)

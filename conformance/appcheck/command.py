@@ -108,17 +108,19 @@ def _start(args: argparse.Namespace, proxy_key: str | None) -> GradingServer:
 
 
 def _announce(server: GradingServer, args: argparse.Namespace) -> None:
-    _say(f"open311-conformance check-app: grading {args.app_name!r}")
+    # the first three lines, always in this order: what a person configures the app with
     _say(f"Base URL: {server.base_url}")
     if server.mode == "proxy":
         _say(f"API key: the key in OPEN311_API_KEY ({key_fingerprint(server.api_key)})")
-        _say(f"Forwarding to: {server.upstream}")
     else:
         # the one place the key is shown: a person may have to type it into the app
         _say(f"API key: {server.api_key}")
-        _say(f"Token delay: {args.simulator_delay:g} s; lists hold rows without an id; "
-             "a token's first poll is answered 503 with Retry-After")
     _say(f"Jurisdiction: {JURISDICTION}")
+    if server.mode == "proxy":
+        _say(f"Grading {args.app_name!r}: forwarding to {server.upstream}")
+    else:
+        _say(f"Grading {args.app_name!r}: token delay {args.simulator_delay:g} s; lists hold rows without "
+             "an id; a token's first poll is answered 503 with Retry-After")
 
 
 def _wait_by_hand(progress: Progress, wait_s: float, say: Callable[[str], None]) -> bool:
