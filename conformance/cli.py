@@ -1,4 +1,6 @@
-"""The ``open311-conformance`` command: run | serve | validate | requirements | cities | compare | verify.
+"""The ``open311-conformance`` command and its sub-commands.
+
+run | check-app | serve | validate | requirements | cities | compare | verify.
 
 Each sub-command's work lives in its own module; this file only parses arguments and maps
 outcomes to exit codes (0 pass/valid, 1 fail/invalid, 2 usage or configuration, 3
@@ -29,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="test an Open311 endpoint (default: the embedded simulator)")
     _add_run_arguments(run)
     run.set_defaults(handler=_lazy("conformance.runner", "main"))
+
+    check_app = sub.add_parser(
+        "check-app", help="grade an Open311 application against the City-like simulator",
+        usage="%(prog)s [options] [-- COMMAND [ARGS...]]")
+    _add_check_app_arguments(check_app)
+    check_app.set_defaults(handler=_lazy("conformance.appcheck.command", "main"))
 
     serve = sub.add_parser("serve", help="run the embedded Chicago test environment")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -103,6 +111,22 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="the application the test key was issued to (the City asks for the same name "
                           "on the production key)")
     run.add_argument("-q", "--quiet", action="store_true", help="only the checklist and verdict")
+
+
+def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
+    check.add_argument("--app-name", default="open311 application",
+                       help="the application's name (the one you will ask the City's key for)")
+    check.add_argument("--formats", default="json", help="formats the application claims: json, xml or json,xml")
+    check.add_argument("--wait", type=float, default=300.0,
+                       help="seconds to wait for the application (default 300); then it is stopped")
+    check.add_argument("--simulator-delay", type=float, default=5.0,
+                       help="seconds before a written request gets its id (default 5)")
+    check.add_argument("--port", type=int, default=0, help="port to serve the application on (default: any free)")
+    check.add_argument("--report-dir", help="where to write the bundle (default reports/<run-id>)")
+    check.add_argument("--proxy", metavar="URL",
+                       help="forward to this server (its test key in OPEN311_API_KEY) instead of the simulator")
+    check.add_argument("app_command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
+                       help="the application to run; {base_url} and {api_key} in ARGS are replaced")
 
 
 def _lazy(module: str, attr: str) -> Callable[[argparse.Namespace], int]:

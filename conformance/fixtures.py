@@ -6,8 +6,9 @@ installed, and generic names (``client``, ``target``) would shadow other project
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,6 +18,9 @@ from conformance.outcomes import Inconclusive
 from conformance.profiles import Profile
 from conformance.target import Target
 from conformance.write_flow import WriteOutcome
+
+if TYPE_CHECKING:
+    from conformance.appcheck.testing import Open311Simulator
 
 
 @dataclass(slots=True)
@@ -99,3 +103,22 @@ def open311_written(open311_context: RunContext) -> WriteOutcome:
     if outcome.error:
         raise RuntimeError(f"the write flow broke: {outcome.error}")
     return outcome
+
+
+@pytest.fixture()
+def open311_simulator(request: pytest.FixtureRequest) -> Iterator[Open311Simulator]:
+    """The City-like simulator for an application's own tests: ``base_url``, ``api_key``,
+    ``set_faults(...)``, the ``recording`` of what the test's code sent, ``grade()``.
+
+    ``@pytest.mark.open311_simulator(delay=0.5, grading=True, faults=[...])`` configures it;
+    grading mode (on by default) lists rows without an id and answers a token's first poll 503.
+    """
+    from conformance.appcheck.testing import Open311Simulator
+
+    marker = request.node.get_closest_marker("open311_simulator")
+    options = dict(marker.kwargs) if marker else {}
+    simulator = Open311Simulator.start(**options)
+    try:
+        yield simulator
+    finally:
+        simulator.stop()

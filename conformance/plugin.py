@@ -29,6 +29,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "requirement(*ids): the registry requirements (conformance/requirements.yaml) a check judges",
     )
+    config.addinivalue_line(
+        "markers",
+        "open311_simulator(delay=0.5, grading=True, faults=()): how the open311_simulator fixture starts",
+    )
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:

@@ -15,6 +15,10 @@ from conformance.profiles import Profile
 LEVELS = ("MUST", "SHOULD", "MAY")
 # the pre-approval conditions a requirement may support; each profile shows some of them
 CHECKLIST = ("key", "write", "readback", "pending", "formats", "errors")
+# an application's conditions (check-app); their titles are in conformance/appcheck/conditions.py
+APP_CHECKLIST = ("app-key", "app-write", "app-readback", "app-pending", "app-formats", "app-polite")
+# who a requirement is about: the server (run judges it) or the application (check-app does)
+SUBJECTS = {"GR2-": "server", "CHI-": "server", "APP-": "application"}
 REGISTRY_PATH = Path(__file__).with_name("requirements.yaml")
 
 
@@ -28,6 +32,10 @@ class Requirement:
     formats: tuple[str, ...]
     profiles: tuple[str, ...]  # requirement tags of profiles (Profile.selects asks)
     checklist: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return next(s for prefix, s in SUBJECTS.items() if self.id.startswith(prefix))
 
 
 class RegistryError(ValueError):
@@ -52,20 +60,23 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
         problems = []
         if req.id in registry:
             problems.append("duplicate id")
-        if not req.id.startswith(("GR2-", "CHI-")):
-            problems.append("id must start with GR2- or CHI-")
+        known_prefix = req.id.startswith(tuple(SUBJECTS))
+        if not known_prefix:
+            problems.append(f"id must start with one of {', '.join(SUBJECTS)}")
         if req.level not in LEVELS:
             problems.append(f"level {req.level!r} not one of {LEVELS}")
         if not set(req.profiles) <= profiles.requirement_tags():
             problems.append(f"unknown profile in {req.profiles}")
-        if req.checklist is not None and req.checklist not in CHECKLIST:
-            problems.append(f"checklist {req.checklist!r} not one of {CHECKLIST}")
+        if known_prefix and req.checklist is not None:
+            conditions = APP_CHECKLIST if req.subject == "application" else CHECKLIST
+            if req.checklist not in conditions:
+                problems.append(f"checklist {req.checklist!r} not one of {conditions}")
         if problems:
             raise RegistryError(f"{path}: requirement {req.id}: {'; '.join(problems)}")
         registry[req.id] = req
     return registry
 
 
-def for_profile(profile: Profile | str) -> list[Requirement]:
+def for_profile(profile: Profile | str, subject: str = "server") -> list[Requirement]:
     profile = profiles.get(profile)
-    return [r for r in load().values() if profile.selects(r)]
+    return [r for r in load().values() if profile.selects(r) and r.subject == subject]

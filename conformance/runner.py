@@ -133,11 +133,11 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
             say: Callable[[str], None] | None = None, transport: Transport | None = None,
             order_seed: int | None = None) -> RunResult:
-    from conformance.report import write_bundle
+    from conformance.report import prepare_directory, write_bundle
 
     console = Console(say)
     run_id = new_run_id()
-    report_dir = _report_dir(report_dir or Path("reports") / run_id)
+    report_dir = prepare_directory(report_dir or Path("reports") / run_id)
     transport = transport or Transport(
         target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
         max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline)
@@ -176,17 +176,6 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     record = write_bundle(record, report_dir, key=transport.api_key)
     _print_end(record, report_dir, console)  # quiet still ends with the checklist and the verdict
     return RunResult(record, report_dir)
-
-
-def _report_dir(report_dir: Path) -> Path:
-    report_dir = report_dir.resolve()
-    if any((report_dir / name).exists() for name in ("summary.json", "manifest.json")):
-        raise UsageError(f"{report_dir} already holds a run's report: choose another --report-dir")
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create report directory {report_dir}: {exc.strerror}") from None
-    return report_dir
 
 
 @contextlib.contextmanager

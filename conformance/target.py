@@ -82,16 +82,7 @@ class Target:
 
     @property
     def kind(self) -> str:
-        if self.simulator:
-            return "embedded simulator"
-        if is_loopback(self.host):
-            return "loopback"
-        test, production = cities.known_hosts()
-        if self.host in test:
-            return "known test host"
-        if self.host in production:
-            return "known PRODUCTION host"
-        return "remote host"
+        return "embedded simulator" if self.simulator else describe_host(self.base_url)
 
     @property
     def remote(self) -> bool:
@@ -108,6 +99,19 @@ class Target:
             "faults": list(self.faults), "seed": self.seed, "fuzz_examples": self.fuzz_examples,
             "read_only": self.read_only,
         }
+
+
+def describe_host(url: str) -> str:
+    """What kind of host serves ``url``: loopback, a known test or production host, or other."""
+    host = (urlsplit(url).hostname or "").lower()
+    if is_loopback(host):
+        return "loopback"
+    test, production = cities.known_hosts()
+    if host in test:
+        return "known test host"
+    if host in production:
+        return "known PRODUCTION host"
+    return "remote host"
 
 
 def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:

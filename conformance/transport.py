@@ -169,12 +169,15 @@ class Transport:
         on_exchange: Callable[[Exchange], None] | None = None,
         plan: Callable[[str, str, str | None], None] | None = None,
         stand_in: str | None = None,
+        max_retries: int = MAX_RETRIES,
     ) -> None:
         """``deadline`` is a time.monotonic() value after which nothing more is sent.
 
         With ``plan``, every request is announced as ``plan(method, url, refusal)`` with the
         target's URL, and, if allowed, sent to ``stand_in`` (the embedded simulator) instead,
         so a plan can follow the answers a run depends on without touching the target.
+        ``max_retries`` 0 hands a 429/503 with Retry-After to the caller as it came (a proxy
+        must let the application behind it see the answer it is judged on).
         """
         self.base_url = base_url.rstrip("/") + "/"
         self.api_key = api_key or None
@@ -187,6 +190,7 @@ class Transport:
         self.deadline = deadline
         self.plan = plan
         self.stand_in = stand_in.rstrip("/") + "/" if stand_in else None
+        self.max_retries = max_retries
         self.exchanges: list[Exchange] = []
         self.stop: Stop | None = None
         self.stopped = threading.Event()  # waits that should end when the run is cut short use it
@@ -260,17 +264,7 @@ class Transport:
 
     def redact(self, value: Any) -> Any:
         """The value with every occurrence of the API key (raw or URL-encoded) replaced."""
-        if value is None or not self.api_key:
-            return value
-        if isinstance(value, bytes):
-            out = value
-            for form in key_forms(self.api_key):
-                out = out.replace(form.encode("utf-8"), REDACTED.encode())
-            return out
-        text = str(value)
-        for form in key_forms(self.api_key):
-            text = text.replace(form, REDACTED)
-        return text
+        return redact_key(value, self.api_key)
 
     def close(self) -> None:
         self._session.close()
@@ -301,7 +295,7 @@ class Transport:
 
     def _exchange_with_retries(self, method: str, url: str, body: str | bytes | None,
                                headers: Mapping[str, str] | None, exchange: Exchange) -> Response:
-        for attempt in range(MAX_RETRIES + 1):
+        for attempt in range(self.max_retries + 1):
             try:
                 response = self._exchange(method, url, body, headers, exchange)
             except TransportError as exc:
@@ -311,9 +305,9 @@ class Transport:
                 self._answered += 1
                 self._silent_paths.clear()
             wait = _retry_after(response) if response.status in RETRY_STATUSES else None
-            if wait is None:
+            if wait is None or self.max_retries == 0:  # 0: a proxy hands the answer on as it came
                 return response
-            if attempt == MAX_RETRIES or wait > MAX_RETRY_AFTER or (
+            if attempt == self.max_retries or wait > MAX_RETRY_AFTER or (
                     self.deadline is not None and time.monotonic() + wait >= self.deadline):
                 # waiting longer is beyond the run's means: the check cannot decide, the
                 # target has not failed it
@@ -476,6 +470,21 @@ def _clock(moment: float) -> str:
 
 def _path_of(url: str) -> str:
     return urlsplit(url).path
+
+
+def redact_key(value: Any, key: str | None) -> Any:
+    """``value`` (text or bytes) with every occurrence of ``key`` (raw or URL-encoded) replaced."""
+    if value is None or not key:
+        return value
+    if isinstance(value, bytes):
+        out = value
+        for form in key_forms(key):
+            out = out.replace(form.encode("utf-8"), REDACTED.encode())
+        return out
+    text = str(value)
+    for form in key_forms(key):
+        text = text.replace(form, REDACTED)
+    return text
 
 
 def key_forms(key: str) -> tuple[str, ...]:

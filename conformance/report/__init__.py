@@ -12,17 +12,30 @@ import json
 from pathlib import Path
 
 from conformance import leakscan
+from conformance.errors import UsageError
 from conformance.record import RunRecord
 from conformance.report import har, html, junit, summary
 from conformance.report.manifest import MANIFEST, bundle_files, write_manifest
 
-__all__ = ["write_bundle", "write_manifest"]
+__all__ = ["prepare_directory", "write_bundle", "write_manifest"]
 
 SUMMARY = "summary.json"
 HAR = "evidence.har"
 HTML = "report.html"
 EXCHANGES = "exchanges.html"
 JUNIT = "junit.xml"
+
+
+def prepare_directory(directory: Path) -> Path:
+    """The report directory, created; a usage error when it already holds a run's bundle."""
+    directory = directory.resolve()
+    if any((directory / name).exists() for name in (SUMMARY, MANIFEST)):
+        raise UsageError(f"{directory} already holds a run's report: choose another --report-dir")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create report directory {directory}: {exc.strerror}") from None
+    return directory
 
 
 def write_bundle(record: RunRecord, directory: Path, key: str | None = None) -> RunRecord:

@@ -13,15 +13,17 @@ import html
 import json
 import re
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import wire
 from conformance.simulator import data, queries, spoiled, writes
+from conformance.simulator import faults as fault_catalogue
 from conformance.simulator.messages import Answer, Call, Refused
-from conformance.simulator.store import Store
+from conformance.simulator.store import Row, Store
 
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
@@ -35,11 +37,18 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9-]+")  # what the fault odd-id-500 survives
 # characters XML 1.0 cannot carry: storing them would make every later .xml list unparseable
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _READ_RESOURCES = ("services", "service-definition", "requests", "request", "tokens")
+# grading mode: other people's requests the City is still processing, in every unfiltered list
+_OTHERS_PENDING = (("4fd3b9bce750846c5300004a", "Rats behind the garage", "2107 W Division St"),
+                   ("4fd3b656e750846c53000004", "Pothole at the crosswalk", "5100 S Cicero Ave"),
+                   ("4ffa9cad6018277d4000007b", "Light out over the alley", "1300 N Milwaukee Ave"))
+GRADING_RETRY_AFTER = 1  # seconds; the 503 a grading simulator answers a token's first poll
+
+Recorder = Callable[[str, str, Mapping[str, str], bytes, Answer, float, float], None]
 
 
 class App:
     def __init__(self, store: Store, faults: frozenset[str] = frozenset(), delay: float = 2.0,
-                 default_host: str = "127.0.0.1") -> None:
+                 default_host: str = "127.0.0.1", *, grading: bool = False) -> None:
         self.store = store
         self.faults = faults
         self.delay = delay
@@ -47,11 +56,28 @@ class App:
         # the one jurisdiction_id served; a plan's stand-in takes the planned target's
         self.jurisdiction = data.JURISDICTION
         self.stopping = threading.Event()  # set on shutdown: stalled answers end at once
+        # grading an application (check-app): the City's hard parts on purpose, every time
+        self.grading = grading
+        # told of every exchange: (method, target, headers, body, answer, received, answered)
+        # with wall-clock receipt and monotonic answer time; check-app's recording
+        self.recorder: Recorder | None = None
+        self._polled_tokens: set[str] = set()
+        self._guard = threading.Lock()
+
+    def set_faults(self, names: frozenset[str] | set[str] | tuple[str, ...] | list[str]) -> None:
+        """Switch faults on or off while serving; ValueError naming an unknown one."""
+        self.faults = fault_catalogue.check(names)
 
     # -- entry -----------------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: Mapping[str, str] | None = None,
                body: bytes = b"") -> Answer:
-        headers = headers or {}
+        received, started = time.time(), time.monotonic()
+        answer = self._handle(method, target, headers or {}, body)
+        if self.recorder is not None:
+            self.recorder(method, target, headers or {}, body, answer, received, started)
+        return answer
+
+    def _handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         split = urlsplit(target)
         path = unquote(split.path)
         params: dict[str, str] = {}
@@ -240,6 +266,9 @@ class App:
         odd_status = "bad-status-enum" in self.faults and query.statuses is None \
             and query.ids is None and not extensions
         payload = [queries.render(row, extensions, self.faults, odd_status) for row in rows]
+        if self.grading and query.ids is None:
+            payload = [queries.render(row, extensions, self.faults) for row in _others_pending()] \
+                + payload
         answer = self._ok(call, payload, "service-requests")
         if call.answer_fmt == "json" and not call.callback:
             if "stalled-answer" in self.faults:
@@ -273,11 +302,21 @@ class App:
             if "token-unknown-200" in self.faults:
                 return self._ok(call, [], "token")
             raise Refused(404, f"token '{token}' not found")
+        if self.grading and self._first_poll(token):
+            answer = self._error(call, 503, "The City's systems are busy: try again shortly")
+            answer.headers.append(("Retry-After", str(GRADING_RETRY_AFTER)))
+            return answer
         if row.pending:
             if "token-pending-404" in self.faults:
                 raise Refused(404, f"token '{token}' not found")
             return self._ok(call, [{"token": token}], "token")
         return self._ok(call, [{"service_request_id": row.id, "token": token}], "token")
+
+    def _first_poll(self, token: str) -> bool:
+        with self._guard:
+            first = token not in self._polled_tokens
+            self._polled_tokens.add(token)
+        return first
 
     # -- writing ---------------------------------------------------------------------------
     def _post(self, call: Call) -> Answer:
@@ -358,6 +397,20 @@ class _Immediate(Exception):  # noqa: N818 - not an error: a finished answer
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _others_pending() -> list[Row]:
+    """Rows without an id that never get one: someone else's requests, still processed."""
+    now = int(time.time())
+    names = data.service_names()
+    rows = []
+    for i, (code, text, address) in enumerate(_OTHERS_PENDING):
+        name = names.get(code, "")
+        rows.append(Row(seq=0, id=None, token=None, service_code=code, status="submitted",
+                        sort_ts=now, requested=None, updated=now - 60 * (i + 1), origin="others",
+                        ready=None, doc={"service_name": name, "description": text,
+                                         "address": address, "lat": 41.9 - i / 100, "long": -87.68}))
+    return rows
+
+
 def _split_format(path: str) -> tuple[str, str | None]:
     head, slash, last = path.rpartition("/")
     stem, dot, fmt = last.rpartition(".")

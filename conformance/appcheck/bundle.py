@@ -1,0 +1,35 @@
+"""A grading's bundle: the :class:`~.grading.AppGrading` frozen into the run record that every
+report writer reads, so ``check-app`` leaves the same artifacts as ``run`` (report.html,
+exchanges.html, junit.xml, summary.json, evidence.har, manifest.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance import __version__
+from conformance.appcheck.grading import AppGrading
+from conformance.contract import contract_hashes
+from conformance.record import Mode, RunRecord, Subject
+from conformance.report import write_bundle
+from conformance.target import describe_host
+
+
+def to_record(grading: AppGrading, run_id: str) -> RunRecord:
+    proxied = grading.mode == "proxy"
+    server = grading.upstream if proxied and grading.upstream else grading.base_url
+    kind = describe_host(server) if proxied else "embedded simulator (grading mode)"
+    application = {"mode": grading.mode, "formats": ",".join(grading.formats),
+                   "served_at": grading.base_url, "upstream": grading.upstream,
+                   **(grading.app.as_dict() if grading.app else {"command": None})}
+    return RunRecord(
+        run_id=run_id, subject=Subject.APPLICATION, started=grading.started, finished=grading.finished,
+        target={"base_url": server, "kind": kind, "profile": "chicago", "api_key_given": True},
+        profile="chicago", mode=Mode.FULL, practice=not proxied, results=grading.results,
+        checklist=grading.checklist, exchanges=grading.exchanges, requests_sent=len(grading.exchanges),
+        kit_version=__version__, contract=contract_hashes(), key_fingerprint=grading.key_fingerprint,
+        app_name=grading.app_name, kit_errors=grading.kit_errors, application=application)
+
+
+def write(grading: AppGrading, directory: Path, api_key: str, run_id: str) -> RunRecord:
+    """Write the bundle; the record it holds (with a kit error added if the key got in)."""
+    return write_bundle(to_record(grading, run_id), directory, key=api_key)

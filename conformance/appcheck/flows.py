@@ -1,0 +1,145 @@
+"""The City's write flow, followed through a recording: POST, token polls, id, read-back.
+
+The judges ask the same questions of a recording (which POSTs got a token, when did the id
+arrive, was it read back, in which format); this module answers them once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.appcheck.recording import Kind, Seen
+
+# what an application sends when it takes a row's missing id for an id
+MISSING_IDS = frozenset({"", "none", "null", "undefined", "nil", "nan"})
+DATE_PARAMS = ("start_date", "end_date", "updated_after", "updated_before")
+_ZONE = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+
+
+@dataclass(slots=True)
+class TokenFlow:
+    """One accepted POST and what followed it."""
+
+    post: Seen
+    token: str
+    polls: list[Seen] = field(default_factory=list)
+    id_answer: Seen | None = None  # the first poll answered with the id
+    service_request_id: str | None = None
+    readbacks: list[Seen] = field(default_factory=list)
+
+    @property
+    def fmt(self) -> str | None:
+        return self.post.fmt
+
+    def complete_in(self, fmt: str) -> bool:
+        """Written, polled to the id and read back, all of it in ``fmt``."""
+        return (self.post.fmt == fmt and self.id_answer is not None and self.id_answer.fmt == fmt
+                and all(p.fmt == fmt for p in self.polls_until_id)
+                and any(r.fmt == fmt for r in self.readbacks))
+
+    @property
+    def polls_until_id(self) -> list[Seen]:
+        if self.id_answer is None:
+            return list(self.polls)
+        return [p for p in self.polls if p.seq <= self.id_answer.seq]
+
+    @property
+    def polls_after_id(self) -> list[Seen]:
+        if self.id_answer is None:
+            return []
+        delivered = self.id_answer.at + self.id_answer.elapsed_s
+        return [p for p in self.polls if p.seq > self.id_answer.seq and p.at >= delivered]
+
+
+def rows(seen: Seen) -> list[dict[str, Any]]:
+    data = seen.data()
+    return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
+
+def token_flows(recording: list[Seen]) -> list[TokenFlow]:
+    flows: list[TokenFlow] = []
+    for seen in recording:
+        if seen.kind is Kind.POST and seen.accepted:
+            token = next((str(r["token"]) for r in rows(seen) if r.get("token")), None)
+            if token:
+                flows.append(TokenFlow(seen, token))
+    by_token = {f.token: f for f in flows}
+    for seen in recording:
+        flow = by_token.get(seen.route.arg or "") if seen.kind is Kind.TOKEN else None
+        if flow is None or seen.seq < flow.post.seq:
+            continue
+        flow.polls.append(seen)
+        if flow.id_answer is None and seen.accepted:
+            found = next((str(r["service_request_id"]) for r in rows(seen)
+                          if r.get("service_request_id")), None)
+            if found:
+                flow.id_answer, flow.service_request_id = seen, found
+    for flow in flows:
+        if flow.service_request_id is not None:
+            flow.readbacks = [s for s in recording if s.seq > flow.id_answer.seq  # type: ignore[union-attr]
+                              and flow.service_request_id in asked_ids(s)]
+    return flows
+
+
+def asked_ids(seen: Seen) -> list[str]:
+    """The service_request_ids a GET asks for (by path or by the id filter)."""
+    if seen.method != "GET":
+        return []
+    if seen.kind is Kind.REQUEST:
+        return [seen.route.arg or ""]
+    if seen.kind is Kind.LIST and "service_request_id" in seen.params:
+        return [part.strip() for part in seen.params["service_request_id"].split(",")]
+    return []
+
+
+def missing_id_asked(seen: Seen) -> str | None:
+    """How ``seen`` asks for a row by an id it does not have, or None."""
+    if seen.method != "GET":
+        return None
+    if seen.kind is Kind.TOKEN and (seen.route.arg or "").strip().lower() in MISSING_IDS:
+        return f"tokens/{seen.route.arg}"
+    if seen.kind is Kind.REQUEST and (seen.route.arg or "").strip().lower() in MISSING_IDS:
+        return f"requests/{seen.route.arg}"
+    if seen.kind is Kind.LIST and "service_request_id" in seen.params:
+        bad = [i for i in asked_ids(seen) if i.lower() in MISSING_IDS]
+        if bad:
+            return f"service_request_id={seen.params['service_request_id']}"
+    return None
+
+
+def rows_without_id(seen: Seen) -> int:
+    if seen.kind is not Kind.LIST or not seen.accepted:
+        return 0
+    return sum(1 for r in rows(seen) if not r.get("service_request_id"))
+
+
+def has_location(form: Mapping[str, str]) -> bool:
+    if form.get("lat", "").strip() and form.get("long", "").strip():
+        return True
+    return bool(form.get("address_string", "").strip() or form.get("address_id", "").strip())
+
+
+def missing_attributes(form_pairs: list[tuple[str, str]], definition: Mapping[str, Any] | None) -> list[str]:
+    given = {name for name, value in form_pairs if value.strip()}
+    missing = []
+    for attribute in (definition or {}).get("attributes") or ():
+        if not isinstance(attribute, Mapping) or not attribute.get("required"):
+            continue
+        if attribute.get("variable", True) is False:
+            continue
+        code = str(attribute.get("code"))
+        if f"attribute[{code}]" not in given and f"attribute[{code}][]" not in given:
+            missing.append(code)
+    return missing
+
+
+def datetime_attributes(definition: Mapping[str, Any] | None) -> list[str]:
+    return [str(a.get("code")) for a in (definition or {}).get("attributes") or ()
+            if isinstance(a, Mapping) and a.get("datatype") == "datetime"]
+
+
+def has_zone(text: str) -> bool:
+    return bool(_ZONE.search(text.strip()))

@@ -1,0 +1,138 @@
+"""A grading: the server the application talks to, and the one value grading ends in.
+
+:class:`GradingSimulator` is the embedded simulator in grading mode (token delay, rows without
+an id in every list, a 503 with Retry-After on a token's first poll) with a fresh key for the
+run; the proxy (``proxy.py``) is the other server. Either records what the application sent;
+:func:`grade` judges the recording and returns an :class:`AppGrading`, from which the bundle
+is written (report writers never see the live servers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from conformance import outcomes
+from conformance.appcheck import judges
+from conformance.appcheck.conditions import app_checklist
+from conformance.appcheck.launcher import AppRun
+from conformance.appcheck.recording import Recorder, Seen, redactor, to_exchanges
+from conformance.checklist import ChecklistItem
+from conformance.outcomes import CheckResult
+from conformance.simulator import data
+from conformance.simulator.messages import Answer
+from conformance.simulator.server import RunningSimulator, start
+from conformance.timestamps import iso_utc
+from conformance.transport import Exchange, key_fingerprint
+
+JURISDICTION = data.JURISDICTION
+DEFAULT_DELAY_S = 5.0
+
+Catalogue = tuple[dict[str, Mapping[str, Any]], dict[str, Mapping[str, Any]]]
+
+
+class GradingServer(Protocol):
+    """What check-app needs of the server the application talks to."""
+
+    base_url: str
+    api_key: str
+    recorder: Recorder
+    mode: str  # "simulator" | "proxy"
+    upstream: str | None
+
+    def catalogue(self, recording: list[Seen]) -> Catalogue: ...
+
+    def stop(self) -> None: ...
+
+
+class GradingSimulator:
+    """The embedded simulator in grading mode, with a fresh key and a recording."""
+
+    mode = "simulator"
+    upstream = None
+
+    def __init__(self, app_name: str = "check-app", delay: float = DEFAULT_DELAY_S, port: int = 0,
+                 faults: tuple[str, ...] = (), grading: bool = True) -> None:
+        self.recorder = Recorder()
+        self.sim: RunningSimulator = start(delay=delay, port=port, faults=faults)
+        self.sim.app.grading = grading
+        # a key of this run only: an app configured by hand cannot reuse a stale one
+        self.api_key = self.sim.store.add_key(app_name, "check-app")
+        self.base_url = self.sim.base_url
+        self.sim.app.recorder = self._record
+
+    def _record(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+                answer: Answer, received: float, started: float) -> None:
+        self.recorder.add(method, target, headers, body, answer.status, answer.headers, answer.body,
+                          received, started, time.monotonic() - started)
+
+    def catalogue(self, recording: list[Seen]) -> Catalogue:
+        return {s["service_code"]: s for s in data.services()}, dict(data.definitions())
+
+    def stop(self) -> None:
+        self.sim.stop()
+
+    def __enter__(self) -> GradingSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass(slots=True, frozen=True)
+class AppGrading:
+    """Everything a grading found, frozen: the one value the bundle is written from.
+
+    ``exchanges`` are the recording as the kit's evidence objects (key redacted, ``seq`` from
+    1); each result's ``exchanges`` are seq numbers into them.
+    """
+
+    app_name: str
+    mode: str  # simulator | proxy
+    base_url: str
+    upstream: str | None
+    formats: tuple[str, ...]
+    key_fingerprint: str | None
+    started: str
+    finished: str
+    app: AppRun | None  # None: the application was run by hand
+    results: tuple[CheckResult, ...]
+    exchanges: tuple[Exchange, ...]
+    checklist: tuple[ChecklistItem, ...]
+    kit_errors: tuple[str, ...] = ()
+    subject: str = field(default="application")
+
+    @property
+    def verdict(self) -> str:
+        return outcomes.run_verdict(self.results, self.kit_errors)
+
+    @property
+    def exit_code(self) -> int:
+        return outcomes.EXIT_CODES[self.verdict]
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(outcomes.OUTCOMES, 0)
+        for result in self.results:
+            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        return counts
+
+
+def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], started: str,
+          app: AppRun | None, wait_ended: bool = False) -> AppGrading:
+    """Judge what the server recorded. ``wait_ended``: a hand-run application was still at it
+    when --wait ran out (what it had not done yet is not shown rather than not done)."""
+    recording = server.recorder.snapshot()
+    services, definitions = server.catalogue(recording)
+    facts = judges.Facts(
+        api_key=server.api_key, formats=formats, services=services, definitions=definitions,
+        command=app is not None, exit_code=app.exit_code if app else None,
+        stopped_by_wait=wait_ended or bool(app and app.stopped_by_wait))
+    results = tuple(judges.judge_all(recording, facts))
+    return AppGrading(
+        app_name=app_name, mode=server.mode, base_url=server.base_url, upstream=server.upstream,
+        formats=formats, key_fingerprint=key_fingerprint(server.api_key), started=started,
+        finished=iso_utc(), app=app, results=results,
+        exchanges=tuple(to_exchanges(recording, server.base_url, redactor(server.api_key))),
+        checklist=tuple(app_checklist(results)))

@@ -1,0 +1,294 @@
+"""The application checks, one judge per requirement (or a few), over the recording.
+
+Each ``@check`` below registers itself in ``registry.CHECKS``; importing this module is what
+makes the registry complete, so callers use :func:`judge_all` from here.
+"""
+
+from __future__ import annotations
+
+from conformance.appcheck import flows
+from conformance.appcheck.recording import Kind, Seen
+from conformance.appcheck.registry import (
+    Facts,
+    Judgement,
+    Recording,
+    check,
+    judge_all,
+    met,
+    not_applicable,
+    not_met,
+    not_shown,
+)
+
+__all__ = ["Facts", "judge_all"]
+
+POLL_INTERVAL_S = 1.0
+BURST_LIMIT = 10  # requests in any one second
+MAX_PAGE_SIZE = 500
+# the recording notes arrival times on the kit's side: a client that waits exactly a second
+# may reach us a little early or late
+TOLERANCE_S = 0.05
+
+
+def _seqs(items: list[Seen]) -> tuple[int, ...]:
+    return tuple(s.seq for s in items)
+
+
+def _few(items: list[Seen], n: int = 3) -> str:
+    return ", ".join(f"#{s.seq}" for s in items[:n]) + (" ..." if len(items) > n else "")
+
+
+# -- the key ------------------------------------------------------------------------------------
+@check("APP-KEY-POST", title="Every POST carries the test key in its form body")
+def key_on_post(rec: Recording, facts: Facts) -> Judgement:
+    posts = rec.posts
+    if not posts:
+        return not_shown("the application sent no POST")
+    bad = []
+    for post in posts:
+        body_key = dict(post.form_pairs).get("api_key")
+        if body_key != facts.api_key:
+            in_query = post.params.get("api_key") == facts.api_key
+            bad.append((post, "the key is in the URL, not the form body" if in_query
+                        else "no api_key" if not body_key else "a key other than the test key"))
+    if bad:
+        return not_met(f"{len(bad)} of {len(posts)} POSTs without the test key in the form body "
+                       f"(#{bad[0][0].seq}: {bad[0][1]})", _seqs([b[0] for b in bad]))
+    return met(f"all {len(posts)} POSTs carry the test key in the form body", _seqs(posts))
+
+
+@check("APP-KEY-NOT-IN-GET", title="GETs carry no API key")
+def no_key_on_get(rec: Recording, facts: Facts) -> Judgement:
+    gets = rec.gets
+    if not gets:
+        return not_shown("the application sent no GET")
+    keyed = [g for g in gets if "api_key" in g.params]
+    if keyed:
+        return not_met(f"{len(keyed)} of {len(gets)} GETs carry api_key in the URL ({_few(keyed)}): "
+                       "reads need no key, and URLs end up in logs", _seqs(keyed))
+    return met(f"none of {len(gets)} GETs carries an api_key")
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _post_problems(post: Seen, facts: Facts) -> list[str]:
+    form = post.form
+    code = form.get("service_code", "").strip()
+    problems = []
+    if code not in facts.services:
+        problems.append(f"service_code {code!r} is not in the service list" if code else "no service_code")
+    if not flows.has_location(form):
+        problems.append("no location (lat and long, address_string or address_id)")
+    missing = flows.missing_attributes(post.form_pairs, facts.definitions.get(code))
+    if missing:
+        problems.append(f"required attribute{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}")
+    if not post.accepted:
+        problems.append(f"answered {post.status}")
+    return problems
+
+
+@check("APP-WRITE", title="A POST is accepted with a listed service, a location and the required attributes")
+def write_accepted(rec: Recording, facts: Facts) -> Judgement:
+    posts = rec.posts
+    if not posts:
+        return not_shown("the application sent no POST")
+    judged = [(p, _post_problems(p, facts)) for p in posts]
+    good = [p for p, problems in judged if not problems]
+    if good:
+        return met(f"POST #{good[0].seq} accepted ({good[0].form.get('service_code')})", _seqs(good))
+    post, problems = judged[-1]
+    return not_met(f"no acceptable POST among {len(posts)}; the last, #{post.seq}: {'; '.join(problems)}",
+                   _seqs(posts))
+
+
+@check("APP-DEFINITION-FIRST", title="The service definition is read before posting to a service with metadata")
+def definition_first(rec: Recording, facts: Facts) -> Judgement:
+    posts = [p for p in rec.posts if facts.services.get(p.form.get("service_code", ""), {}).get("metadata") is True]
+    if not posts:
+        return not_shown("the application posted to no service with metadata true")
+    late = [p for p in posts if not any(
+        d.route.arg == p.form.get("service_code") and d.seq < p.seq for d in rec.of(Kind.DEFINITION))]
+    if late:
+        return not_met(f"POST #{late[0].seq} to {late[0].form.get('service_code')} without reading "
+                       "services/{code} first", _seqs(late))
+    return met(f"a definition was read before each of {len(posts)} POSTs")
+
+
+# -- tokens -------------------------------------------------------------------------------------
+def _no_flow(rec: Recording) -> str:
+    return "no POST was answered with a token" if rec.posts else "the application sent no POST"
+
+
+@check("APP-TOKEN-POLL", title="The token is polled until the service_request_id arrives")
+def polls_until_id(rec: Recording, facts: Facts) -> Judgement:
+    if not rec.flows:
+        return not_shown(_no_flow(rec))
+    unfinished = [f for f in rec.flows if f.id_answer is None]
+    if not unfinished:
+        return met(f"{len(rec.flows)} token(s) polled until the id "
+                   f"({', '.join(str(len(f.polls_until_id)) for f in rec.flows)} polls)",
+                   _seqs([f.id_answer for f in rec.flows if f.id_answer]))
+    flow = unfinished[0]
+    if facts.stopped_by_wait:
+        return not_shown(f"the wait ended while token {flow.token} had no id yet "
+                         f"({len(flow.polls)} polls)", _seqs(flow.polls))
+    if not flow.polls:
+        return not_met(f"POST #{flow.post.seq} answered token {flow.token}, which was never polled",
+                       (flow.post.seq,))
+    return not_met(f"token {flow.token} polled {len(flow.polls)} time(s), the last #{flow.polls[-1].seq} "
+                   f"answered {flow.polls[-1].status}; the application stopped before the id arrived",
+                   _seqs(flow.polls))
+
+
+@check("APP-POLL-INTERVAL", title="Tokens are polled at most once a second after the first poll")
+def poll_interval(rec: Recording, facts: Facts) -> Judgement:
+    polled = [f for f in rec.flows if len(f.polls) >= 2]
+    if not polled:
+        return not_shown("no token was polled twice")
+    fast: list[tuple[float, Seen]] = []
+    for flow in polled:
+        fast += [(b.at - a.at, b) for a, b in zip(flow.polls, flow.polls[1:], strict=False)
+                 if b.at - a.at < POLL_INTERVAL_S - TOLERANCE_S]
+    if fast:
+        gap, seen = min(fast, key=lambda item: item[0])
+        return not_met(f"{len(fast)} poll(s) less than {POLL_INTERVAL_S:g} s after the previous one, "
+                       f"the closest {gap:.3f} s (#{seen.seq})", _seqs([s for _, s in fast]))
+    gaps = [b.at - a.at for f in polled for a, b in zip(f.polls, f.polls[1:], strict=False)]
+    return met(f"{sum(len(f.polls) for f in polled)} polls, at least {min(gaps):.2f} s apart")
+
+
+@check("APP-POLL-STOP", title="Polling stops once the id arrived")
+def stops_polling(rec: Recording, facts: Facts) -> Judgement:
+    resolved = [f for f in rec.flows if f.id_answer is not None]
+    if not resolved:
+        return not_shown("no token poll was answered with an id")
+    extra = [p for f in resolved for p in f.polls_after_id]
+    if extra:
+        return not_met(f"{len(extra)} poll(s) after the id had arrived ({_few(extra)})", _seqs(extra))
+    return met(f"no poll after the id arrived ({len(resolved)} token(s))")
+
+
+@check("APP-RETRY-AFTER", title="Retry-After is honoured")
+def honours_retry_after(rec: Recording, facts: Facts) -> Judgement:
+    judged, early = 0, []
+    for i, seen in enumerate(rec.seen):
+        wait = _retry_after(seen)
+        if wait is None:
+            continue
+        path = seen.target.split("?", 1)[0]
+        following = next((s for s in rec.seen[i + 1:] if s.target.split("?", 1)[0] == path), None)
+        if following is None:
+            continue
+        judged += 1
+        if following.at - seen.at < wait - TOLERANCE_S:
+            early.append((seen, following))
+    if early:
+        first, then = early[0]
+        return not_met(f"#{then.seq} came {then.at - first.at:.2f} s after #{first.seq} asked to wait "
+                       f"{first.response_header('Retry-After')} s", _seqs([s for pair in early for s in pair]))
+    if not judged:
+        return not_shown("the application never asked again after an answer with Retry-After")
+    return met(f"waited as asked after {judged} answer(s) with Retry-After")
+
+
+def _retry_after(seen: Seen) -> float | None:
+    value = (seen.response_header("Retry-After") or "").strip()
+    return float(value) if seen.status in (429, 503) and value.isdigit() else None
+
+
+# -- reading ------------------------------------------------------------------------------------
+@check("APP-READBACK", title="The written request is read back by its id")
+def reads_back(rec: Recording, facts: Facts) -> Judgement:
+    resolved = [f for f in rec.flows if f.service_request_id is not None]
+    if not resolved:
+        return not_shown("no written request got its id")
+    unread = [f for f in resolved if not f.readbacks]
+    if unread:
+        return not_met(f"request {unread[0].service_request_id} (token answer #{unread[0].id_answer.seq}) "  # type: ignore[union-attr]
+                       "was never read back by id", (unread[0].id_answer.seq,))  # type: ignore[union-attr]
+    return met(f"{len(resolved)} request(s) read back by id", _seqs([f.readbacks[0] for f in resolved]))
+
+
+@check("APP-IGNORE-PENDING", title="Listed rows without an id are ignored, never asked for")
+def ignores_pending(rec: Recording, facts: Facts) -> Judgement:
+    asked = [(s, why) for s in rec.seen if (why := flows.missing_id_asked(s))]
+    if asked:
+        return not_met(f"{len(asked)} request(s) for a row by a missing id, e.g. #{asked[0][0].seq} "
+                       f"{asked[0][1]}", _seqs([s for s, _ in asked]))
+    lists = [s for s in rec.of(Kind.LIST) if flows.rows_without_id(s)]
+    if not lists:
+        return not_shown("the application was never answered a list with rows without an id")
+    shown = sum(flows.rows_without_id(s) for s in lists)
+    return met(f"{shown} rows without an id in {len(lists)} list(s); none asked for", _seqs(lists[:1]))
+
+
+@check("APP-PAGE-SIZE", title="page_size is never above 500")
+def page_size_bounded(rec: Recording, facts: Facts) -> Judgement:
+    lists = rec.of(Kind.LIST)
+    if not lists:
+        return not_applicable("the application listed no requests")
+    big = [s for s in lists if s.params.get("page_size", "").strip().isdigit()
+           and int(s.params["page_size"]) > MAX_PAGE_SIZE]
+    if big:
+        return not_met(f"page_size={big[0].params['page_size']} (#{big[0].seq}); the City serves at most "
+                       f"{MAX_PAGE_SIZE}", _seqs(big))
+    return met(f"{len(lists)} list request(s), none above page_size {MAX_PAGE_SIZE}")
+
+
+@check("APP-DATES-ZONE", title="Dates sent carry a time zone")
+def dates_have_zone(rec: Recording, facts: Facts) -> Judgement:
+    sent: list[tuple[Seen, str, str]] = []
+    for seen in rec.of(Kind.LIST):
+        sent += [(seen, name, seen.params[name]) for name in flows.DATE_PARAMS if seen.params.get(name)]
+    for post in rec.posts:
+        definition = facts.definitions.get(post.form.get("service_code", ""))
+        for code in flows.datetime_attributes(definition):
+            value = post.form.get(f"attribute[{code}]", "")
+            if value.strip():
+                sent.append((post, f"attribute[{code}]", value))
+    if not sent:
+        return not_applicable("the application sent no date")
+    naive = [(s, name, value) for s, name, value in sent if not flows.has_zone(value)]
+    if naive:
+        seen, name, value = naive[0]
+        return not_met(f"{name}={value} (#{seen.seq}) has no time zone (add Z or an offset such as -05:00)",
+                       _seqs([n[0] for n in naive]))
+    return met(f"{len(sent)} date(s) sent, each with a time zone")
+
+
+@check("APP-FORMATS", title="Each claimed format is used for the whole flow")
+def formats_whole_flow(rec: Recording, facts: Facts) -> Judgement:
+    complete = {fmt for fmt in facts.formats if any(f.complete_in(fmt) for f in rec.flows)}
+    if not any(f.complete_in(fmt) for f in rec.flows for fmt in ("json", "xml")):
+        return not_shown("no flow (POST, polls to the id, read-back) was completed in one format")
+    missing = [fmt for fmt in facts.formats if fmt not in complete]
+    if missing:
+        return not_met(f"no whole flow in {', '.join(missing)} (claimed: {', '.join(facts.formats)}); "
+                       f"completed in: {', '.join(sorted(complete)) or 'other formats only'}")
+    return met(f"whole flow in {', '.join(facts.formats)}")
+
+
+# -- the application as a whole -------------------------------------------------------------------
+@check("APP-NO-BURST", title="No more than 10 requests in one second")
+def no_bursts(rec: Recording, facts: Facts) -> Judgement:
+    if not rec.seen:
+        return not_shown("the application sent nothing")
+    worst, start = 0, 0
+    times = [s.at for s in rec.seen]
+    for end in range(len(times)):
+        while times[end] - times[start] >= 1.0:
+            start += 1
+        worst = max(worst, end - start + 1)
+    if worst > BURST_LIMIT:
+        return not_met(f"up to {worst} requests within one second (at most {BURST_LIMIT})")
+    return met(f"at most {worst} request(s) within any one second")
+
+
+@check("APP-EXIT", title="The application exits with status 0")
+def exits_cleanly(rec: Recording, facts: Facts) -> Judgement:
+    if not facts.command:
+        return not_applicable("the application was run by hand (no -- COMMAND)")
+    if facts.stopped_by_wait:
+        return not_met("the application did not exit within --wait and was stopped")
+    if facts.exit_code != 0:
+        return not_met(f"the application exited with status {facts.exit_code}")
+    return met("the application exited with status 0")

@@ -1,0 +1,145 @@
+"""The registry of application checks: ``@check`` registers a judge, :func:`judge_all` runs them.
+
+``@check("APP-...", title=...)`` registers a judge for its requirement ids (as schemathesis
+registers its checks). A judge takes the :class:`Recording` and the grading's :class:`Facts`
+and returns a :class:`Judgement`: met, not met, not shown (the application never did what the
+requirement is about: inconclusive, never passed) or not applicable (the application does not
+use the feature, e.g. sends no dates: skipped). :func:`judge_all` turns them into the kit's
+:class:`~conformance.outcomes.CheckResult`. The judges themselves are in ``judges.py``.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import requirements
+from conformance.appcheck import flows
+from conformance.appcheck.flows import TokenFlow
+from conformance.appcheck.recording import Kind, Seen
+from conformance.outcomes import CheckResult, Level, Outcome
+
+
+class State(enum.StrEnum):
+    MET = "met"
+    NOT_MET = "not met"
+    NOT_SHOWN = "not shown"
+    NOT_APPLICABLE = "not applicable"
+
+
+@dataclass(slots=True, frozen=True)
+class Judgement:
+    state: State
+    message: str
+    seqs: tuple[int, ...] = ()
+
+
+def met(message: str, seqs: tuple[int, ...] = ()) -> Judgement:
+    return Judgement(State.MET, message, seqs)
+
+
+def not_met(message: str, seqs: tuple[int, ...] = ()) -> Judgement:
+    return Judgement(State.NOT_MET, message, seqs)
+
+
+def not_shown(message: str, seqs: tuple[int, ...] = ()) -> Judgement:
+    return Judgement(State.NOT_SHOWN, message, seqs)
+
+
+def not_applicable(message: str) -> Judgement:
+    return Judgement(State.NOT_APPLICABLE, message)
+
+
+@dataclass(slots=True, frozen=True)
+class Facts:
+    """What the judges know besides the recording. ``api_key`` stays in memory only."""
+
+    api_key: str
+    formats: tuple[str, ...]
+    services: Mapping[str, Mapping[str, Any]]
+    definitions: Mapping[str, Mapping[str, Any]]
+    command: bool = False  # the kit ran the application (-- COMMAND)
+    exit_code: int | None = None
+    stopped_by_wait: bool = False
+
+
+class Recording:
+    """The recorded exchanges with the write flows followed once."""
+
+    def __init__(self, seen: list[Seen]) -> None:
+        self.seen = seen
+        self.flows: list[TokenFlow] = flows.token_flows(seen)
+
+    def of(self, *kinds: Kind) -> list[Seen]:
+        return [s for s in self.seen if s.kind in kinds]
+
+    @property
+    def posts(self) -> list[Seen]:
+        return self.of(Kind.POST)
+
+    @property
+    def gets(self) -> list[Seen]:
+        return [s for s in self.seen if s.method == "GET"]
+
+
+Judge = Callable[[Recording, Facts], Judgement]
+
+
+@dataclass(slots=True, frozen=True)
+class AppCheck:
+    name: str
+    requirement_ids: tuple[str, ...]
+    title: str
+    judge: Judge = field(repr=False)
+
+
+CHECKS: dict[str, AppCheck] = {}
+
+
+def check(*requirement_ids: str, title: str) -> Callable[[Judge], Judge]:
+    """Register a judge for ``requirement_ids`` (which must be APP- ids of the registry)."""
+    registry = requirements.load()
+    unknown = [i for i in requirement_ids if i not in registry or registry[i].subject != "application"]
+    if unknown or not requirement_ids:
+        raise ValueError(f"application checks judge APP- requirements of the registry, not {unknown}")
+
+    def register(judge: Judge) -> Judge:
+        name = judge.__name__
+        if name in CHECKS:
+            raise ValueError(f"application check {name} registered twice")
+        CHECKS[name] = AppCheck(name, requirement_ids, title, judge)
+        return judge
+
+    return register
+
+
+def judge_all(recording: list[Seen], facts: Facts) -> list[CheckResult]:
+    registry = requirements.load()
+    seen = Recording(recording)
+    results = []
+    for name, app_check in CHECKS.items():
+        level = min((registry[i].level for i in app_check.requirement_ids), key=lambda lv: lv.rank)
+        started = time.perf_counter()
+        try:
+            judgement = app_check.judge(seen, facts)
+        except Exception as exc:  # a bug in a judge: the kit's error, not the application's
+            judgement, outcome = not_shown(f"the check broke: {type(exc).__name__}: {exc}"), Outcome.ERROR
+        else:
+            outcome = _outcome(judgement.state, level)
+        message = judgement.message if judgement.state is not State.NOT_SHOWN else f"not shown: {judgement.message}"
+        results.append(CheckResult(
+            id=f"app::{name}", title=app_check.title, requirement_ids=list(app_check.requirement_ids),
+            outcome=outcome, duration_s=time.perf_counter() - started, message=message,
+            source="application", level=level, exchanges=sorted(set(judgement.seqs)),
+            details={"state": judgement.state.value}))
+    return results
+
+
+def _outcome(state: State, level: Level) -> Outcome:
+    if state is State.NOT_MET:
+        return Outcome.FAILED if level is Level.MUST else Outcome.WARNING
+    return {State.MET: Outcome.PASSED, State.NOT_SHOWN: Outcome.INCONCLUSIVE,
+            State.NOT_APPLICABLE: Outcome.SKIPPED}[state]

@@ -1,0 +1,190 @@
+"""A small Open311 client, written the way the City asks, to be graded by ``check-app``.
+
+    OPEN311_BASE_URL=... OPEN311_API_KEY=... python reference_app.py [--formats json,xml] [--flaw NAME]
+
+It reads the service list and a definition, lists requests (ignoring rows without an id),
+posts a request with every required attribute, polls its token a second apart (honouring
+Retry-After) until the id arrives, and reads the request back by id, in each format asked.
+Exit 0 when every flow worked. ``--flaw NAME`` makes it misbehave in one way (see FLAWS), the
+kit's tests' catalogue of flawed applications. It uses only ``requests`` and the standard
+library, like any third-party app would; it knows nothing of the kit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import requests
+
+FLAWS = {
+    "hammer": "polls the token every 50 ms, ignoring Retry-After",
+    "keep-polling": "keeps polling the token after the id arrived",
+    "phantom": "fetches listed rows by their missing id (requests/None)",
+    "no-key": "posts without the API key",
+    "no-readback": "never reads the written request back",
+    "omit-attribute": "leaves out the required attributes",
+    "page-1000": "lists requests with page_size=1000",
+    "key-on-get": "sends the API key on every GET too",
+    "naive-dates": "sends updated_after without a time zone",
+    "json-only": "uses JSON whatever formats it is asked for",
+    "give-up": "stops polling at the first error answer",
+    "exit-1": "does everything right, then exits with status 1",
+    "no-definition": "posts without reading the service definition (attributes hard-coded)",
+}
+PREFERRED_SERVICE = "Graffiti Removal"
+MAX_POLLS = 60
+LISTS = {"services", "service_requests", "attributes", "values", "errors"}
+
+
+def log(text: str) -> None:
+    print(text, flush=True)
+
+
+def from_xml(body: bytes) -> Any:
+    def convert(element: ET.Element) -> Any:
+        children = list(element)
+        if element.tag in LISTS:
+            return [convert(child) for child in children]
+        if not children:
+            return (element.text or "").strip()
+        return {child.tag: convert(child) for child in children}
+
+    return convert(ET.fromstring(body))
+
+
+class App:
+    def __init__(self, base_url: str, api_key: str, jurisdiction: str, flaw: str | None) -> None:
+        self.base = base_url.rstrip("/")
+        self.key = api_key
+        self.jurisdiction = jurisdiction
+        self.flaw = flaw
+        self.http = requests.Session()
+        self.http.trust_env = False
+
+    def get(self, path: str, fmt: str, params: dict[str, Any] | None = None) -> requests.Response:
+        params = dict(params or {})
+        if self.flaw == "key-on-get":
+            params["api_key"] = self.key
+        return self.http.get(f"{self.base}/{path}.{fmt}", params=params, timeout=30)
+
+    def decode(self, response: requests.Response, fmt: str) -> Any:
+        return from_xml(response.content) if fmt == "xml" else response.json()
+
+    # -- the flow --------------------------------------------------------------------------------
+    def flow(self, fmt: str) -> bool:
+        services = self.decode(self.get("services", fmt), fmt)
+        service = next((s for s in services if s.get("service_name") == PREFERRED_SERVICE), services[0])
+        code = service["service_code"]
+        attributes = {"WHATTYP1": "BRICK"}
+        if self.flaw != "no-definition" and str(service.get("metadata")).lower() == "true":
+            definition = self.decode(self.get(f"services/{code}", fmt), fmt)
+            attributes = answers(definition)
+        log(f"[{fmt}] service {service.get('service_name')}: {len(attributes)} required attribute(s)")
+        self.list_requests(fmt)
+        form: dict[str, Any] = {"service_code": code, "lat": "41.883811", "long": "-87.631749",
+                                "description": "Graffiti on the garage door (reference app)",
+                                "jurisdiction_id": self.jurisdiction}
+        if self.flaw != "omit-attribute":
+            form.update({f"attribute[{k}]": v for k, v in attributes.items()})
+        if self.flaw != "no-key":
+            form["api_key"] = self.key
+        answer = self.http.post(f"{self.base}/requests.{fmt}", data=form, timeout=30)
+        if answer.status_code != 200:
+            log(f"[{fmt}] POST refused: {answer.status_code} {answer.text[:200]}")
+            return False
+        token = self.decode(answer, fmt)[0]["token"]
+        log(f"[{fmt}] POST accepted, token {token}")
+        sr_id = self.poll(token, fmt)
+        if sr_id is None:
+            return False
+        log(f"[{fmt}] token resolved to {sr_id}")
+        if self.flaw == "no-readback":
+            return True
+        back = self.get(f"requests/{sr_id}", fmt)
+        rows = self.decode(back, fmt) if back.status_code == 200 else []
+        ok = bool(rows) and rows[0].get("service_request_id") == sr_id
+        log(f"[{fmt}] read back {sr_id}: {'ok' if ok else back.status_code}")
+        return ok
+
+    def list_requests(self, fmt: str) -> None:
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+        updated_after = since.strftime("%Y-%m-%dT%H:%M:%S") if self.flaw == "naive-dates" \
+            else since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        params = {"page_size": 1000 if self.flaw == "page-1000" else 100, "updated_after": updated_after}
+        answer = self.get("requests", fmt, params)
+        if answer.status_code != 200:
+            log(f"[{fmt}] list refused: {answer.status_code} (carrying on)")
+            return
+        rows = self.decode(answer, fmt)
+        identified = [r for r in rows if r.get("service_request_id")]
+        pending = [r for r in rows if not r.get("service_request_id")]
+        log(f"[{fmt}] listed {len(identified)} requests, ignored {len(pending)} without an id")
+        if self.flaw == "phantom":
+            for row in pending[:2]:
+                self.get(f"requests/{row.get('service_request_id')}", fmt)
+
+    def poll(self, token: str, fmt: str) -> str | None:
+        pause = 0.05 if self.flaw == "hammer" else 1.0
+        found: str | None = None
+        extra = 3 if self.flaw == "keep-polling" else 0
+        for _ in range(MAX_POLLS * (20 if self.flaw == "hammer" else 1)):
+            answer = self.get(f"tokens/{token}", fmt)
+            if answer.status_code in (429, 503):
+                if self.flaw == "give-up":
+                    log(f"[{fmt}] token poll answered {answer.status_code}: giving up")
+                    return None
+                retry = answer.headers.get("Retry-After", "")
+                wait = pause if self.flaw == "hammer" else max(pause, float(retry) if retry.isdigit() else pause)
+                time.sleep(wait)
+                continue
+            rows = self.decode(answer, fmt) if answer.status_code == 200 else []
+            found = found or next((r["service_request_id"] for r in rows if r.get("service_request_id")), None)
+            if found and extra == 0:
+                return found
+            if found:
+                extra -= 1
+            time.sleep(pause)
+        log(f"[{fmt}] token {token} never resolved")
+        return found
+
+
+def answers(definition: dict[str, Any]) -> dict[str, str]:
+    """A value for every required attribute: the first key of a list, else something typed."""
+    out = {}
+    for attribute in definition.get("attributes") or []:
+        if str(attribute.get("required")).lower() != "true" or str(attribute.get("variable")).lower() == "false":
+            continue
+        datatype = attribute.get("datatype")
+        if datatype in ("singlevaluelist", "multivaluelist"):
+            out[attribute["code"]] = attribute["values"][0]["key"]
+        elif datatype == "number":
+            out[attribute["code"]] = "1"
+        elif datatype == "datetime":
+            out[attribute["code"]] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        else:
+            out[attribute["code"]] = "reference app"
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--formats", default=os.environ.get("OPEN311_FORMATS", "json"))
+    parser.add_argument("--flaw", choices=sorted(FLAWS))
+    args = parser.parse_args()
+    app = App(os.environ["OPEN311_BASE_URL"], os.environ.get("OPEN311_API_KEY", ""),
+              os.environ.get("OPEN311_JURISDICTION_ID", "cityofchicago.org"), args.flaw)
+    formats = ["json"] if args.flaw == "json-only" else [f for f in args.formats.split(",") if f]
+    ok = all([app.flow(fmt) for fmt in formats])
+    if args.flaw == "exit-1":
+        return 1
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

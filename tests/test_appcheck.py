@@ -1,0 +1,349 @@
+"""check-app's judges on hand-made recordings, the grading simulator's hard parts, the CLI's
+usage errors: the fast tier. Flawed applications graded end to end are in test_appcheck_apps.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance import cli, requirements, wire
+from conformance.appcheck import judges, registry
+from conformance.appcheck.conditions import CONDITIONS
+from conformance.appcheck.judges import Facts
+from conformance.appcheck.launcher import expand
+from conformance.appcheck.recording import Kind, Recorder, Seen, redactor, route, to_exchanges
+from conformance.outcomes import verdict
+from conformance.simulator import data
+from conformance.simulator.app import App
+from conformance.simulator.store import Store
+
+KEY = "0123456789abcdef0123456789abcdef"
+GRAFFITI = "4fd3b167e750846744000005"
+CASES = json.loads((Path(__file__).parent / "cases" / "apps.json").read_text())
+PENDING_LIST = [{"status": "submitted", "service_code": GRAFFITI},
+                {"service_request_id": "26-0", "status": "open", "service_code": GRAFFITI}]
+
+
+class Script:
+    """A recording built by hand: each step one exchange, ``at`` in seconds."""
+
+    def __init__(self) -> None:
+        self.recorder = Recorder()
+
+    def add(self, at: float, method: str, target: str, status: int = 200, response: str = "[]",
+            body: str = "", headers: list[tuple[str, str]] | None = None) -> Script:
+        self.recorder.add(method, target, {}, body.encode(), status, headers or [], response.encode(),
+                          1_700_000_000 + at, at, 0.01)
+        return self
+
+    @property
+    def seen(self) -> list[Seen]:
+        return self.recorder.snapshot()
+
+
+def post_body(key: str | None = KEY, attribute: bool = True, code: str = GRAFFITI) -> str:
+    fields = [f"service_code={code}", "lat=41.88", "long=-87.63"]
+    fields += ["attribute%5BWHATTYP1%5D=BRICK"] if attribute else []
+    fields += [f"api_key={key}"] if key else []
+    return "&".join(fields)
+
+
+def good_flow(script: Script | None = None, fmt: str = "json", start: float = 0.0,
+              token: str = "T1", sr_id: str = "26-1") -> Script:
+    def answer(payload: object, resource: str) -> str:
+        return wire.encode(payload, fmt, resource).decode()
+
+    s = script or Script()
+    t = start
+    s.add(t, "GET", f"/open311/v2/services.{fmt}")
+    s.add(t + 0.1, "GET", f"/open311/v2/services/{GRAFFITI}.{fmt}")
+    s.add(t + 0.2, "GET", f"/open311/v2/requests.{fmt}?page_size=100&updated_after=2026-01-01T00:00:00Z",
+          response=answer(PENDING_LIST, "service-requests"))
+    s.add(t + 0.3, "POST", f"/open311/v2/requests.{fmt}", body=post_body(),
+          response=answer([{"token": token}], "post-response"))
+    s.add(t + 0.4, "GET", f"/open311/v2/tokens/{token}.{fmt}", 503, headers=[("Retry-After", "1")])
+    s.add(t + 1.45, "GET", f"/open311/v2/tokens/{token}.{fmt}", response=answer([{"token": token}], "token"))
+    s.add(t + 2.5, "GET", f"/open311/v2/tokens/{token}.{fmt}",
+          response=answer([{"token": token, "service_request_id": sr_id}], "token"))
+    s.add(t + 2.6, "GET", f"/open311/v2/requests/{sr_id}.{fmt}",
+          response=answer([{"service_request_id": sr_id}], "service-requests"))
+    return s
+
+
+def facts(**changes: object) -> Facts:
+    base = dict(api_key=KEY, formats=("json",), services={s["service_code"]: s for s in data.services()},
+                definitions=data.definitions())
+    return Facts(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def outcomes_of(seen: list[Seen], **fact_changes: object) -> dict[str, str]:
+    return {r.requirement_ids[0]: r.outcome for r in judges.judge_all(seen, facts(**fact_changes))}
+
+
+def message_of(seen: list[Seen], requirement: str, **fact_changes: object) -> str:
+    return next(r.message for r in judges.judge_all(seen, facts(**fact_changes))
+                if requirement in r.requirement_ids)
+
+
+# -- the whole flow ---------------------------------------------------------------------------
+def test_a_good_flow_passes_every_check_but_the_exit_code():
+    outcome = outcomes_of(good_flow().seen)
+    assert outcome.pop("APP-EXIT") == "skipped"  # run by hand: nothing to judge
+    assert set(outcome.values()) == {"passed"}
+    assert verdict(judges.judge_all(good_flow().seen, facts())) == "pass"
+
+
+def test_an_application_that_did_nothing_is_not_shown_never_passed():
+    results = judges.judge_all([], facts(command=True, exit_code=0))
+    passed = [r.requirement_ids for r in results if r.outcome == "passed"]
+    assert passed == [["APP-EXIT"]]
+    assert verdict(results) == "inconclusive"
+    assert all(r.message.startswith("not shown: ") for r in results if r.outcome == "inconclusive")
+
+
+# -- each judge fails on its own flaw ---------------------------------------------------------
+def _replace(script: Script, index: int, **changes: object) -> list[Seen]:
+    seen = script.seen
+    old = seen[index]
+    fields = dict(method=old.method, target=old.target, headers=old.headers, body=old.body, status=old.status,
+                  response_headers=old.response_headers, response_body=old.response_body,
+                  received=old.received, at=old.at, elapsed_s=old.elapsed_s)
+    fields.update(changes)  # type: ignore[arg-type]
+    seen[index] = Seen(old.seq, **fields)  # type: ignore[arg-type]
+    return seen
+
+
+Mutation = Callable[[], list[Seen]]
+FLAWS: dict[str, tuple[Mutation, str, str]] = {
+    "key in the URL": (lambda: _replace(good_flow(), 3, body=post_body(key=None).encode(),
+                                        target=f"/open311/v2/requests.json?api_key={KEY}"),
+                       "APP-KEY-POST", "in the URL"),
+    "another key": (lambda: _replace(good_flow(), 3, body=post_body(key="x" * 32).encode()),
+                    "APP-KEY-POST", "other than the test key"),
+    "attribute missing": (lambda: _replace(good_flow(), 3, body=post_body(attribute=False).encode(),
+                                           status=400, response_body=b'[{"code":400}]'),
+                          "APP-WRITE", "WHATTYP1"),
+    "unlisted service": (lambda: _replace(good_flow(), 3, body=post_body(code="nope").encode()),
+                         "APP-WRITE", "not in the service list"),
+    "polls too fast": (lambda: _replace(good_flow(), 5, at=0.9), "APP-POLL-INTERVAL", "0.500 s"),
+    "polls after the id": (lambda: good_flow().add(3.6, "GET", "/open311/v2/tokens/T1.json").seen,
+                           "APP-POLL-STOP", "after the id"),
+    "never reads back": (lambda: good_flow().seen[:-1], "APP-READBACK", "never read back"),
+    "stops before the id": (lambda: good_flow().seen[:5], "APP-TOKEN-POLL", "stopped before the id"),
+    "never polls": (lambda: good_flow().seen[:4], "APP-TOKEN-POLL", "never polled"),
+    "page_size 501": (lambda: _replace(good_flow(), 2, target="/open311/v2/requests.json?page_size=501"),
+                      "APP-PAGE-SIZE", "page_size=501"),
+    "a date without zone": (lambda: _replace(good_flow(), 2,
+                                             target="/open311/v2/requests.json?start_date=2026-01-01T00:00:00"),
+                            "APP-DATES-ZONE", "start_date"),
+    "retry too soon": (lambda: _replace(good_flow(), 5, at=0.9), "APP-RETRY-AFTER", "asked to wait 1"),
+    "no definition first": (lambda: [s for s in good_flow().seen if s.kind is not Kind.DEFINITION],
+                            "APP-DEFINITION-FIRST", "without reading"),
+    "a key on a GET": (lambda: _replace(good_flow(), 0, target=f"/open311/v2/services.json?api_key={KEY}"),
+                       "APP-KEY-NOT-IN-GET", "carry api_key"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLAWS))
+def test_each_flaw_breaks_its_requirement(name):
+    mutate, requirement, says = FLAWS[name]
+    seen = mutate()
+    level = requirements.load()[requirement].level
+    assert outcomes_of(seen)[requirement] == ("failed" if level == "MUST" else "warning")
+    assert says in message_of(seen, requirement)
+
+
+@pytest.mark.parametrize("asked", ["requests/None.json", "requests/null.xml", "tokens/undefined.json",
+                                   "requests/.json", "tokens/NaN.json", "requests/nil.json",
+                                   "requests.json?service_request_id=", "requests.json?service_request_id=26-1,null"])
+def test_asking_for_a_row_by_its_missing_id_fails(asked):
+    seen = good_flow().add(3.0, "GET", f"/open311/v2/{asked}", 404).seen
+    assert outcomes_of(seen)["APP-IGNORE-PENDING"] == "failed"
+
+
+def test_reading_back_through_the_id_filter_counts():
+    seen = _replace(good_flow(), 7, target="/open311/v2/requests.json?service_request_id=26-1")
+    assert outcomes_of(seen)["APP-READBACK"] == "passed"
+
+
+def test_page_size_500_and_dates_with_an_offset_pass():
+    seen = _replace(good_flow(), 2, target="/open311/v2/requests.json?page_size=500&end_date=2026-01-01T00:00:00-05:00")
+    assert outcomes_of(seen)["APP-PAGE-SIZE"] == outcomes_of(seen)["APP-DATES-ZONE"] == "passed"
+
+
+def test_an_app_without_lists_or_dates_is_not_judged_on_them():
+    seen = [s for s in good_flow().seen if s.kind is not Kind.LIST]
+    outcome = outcomes_of(seen)
+    assert outcome["APP-PAGE-SIZE"] == outcome["APP-DATES-ZONE"] == "skipped"
+    assert outcome["APP-IGNORE-PENDING"] == "inconclusive"  # the City's condition: shown or not
+
+
+def test_a_format_claimed_but_not_used_for_the_whole_flow_fails():
+    seen = good_flow().seen
+    assert outcomes_of(seen, formats=("json", "xml"))["APP-FORMATS"] == "failed"
+    mixed = _replace(good_flow(), 6, target="/open311/v2/tokens/T1.xml")  # id polled in XML
+    assert outcomes_of(mixed)["APP-FORMATS"] == "inconclusive"
+    both = good_flow(good_flow(), fmt="xml", start=5.0, token="T2", sr_id="26-2").seen
+    assert outcomes_of(both, formats=("json", "xml"))["APP-FORMATS"] == "passed"
+
+
+def test_bursts_over_ten_a_second_warn():
+    script = good_flow()
+    for i in range(11):
+        script.add(10 + i * 0.05, "GET", "/open311/v2/services.json")
+    assert outcomes_of(script.seen)["APP-NO-BURST"] == "warning"
+
+
+@pytest.mark.parametrize(("changes", "outcome"), [
+    ({"command": True, "exit_code": 0}, "passed"), ({"command": True, "exit_code": 2}, "failed"),
+    ({"command": True, "exit_code": -15, "stopped_by_wait": True}, "failed"), ({}, "skipped")])
+def test_the_exit_code(changes, outcome):
+    assert outcomes_of(good_flow().seen, **changes)["APP-EXIT"] == outcome
+
+
+def test_a_wait_that_ran_out_while_polling_is_not_shown_rather_than_failed():
+    assert outcomes_of(good_flow().seen[:5], stopped_by_wait=True)["APP-TOKEN-POLL"] == "inconclusive"
+
+
+def test_a_broken_judge_is_a_kit_error(monkeypatch):
+    def broken(rec: registry.Recording, f: Facts) -> registry.Judgement:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(registry, "CHECKS", {"broken": registry.AppCheck("broken", ("APP-WRITE",), "x", broken)})
+    [result] = judges.judge_all(good_flow().seen, facts())
+    assert result.outcome == "error" and "KeyError" in result.message
+
+
+# -- the registry -------------------------------------------------------------------------------
+def test_every_app_requirement_has_a_judge_and_every_judge_an_app_requirement():
+    apps = {r.id for r in requirements.load().values() if r.subject == "application"}
+    judged = {i for c in registry.CHECKS.values() for i in c.requirement_ids}
+    assert apps == judged
+    assert all(i.startswith("APP-") for i in judged)
+
+
+def test_every_app_requirement_is_broken_by_a_flawed_app():
+    broken = {i for case in CASES["cases"] for i in case["failed"] + case["warning"]}
+    apps = {r.id for r in requirements.load().values() if r.subject == "application"}
+    assert sorted(apps - broken) == []
+    assert [c for c in CASES["cases"] if c["flaw"] is None] == [CASES["cases"][0]]
+
+
+def test_a_check_must_name_app_requirements():
+    with pytest.raises(ValueError, match="APP- requirements"):
+        registry.check("GR2-FMT-PARITY", title="not an application's")
+
+
+def test_app_requirements_use_the_application_checklist(tmp_path):
+    assert tuple(c.key for c in CONDITIONS) == requirements.APP_CHECKLIST
+    registry = requirements.load()
+    assert all(r.checklist in requirements.APP_CHECKLIST for r in registry.values() if r.subject == "application")
+    bad = tmp_path / "r.yaml"
+    bad.write_text("requirements:\n  - {id: APP-X, level: MUST, source: s, statement: t, checklist: key}\n"
+                   "  - {id: XYZ-1, level: MUST, source: s, statement: t}\n")
+    with pytest.raises(requirements.RegistryError, match="not one of"):
+        requirements.load(bad)
+
+
+# -- recording and redaction ------------------------------------------------------------------
+@pytest.mark.parametrize(("method", "target", "expected"), [
+    ("GET", "/open311/v2/services.json", (Kind.SERVICES, None, "json")),
+    ("GET", f"/open311/v2/services/{GRAFFITI}.xml", (Kind.DEFINITION, GRAFFITI, "xml")),
+    ("GET", "/open311/v2/requests.json?page=2", (Kind.LIST, None, "json")),
+    ("POST", "/open311/v2/requests.xml", (Kind.POST, None, "xml")),
+    ("GET", "/open311/v2/requests/26-1.json", (Kind.REQUEST, "26-1", "json")),
+    ("GET", "/open311/v2/requests/.json", (Kind.REQUEST, "", "json")),
+    ("GET", "/open311/v2/tokens/abc", (Kind.TOKEN, "abc", None)),
+    ("GET", "/open311/v2/tokens.json", (Kind.TOKEN, "", "json")),
+    ("GET", "/open311/discovery.json", (Kind.DISCOVERY, None, None)),
+    ("GET", "/elsewhere", (Kind.OTHER, None, None)),
+])
+def test_route(method, target, expected):
+    found = route(method, target)
+    assert (found.kind, found.arg, found.fmt) == expected
+
+
+def test_exchanges_are_numbered_and_redacted():
+    seen = _replace(good_flow(), 0, target=f"/open311/v2/services.json?api_key={KEY}",
+                    headers={"X-Key": KEY}, response_body=f"echo {KEY}".encode())
+    exchanges = to_exchanges(seen, "http://127.0.0.1:1/open311/v2", redactor(KEY))
+    assert [e.seq for e in exchanges] == list(range(1, len(seen) + 1))
+    text = repr(exchanges)
+    assert KEY not in text and "[REDACTED]" in text
+    assert exchanges[3].request_body and "[REDACTED]" in exchanges[3].request_body
+
+
+def test_expand_replaces_only_the_two_placeholders():
+    assert expand(["app", "--url={base_url}", "{api_key}", "{other}"], {"base_url": "U", "api_key": "K"}) == \
+        ["app", "--url=U", "K", "{other}"]
+
+
+# -- the simulator in grading mode --------------------------------------------------------------
+@pytest.fixture
+def grading_app():
+    store = Store()
+    yield App(store, delay=0.0, grading=True)
+    store.close()
+
+
+def test_grading_lists_hold_rows_without_an_id_but_id_filters_do_not(grading_app):
+    listed = json.loads(grading_app.handle("GET", "/open311/v2/requests.json").body)
+    assert sum(1 for r in listed if "service_request_id" not in r) == 3
+    some_id = next(r["service_request_id"] for r in listed if "service_request_id" in r)
+    filtered = json.loads(grading_app.handle("GET", f"/open311/v2/requests.json?service_request_id={some_id}").body)
+    assert [r["service_request_id"] for r in filtered] == [some_id]
+
+
+def test_grading_answers_a_tokens_first_poll_503_with_retry_after(grading_app):
+    key = grading_app.store.default_key
+    answer = grading_app.handle("POST", "/open311/v2/requests.json", {},
+                                post_body(key).encode())
+    token = json.loads(answer.body)[0]["token"]
+    first = grading_app.handle("GET", f"/open311/v2/tokens/{token}.xml")
+    assert first.status == 503 and ("Retry-After", "1") in first.headers
+    assert first.content_type.startswith("text/xml")
+    second = grading_app.handle("GET", f"/open311/v2/tokens/{token}.json")
+    assert second.status == 200 and json.loads(second.body)[0]["service_request_id"]
+
+
+def test_the_recorder_hears_every_exchange_and_faults_switch_at_runtime(grading_app):
+    heard: list[tuple[str, int]] = []
+    grading_app.recorder = lambda method, target, headers, body, answer, *_: heard.append((target, answer.status))
+    grading_app.set_faults({"services-status-203"})
+    grading_app.handle("GET", "/open311/v2/services.json")
+    grading_app.set_faults(())
+    grading_app.handle("GET", "/open311/v2/services.json")
+    assert heard == [("/open311/v2/services.json", 203), ("/open311/v2/services.json", 200)]
+    with pytest.raises(ValueError, match="unknown fault"):
+        grading_app.set_faults({"no-such-fault"})
+
+
+# -- usage errors -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--formats", "csv"], "--formats"), (["--wait", "0"], "--wait"), (["--simulator-delay", "-1"], "delay"),
+    (["--port", "70000"], "--port"), (["--proxy", "ftp://x"], "http(s) URL"),
+    (["--proxy", "http://127.0.0.1:9/open311/v2"], "OPEN311_API_KEY"),
+])
+def test_usage_errors_exit_2_with_a_message(argv, says, capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("OPEN311_API_KEY", raising=False)
+    assert cli.main(["check-app", "--report-dir", str(tmp_path / "r"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_command_that_does_not_exist_is_a_usage_error(capsys, tmp_path):
+    code = cli.main(["check-app", "--report-dir", str(tmp_path / "r"), "--", str(tmp_path / "no-such-app")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "cannot start" in captured.err and "Traceback" not in captured.err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_report_directory_is_never_overwritten(capsys, tmp_path):
+    (tmp_path / "summary.json").write_text("{}")
+    assert cli.main(["check-app", "--report-dir", str(tmp_path), "--", "true"]) == 2
+    assert "already holds a run's report" in capsys.readouterr().err

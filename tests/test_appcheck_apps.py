@@ -1,0 +1,223 @@
+"""check-app end to end: the reference application passes, each flawed one fails naming its
+requirement (tests/cases/apps.json), a hand-run app is waited for, the proxy forwards through the
+transport, and the open311_simulator fixture serves an application's own tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.appcheck.grading import GradingSimulator
+from conformance.appcheck.proxy import ProxyServer
+from conformance.transport import Transport
+
+pytestmark = pytest.mark.integration
+pytest_plugins = ("pytester",)
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "tests" / "apps" / "reference_app.py"
+CASES = json.loads((ROOT / "tests" / "cases" / "apps.json").read_text())["cases"]
+DELAY = "1.2"
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+
+
+def check_app(report_dir: Path, *args: str, app: list[str] | None = None, timeout: float = 120,
+              extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "conformance.cli", "check-app", "--report-dir", str(report_dir),
+               "--simulator-delay", DELAY, *args]
+    if app is not None:
+        command += ["--", *app]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env(**(extra_env or {})),
+                          cwd=ROOT)
+
+
+def judged(report_dir: Path, outcome: str) -> list[str]:
+    summary = json.loads((report_dir / "summary.json").read_text())
+    return sorted(i for c in summary["checks"] if c["outcome"] == outcome for i in c["requirement_ids"])
+
+
+def api_key_of(stdout: str) -> str:
+    return next(line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("API key: "))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["flaw"] or "reference" for c in CASES])
+def test_flawed_application(case, tmp_path):
+    app = [sys.executable, str(APP), "--formats", case["formats"]]
+    app += ["--flaw", case["flaw"]] if case["flaw"] else []
+    done = check_app(tmp_path, "--formats", case["formats"], "--wait", "60", app=app)
+    assert done.returncode == case["exit"], done.stdout + done.stderr
+    assert judged(tmp_path, "failed") == sorted(case["failed"])
+    assert judged(tmp_path, "warning") == sorted(case["warning"])
+    assert "Traceback" not in done.stderr
+    if case["flaw"] is None:
+        assert judged(tmp_path, "inconclusive") == []
+
+
+def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path):
+    # an unknown argument: the app exits 2 at once; everything else is not shown
+    done = check_app(tmp_path, "--app-name", "Reference 311", "--wait", "60",
+                     app=[sys.executable, str(APP), "--base", "{base_url}"])
+    assert done.returncode == 1
+    assert judged(tmp_path, "failed") == ["APP-EXIT"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["application"]["exit_code"] == 2 and "unrecognized arguments" in "\n".join(summary["application"]["tail"])
+
+
+def test_the_key_reaches_no_artifact(tmp_path):
+    # the app echoes its key and gets it in its argv: the console shows it once, the bundle never
+    app = [sys.executable, "-c", "import os,sys; print('my key is', os.environ['OPEN311_API_KEY'], sys.argv[1])",
+           "{api_key}"]
+    done = check_app(tmp_path, "--wait", "30", app=app)
+    key = api_key_of(done.stdout)
+    assert len(key) >= 16 and done.stdout.count(key) == 1
+    assert "app| my key is [REDACTED] [REDACTED]" in done.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["subject"] == "application" and summary["api_key_fingerprint"].startswith("sha256:")
+    for path in tmp_path.rglob("*"):
+        assert key.encode() not in path.read_bytes(), path
+    assert "[REDACTED]" in summary["application"]["command"]
+
+
+def test_a_full_grading_keeps_the_key_out_of_the_har(tmp_path):
+    done = check_app(tmp_path, "--formats", "json", "--wait", "60",
+                     app=[sys.executable, str(APP), "--flaw", "key-on-get"])
+    key = api_key_of(done.stdout)
+    har = (tmp_path / "evidence.har").read_text()
+    assert key not in har and har.count("[REDACTED]") >= 5
+    entries = json.loads(har)["log"]["entries"]
+    assert [e["_seq"] for e in entries] == list(range(1, len(entries) + 1))
+    assert any(e["response"]["status"] == 503 for e in entries)
+
+
+def test_an_app_past_wait_is_stopped_and_judged_on_what_was_seen(tmp_path):
+    started = time.monotonic()
+    done = check_app(tmp_path, "--wait", "2", app=[sys.executable, "-c", "import time; time.sleep(60)"])
+    assert time.monotonic() - started < 30
+    assert done.returncode == 1
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["application"]["stopped_by_wait"] is True
+    assert judged(tmp_path, "failed") == ["APP-EXIT"]
+
+
+def test_a_hand_run_app_is_waited_for_until_its_flow_is_seen(tmp_path):
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "check-app", "--report-dir", str(tmp_path),
+         "--simulator-delay", DELAY, "--wait", "90"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env(), cwd=ROOT)
+    try:
+        assert grader.stdout is not None
+        lines = [grader.stdout.readline() for _ in range(3)]
+        assert [line.split(": ")[0] for line in lines] == ["Base URL", "API key", "Jurisdiction"]
+        base_url, key = (line.split(": ", 1)[1].strip() for line in lines[:2])
+        subprocess.run([sys.executable, str(APP)], env=env(OPEN311_BASE_URL=base_url, OPEN311_API_KEY=key),
+                       timeout=60, check=True, capture_output=True)
+        out, _err = grader.communicate(timeout=30)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+    assert grader.returncode == 0, out
+    assert "POST accepted (json), token" in out and "read back" in out and "flow was seen end to end" in out
+    assert judged(tmp_path, "skipped") == ["APP-EXIT"]
+
+
+# -- the proxy ----------------------------------------------------------------------------------
+def test_proxy_grades_the_app_against_another_server(tmp_path):
+    with GradingSimulator(delay=1.2) as upstream:
+        done = check_app(tmp_path, "--proxy", upstream.base_url, "--wait", "60",
+                         app=[sys.executable, str(APP)], extra_env={"OPEN311_API_KEY": upstream.api_key})
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert upstream.api_key not in done.stdout
+        posts = [s for s in upstream.recorder.snapshot() if s.method == "POST"]
+        assert len(posts) == 1 and posts[0].accepted  # forwarded, and written upstream
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["application"]["mode"] == "proxy" and summary["target"]["base_url"] == upstream.base_url
+    for path in tmp_path.rglob("*"):
+        assert upstream.api_key.encode() not in path.read_bytes()
+
+
+class _NoWrites:
+    def refusal(self, url: str) -> str:
+        return "this test allows no writes"
+
+
+def test_proxy_refuses_a_post_the_write_guard_refuses():
+    import requests
+
+    with GradingSimulator(delay=0.2) as upstream:
+        transport = Transport(upstream.base_url, upstream.api_key, write_policy=_NoWrites(),  # type: ignore[arg-type]
+                              max_retries=0)
+        proxy = ProxyServer(upstream.base_url, upstream.api_key, transport=transport)
+        try:
+            answer = requests.post(f"{proxy.base_url}/requests.json", timeout=10,
+                                   data={"api_key": upstream.api_key, "service_code": "x"})
+            listed = requests.get(f"{proxy.base_url}/services.json", timeout=10)
+        finally:
+            proxy.stop()
+        assert answer.status_code == 403
+        assert "did not forward this POST" in answer.json()[0]["description"]
+        assert listed.status_code == 200 and len(listed.json()) == 14
+        assert [s.method for s in upstream.recorder.snapshot()] == ["GET"]  # the POST never left
+        recorded = proxy.recorder.snapshot()
+        assert [(s.method, s.status) for s in recorded] == [("POST", 403), ("GET", 200)]
+        assert "write guard" in recorded[0].note
+
+
+def test_proxy_hands_the_app_the_upstreams_503():
+    import requests
+
+    with GradingSimulator(delay=0.2) as upstream:
+        proxy = ProxyServer(upstream.base_url, upstream.api_key)
+        try:
+            posted = requests.post(f"{proxy.base_url}/requests.json", timeout=10, data={
+                "api_key": upstream.api_key, "service_code": "4fd3b167e750846744000005", "lat": "41.88",
+                "long": "-87.63", "attribute[WHATTYP1]": "BRICK"})
+            token = posted.json()[0]["token"]
+            first = requests.get(f"{proxy.base_url}/tokens/{token}.json", timeout=10)
+        finally:
+            proxy.stop()
+    assert first.status_code == 503 and first.headers["Retry-After"] == "1"
+
+
+# -- the fixture, as an application developer uses it ----------------------------------------------
+def test_open311_simulator_fixture_in_a_developers_suite(pytester, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pytester.makepyfile(test_my_app=f"""
+        import sys, time
+        import pytest
+        import requests
+        sys.path.insert(0, {str(APP.parent)!r})
+        import reference_app
+
+        @pytest.mark.open311_simulator(delay=0.3)
+        def test_my_app_writes_and_reads_back(open311_simulator):
+            app = reference_app.App(open311_simulator.base_url, open311_simulator.api_key,
+                                    open311_simulator.jurisdiction_id, None)
+            assert app.flow("json")
+            assert len(open311_simulator.sent("post")) == 1
+            assert open311_simulator.problems() == []
+
+        def test_my_app_notices_an_outage(open311_simulator):
+            open311_simulator.set_faults("key-revoked")
+            app = reference_app.App(open311_simulator.base_url, open311_simulator.api_key,
+                                    open311_simulator.jurisdiction_id, None)
+            assert not app.flow("json")
+            assert [s.status for s in open311_simulator.sent("post")] == [403]
+
+        def test_a_flawed_app_is_told_what_it_broke(open311_simulator):
+            app = reference_app.App(open311_simulator.base_url, open311_simulator.api_key,
+                                    open311_simulator.jurisdiction_id, "phantom")
+            app.flow("json")
+            assert [p.split(":")[0] for p in open311_simulator.problems()] == ["APP-IGNORE-PENDING"]
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:open311_conformance", "-p", "conformance.plugin", "-q")
+    result.assert_outcomes(passed=3)
