@@ -44,6 +44,11 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print("invalid: the body cannot be decoded", file=out)
         return EXIT_INVALID
 
+    seems = looks_like(data)
+    if seems is not None and seems not in _ALIKE.get(resource, {resource}):
+        print(f"  this looks like a {_NOUNS_OF[seems]}, not {_NOUNS_OF[resource]}", file=out)
+        print(f"invalid: this looks like a {_NOUNS_OF[seems]} (try --resource {seems})", file=out)
+        return EXIT_INVALID
     outcome = contract.check(data, resource, profile)
     for violation in outcome.violations:
         print(f"  {violation}", file=out)
@@ -84,6 +89,42 @@ def _read(path: Path) -> bytes:
         raise UsageError(f"{path}: permission denied") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+# In order: the first resource one of whose keys a row (or the document) carries. Request rows
+# share service_code, service_name and description with service rows (and Chicago's carry
+# attributes), so they come first, on keys no other resource has; errors and POST answers are told by having nothing else.
+_MARKS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("discovery", frozenset({"endpoints", "key_service"})),
+    ("service-requests", frozenset({"status", "requested_datetime", "updated_datetime", "status_notes",
+                                    "agency_responsible", "address", "lat", "long", "media_url",
+                                    "expected_datetime", "zipcode", "address_id"})),
+    ("service-definition", frozenset({"attributes"})),
+    ("services", frozenset({"metadata", "keywords", "group", "type"})),
+)
+_ONLY: tuple[tuple[str, frozenset[str]], ...] = (
+    ("errors", frozenset({"code", "description"})),
+    ("post-response", frozenset({"token", "service_request_id", "service_notice", "account_id"})),
+)
+# resources whose documents share a shape: a POST answer and a token answer are alike
+_ALIKE = {"post-response": {"post-response", "token"}, "token": {"post-response", "token"}}
+_NOUNS_OF = {"services": "service list", "service-definition": "service definition",
+             "service-requests": "service request list", "post-response": "POST answer",
+             "token": "token answer", "errors": "error list", "discovery": "discovery document"}
+
+
+def looks_like(data: object) -> str | None:
+    """The resource a decoded document looks like, from the keys of its rows; None when it
+    has no rows to tell by (an empty list) or looks like nothing known."""
+    rows = data if isinstance(data, list) else [data]
+    keys = {k for row in rows if isinstance(row, dict) for k in row}
+    for resource, marks in _MARKS:
+        if keys & marks:
+            return resource
+    for resource, allowed in _ONLY:
+        if keys and keys <= allowed:
+            return resource
+    return None
 
 
 def _verdict(outcome: contract.Outcome, data: object) -> str:

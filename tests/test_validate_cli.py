@@ -190,3 +190,22 @@ def test_empty_required_field_stays_a_violation(capsys: pytest.CaptureFixture[st
         "1 empty string where the field may be empty: warnings, not violations",
         "invalid: 1 violation",
     ]
+
+
+SHAPES = [
+    ("e1-services.chicago-test.json", "service-requests", "service list"),
+    ("e1-services.chicago-test.json", "errors", "service list"),
+    ("e4-requests.pending-rows.json", "services", "service request list"),
+    ("e2-definition.pothole.json", "services", "service definition"),
+    ("e8-errors.403.json", "service-requests", "error list"),
+    ("spec-discovery.json", "services", "discovery document"),
+    ("e3-post-response.json", "service-requests", "POST answer"),
+]
+
+
+@pytest.mark.parametrize(("sample", "resource", "seems"), SHAPES)
+def test_a_document_of_another_resource_is_invalid_and_named(capsys: pytest.CaptureFixture[str], sample: str,
+                                                              resource: str, seems: str) -> None:
+    assert cli.main(["validate", str(SAMPLES / sample), "--resource", resource]) == 1
+    out = capsys.readouterr().out
+    assert f"invalid: this looks like a {seems}" in out and "valid: 0" not in out
