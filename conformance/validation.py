@@ -93,7 +93,8 @@ def _read(path: Path) -> bytes:
 
 # In order: the first resource one of whose keys a row (or the document) carries. Request rows
 # share service_code, service_name and description with service rows (and Chicago's carry
-# attributes), so they come first, on keys no other resource has; errors and POST answers are told by having nothing else.
+# attributes), so they come first, on keys no other resource has; errors and POST answers
+# are told by having nothing else.
 _MARKS: tuple[tuple[str, frozenset[str]], ...] = (
     ("discovery", frozenset({"endpoints", "key_service"})),
     ("service-requests", frozenset({"status", "requested_datetime", "updated_datetime", "status_notes",

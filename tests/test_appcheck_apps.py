@@ -69,7 +69,8 @@ def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path
     assert done.returncode == 1
     assert judged(tmp_path, "failed") == ["APP-EXIT"]
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["application"]["exit_code"] == 2 and "unrecognized arguments" in "\n".join(summary["application"]["tail"])
+    application = summary["application"]
+    assert application["exit_code"] == 2 and "unrecognized arguments" in "\n".join(application["tail"])
 
 
 def test_the_key_reaches_no_artifact(tmp_path):
