@@ -7,6 +7,7 @@ a :class:`~conformance.errors.UsageError` with a one-line reason.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -62,6 +63,9 @@ class Target:
         if self.location is None:
             place = SIMULATED.defaults if self.simulator else self.profile.defaults
             self.location, self.address_string = place.location, place.address_string
+        if self.read_only and not self.write_policy.read_only:
+            # one fact, one place: a read-only target's guard refuses every write
+            self.write_policy = dataclasses.replace(self.write_policy, read_only=True)
 
     @property
     def deadline(self) -> float:

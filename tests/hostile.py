@@ -21,7 +21,7 @@ from conformance.simulator.app import App
 from conformance.simulator.store import Store
 
 SCRIPT = '<script>alert("pwned")</script>'
-MODES = ("garbage", "reset", "reset-requests", "bad-utf8", "key-echo", "script-tags")
+MODES = ("garbage", "reset", "reset-requests", "bad-utf8", "key-echo", "script-tags", "hang")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -30,6 +30,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         mode = self.server.mode
+        if mode == "hang":  # a target that stopped answering altogether: every path stalls
+            self.server.released.wait(120)
+            self.close_connection = True
+            return
         if mode == "reset" or (mode == "reset-requests" and self.path.split("?")[0].endswith("/requests.json")):
             # SO_LINGER with a zero timeout turns close() into a TCP reset
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -80,6 +84,7 @@ class _Server(ThreadingHTTPServer):
         self.mode = mode
         self.app = app
         self.random = random.Random(311)
+        self.released = threading.Event()
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
@@ -95,6 +100,7 @@ def hostile_server(mode: str, api_key: str) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/open311/v2"
     finally:
+        server.released.set()
         server.shutdown()
         server.server_close()
         store.close()
