@@ -130,3 +130,20 @@ def test_bundle_scrubs_a_leaked_key_and_says_so(tmp_path: Path) -> None:
     for path in tmp_path.iterdir():
         assert key not in path.read_text(encoding="utf-8"), path.name
     assert json.loads((tmp_path / "summary.json").read_text())["verdict"] == "inconclusive"
+
+
+def test_compare_warns_when_runs_are_not_like_for_like() -> None:
+    from conformance.report import compare
+
+    old = summary.build(records.record(), files=[])
+    new = summary.build(records.record(kind="loopback", mode=Mode.READ_ONLY), files=[])
+    new["kit_version"] = "9.9.9"
+    new["contract"]["schemas"] = "f" * 64
+    result = compare.compare(old, new)
+    text = "\n".join(result.warnings)
+    for words in ("target differs", "API key given differs", "read-only differs", "kit version differs",
+                  "contract hashes differ"):
+        assert words in text, words
+    assert compare.compare(old, old).warnings == []
+    lines = compare.render(result, "old", "new")
+    assert any(line.startswith("WARNING: target differs") for line in lines)
