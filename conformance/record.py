@@ -165,9 +165,7 @@ class RunRecord:
     @property
     def cut_short(self) -> str | None:
         """Why the kit stopped before the run was done, in words; None for a whole run."""
-        if self.stop is None:
-            return None
-        return f"{STOP_WORDS[self.stop.reason]}: {self.stop.detail}"
+        return None if self.stop is None else self.stop.detail  # each detail names its cause
 
     @property
     def target_kind(self) -> str:

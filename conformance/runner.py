@@ -174,7 +174,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         results += plugin.unrun(f"pytest ended with {code!r}")
     record = freeze(context, results, started=started, finished=iso_utc(), kit_errors=kit_errors)
     record = write_bundle(record, report_dir, key=transport.api_key)
-    _print_end(record, report_dir, console)  # quiet still ends with the checklist and the verdict
+    _print_end(record, report_dir, console, quiet)  # quiet still ends with the checklist and the verdict
     return RunResult(record, report_dir)
 
 
@@ -260,9 +260,10 @@ def _print_start(context: RunContext, console: Console, quiet: bool) -> None:
 FAILED_LINES_ON_CONSOLE = 4
 
 
-def _print_end(record: RunRecord, report_dir: Path, console: Console) -> None:
+def _print_end(record: RunRecord, report_dir: Path, console: Console, quiet: bool = False) -> None:
     say = console.say
-    say("")
+    if not quiet:
+        say("")
     say("Pre-approval checklist" + (f" for {record.app_name}" if record.app_name else ""))
     for item in record.checklist:
         say(f"  [{item.mark}] {item.title}: {item.state}")
