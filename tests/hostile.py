@@ -21,7 +21,7 @@ from conformance.simulator.app import App
 from conformance.simulator.store import Store
 
 SCRIPT = '<script>alert("pwned")</script>'
-MODES = ("garbage", "reset", "reset-requests", "bad-utf8", "key-echo", "script-tags", "hang")
+MODES = ("garbage", "reset", "reset-requests", "bad-utf8", "key-echo", "script-tags", "hang", "retry-later")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -33,6 +33,13 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "hang":  # a target that stopped answering altogether: every path stalls
             self.server.released.wait(120)
             self.close_connection = True
+            return
+        if mode == "retry-later" and self.path.split("?")[0].endswith("/requests.json"):
+            # asks for a wait far beyond what a run may give (after reading the body: the
+            # connection is kept alive, and an unread body would be taken for the next request)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer(503, "application/json; charset=utf-8", b'[{"code":503,"description":"busy"}]',
+                         [("Retry-After", "120")])
             return
         if mode == "reset" or (mode == "reset-requests" and self.path.split("?")[0].endswith("/requests.json")):
             # SO_LINGER with a zero timeout turns close() into a TCP reset

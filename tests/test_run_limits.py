@@ -135,3 +135,14 @@ def test_the_app_name_and_practice_on_the_console(tmp_path: Path) -> None:
     out, _err = process.communicate(timeout=120)
     assert process.returncode == 0
     assert "Pothole Pal" in out and "Practice run" in out and "Pre-approval evidence: NOT complete" in out
+
+
+def test_a_wait_beyond_the_runs_means_is_undecided(tmp_path: Path) -> None:
+    with hostile_server("retry-later", "later-key-123456") as url:
+        result = execute(Target(base_url=url, api_key="later-key-123456", timeout=5, poll_timeout=3),
+                         report_dir=tmp_path, quiet=True, say=lambda _line: None)
+    data = _summary(tmp_path)
+    on_list = [c for c in data["checks"] if "Retry-After 120" in c["message"]]
+    assert on_list and all(c["outcome"] == "inconclusive" for c in on_list)
+    assert not any(c["outcome"] == "failed" and "Retry-After" in c["message"] for c in data["checks"])
+    assert result.exit_code == 3 and _seconds(data) < 60  # never waited the 120 s asked
