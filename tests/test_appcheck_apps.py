@@ -222,3 +222,23 @@ def test_open311_simulator_fixture_in_a_developers_suite(pytester, monkeypatch):
     """)
     result = pytester.runpytest_subprocess("-p", "no:open311_conformance", "-p", "conformance.plugin", "-q")
     result.assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_grading_and_keeps_the_evidence(signum, tmp_path):
+    import signal
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    process = subprocess.Popen([sys.executable, "-m", "conformance.cli", "check-app", "--report-dir", str(tmp_path),
+                                "--", *sleeper], env=env(), cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    sent = time.monotonic()
+    process.send_signal(getattr(signal, signum))
+    out, err = process.communicate(timeout=30)
+    assert time.monotonic() - sent < 10
+    assert process.returncode == 3 and "Traceback" not in out + err
+    assert "Simulator stopped." in out and f"stopped by signal {signum}" in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["cut_short"]["reason"] == "signal" and summary["verdict"] == "inconclusive"
+    assert (tmp_path / "manifest.json").is_file()

@@ -12,9 +12,10 @@ from conformance.contract import contract_hashes
 from conformance.record import Mode, RunRecord, Subject
 from conformance.report import write_bundle
 from conformance.target import describe_host
+from conformance.transport import Stop
 
 
-def to_record(grading: AppGrading, run_id: str) -> RunRecord:
+def to_record(grading: AppGrading, run_id: str, stop: Stop | None = None) -> RunRecord:
     proxied = grading.mode == "proxy"
     server = grading.upstream if proxied and grading.upstream else grading.base_url
     kind = describe_host(server) if proxied else "embedded simulator (grading mode)"
@@ -27,9 +28,9 @@ def to_record(grading: AppGrading, run_id: str) -> RunRecord:
         profile="chicago", mode=Mode.FULL, practice=not proxied, results=grading.results,
         checklist=grading.checklist, exchanges=grading.exchanges, requests_sent=len(grading.exchanges),
         kit_version=__version__, contract=contract_hashes(), key_fingerprint=grading.key_fingerprint,
-        app_name=grading.app_name, kit_errors=grading.kit_errors, application=application)
+        app_name=grading.app_name, kit_errors=grading.kit_errors, application=application, stop=stop)
 
 
-def write(grading: AppGrading, directory: Path, api_key: str, run_id: str) -> RunRecord:
+def write(grading: AppGrading, directory: Path, api_key: str, run_id: str, stop: Stop | None = None) -> RunRecord:
     """Write the bundle; the record it holds (with a kit error added if the key got in)."""
-    return write_bundle(to_record(grading, run_id), directory, key=api_key)
+    return write_bundle(to_record(grading, run_id, stop), directory, key=api_key)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,7 +26,7 @@ from conformance.errors import UsageError
 from conformance.record import RunRecord
 from conformance.report import prepare_directory
 from conformance.timestamps import iso_utc
-from conformance.transport import key_fingerprint
+from conformance.transport import Stop, StopReason, key_fingerprint
 
 FORMATS = ("json", "xml")
 SETTLE_S = 2.0  # after a hand-run app's flow is seen: time to catch a poll after the id
@@ -52,27 +53,36 @@ def main(args: argparse.Namespace) -> int:
     server = _start(args, proxy_key)
     say = _say
     started = iso_utc()
+    stop: list[Stop] = []  # a signal's stop: the grading then judges what it saw, inconclusive at best
     try:
-        _announce(server, args)
-        progress = Progress(server.recorder, formats, say)
-        if argv:
-            values = {"base_url": server.base_url, "api_key": server.api_key}
-            env = {"OPEN311_BASE_URL": server.base_url, "OPEN311_API_KEY": server.api_key,
-                   "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats)}
-            redact = redactor(server.api_key)
+        with _signals_stop(stop):
+            _announce(server, args)
+            progress = Progress(server.recorder, formats, say)
+            app = None
+            wait_ended = False
             try:
-                app = launcher.run(launcher.expand(argv, values), env, args.wait, redact, say)
-            except launcher.LaunchError as exc:
-                _remove_if_empty(report_dir)
-                raise UsageError(str(exc)) from None
-            grading = grade(server, app_name=args.app_name, formats=formats, started=started, app=app)
-        else:
-            wait_ended = _wait_by_hand(progress, args.wait, say)
-            grading = grade(server, app_name=args.app_name, formats=formats, started=started, app=None,
-                            wait_ended=wait_ended)
+                if argv:
+                    values = {"base_url": server.base_url, "api_key": server.api_key}
+                    env = {"OPEN311_BASE_URL": server.base_url, "OPEN311_API_KEY": server.api_key,
+                           "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats)}
+                    try:
+                        app = launcher.run(launcher.expand(argv, values), env, args.wait,
+                                           redactor(server.api_key), say)
+                    except launcher.LaunchError as exc:
+                        _remove_if_empty(report_dir)
+                        raise UsageError(str(exc)) from None
+                else:
+                    wait_ended = _wait_by_hand(progress, args.wait, say)
+            except KeyboardInterrupt:
+                stop = stop or [Stop(StopReason.SIGNAL, "stopped by signal", time.time())]
+                say(f"{stop[0].detail}: grading what the application did until then")
+        grading = grade(server, app_name=args.app_name, formats=formats, started=started, app=app,
+                        wait_ended=wait_ended or bool(stop))
     finally:
         server.stop()
-    record = bundle.write(grading, report_dir, server.api_key, run_id)
+        if stop:
+            say("Simulator stopped.")
+    record = bundle.write(grading, report_dir, server.api_key, run_id, stop=stop[0] if stop else None)
     _print_end(record, report_dir)
     return record.exit_code
 
@@ -108,6 +118,29 @@ def _start(args: argparse.Namespace, proxy_key: str | None) -> GradingServer:
         return GradingSimulator(app_name=args.app_name, delay=args.simulator_delay, port=args.port)
     except OSError as exc:
         raise UsageError(f"cannot serve on port {args.port}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _signals_stop(stop: list[Stop]) -> Iterator[None]:
+    """SIGTERM and SIGINT end the wait (and the application): what was seen is still judged
+    and written, the verdict inconclusive with the reason."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        if not stop:
+            name = signal.Signals(signum).name
+            stop.append(Stop(StopReason.SIGNAL, f"stopped by signal {name} at "
+                             f"{time.strftime('%H:%M:%S', time.gmtime())} UTC", time.time()))
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _announce(server: GradingServer, args: argparse.Namespace) -> None:

@@ -76,8 +76,9 @@ def run(argv: Sequence[str], env: Mapping[str, str], wait_s: float, redact: Reda
         stopped = True
         echo(f"the application did not exit within {wait_s:g} s: stopping it")
         _stop(process)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a signal: the application goes with the grading
         _stop(process)
+        reader.join(timeout=STOP_GRACE_S)
         raise
     reader.join(timeout=STOP_GRACE_S)
     return AppRun(shown, process.returncode, tuple(tail), time.monotonic() - started, stopped)
