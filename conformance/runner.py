@@ -11,10 +11,7 @@ import contextlib
 import datetime as dt
 import os
 import secrets
-import signal
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +29,7 @@ from conformance.outcomes import CheckResult, Outcome, Verdict
 from conformance.plugin import RunPlugin
 from conformance.profiles import Profile
 from conformance.record import RunRecord
+from conformance.signals import stop_on_signals
 from conformance.target import Target
 from conformance.timestamps import iso_utc
 from conformance.transport import StopReason, Transport
@@ -155,7 +153,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         "-p", "no:open311_conformance", "-p", "conformance.plugin",
     ]
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
-    with signals_stop(transport):
+    with stop_on_signals(lambda stop: transport.halt(stop.reason, stop.detail, stop.at)):
         try:
             code = pytest.main(pytest_args, plugins=[plugin])
         except KeyboardInterrupt:  # a signal outside pytest's own handling: the same stop
@@ -176,28 +174,6 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     record = write_bundle(record, report_dir, key=transport.api_key)
     _print_end(record, report_dir, console, quiet)  # quiet still ends with the checklist and the verdict
     return RunResult(record, report_dir)
-
-
-@contextlib.contextmanager
-def signals_stop(transport: Transport) -> Iterator[None]:
-    """SIGTERM and SIGINT end the run: nothing more is sent, and the checks not yet judged
-    become inconclusive; the evidence so far is still written. Only the main thread can
-    install handlers: elsewhere (a test's thread) the run keeps the process's own."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, _frame: object) -> None:
-        name = signal.Signals(signum).name
-        transport.halt(StopReason.SIGNAL, f"stopped by signal {name} at {time.strftime('%H:%M:%S', time.gmtime())} UTC")
-        raise KeyboardInterrupt  # interrupts a request or a wait in progress: pytest ends the session
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 class Console:

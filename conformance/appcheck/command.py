@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +24,7 @@ from conformance.appcheck.recording import redactor
 from conformance.errors import UsageError
 from conformance.record import RunRecord
 from conformance.report import prepare_directory
+from conformance.signals import stop_on_signals
 from conformance.timestamps import iso_utc
 from conformance.transport import Stop, StopReason, key_fingerprint
 
@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     started = iso_utc()
     stop: list[Stop] = []  # a signal's stop: the grading then judges what it saw, inconclusive at best
     try:
-        with _signals_stop(stop):
+        with stop_on_signals(stop.append):
             _announce(server, args)
             progress = Progress(server.recorder, formats, say)
             app = None
@@ -118,29 +118,6 @@ def _start(args: argparse.Namespace, proxy_key: str | None) -> GradingServer:
         return GradingSimulator(app_name=args.app_name, delay=args.simulator_delay, port=args.port)
     except OSError as exc:
         raise UsageError(f"cannot serve on port {args.port}: {exc.strerror or exc}") from None
-
-
-@contextlib.contextmanager
-def _signals_stop(stop: list[Stop]) -> Iterator[None]:
-    """SIGTERM and SIGINT end the wait (and the application): what was seen is still judged
-    and written, the verdict inconclusive with the reason."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        if not stop:
-            name = signal.Signals(signum).name
-            stop.append(Stop(StopReason.SIGNAL, f"stopped by signal {name} at "
-                             f"{time.strftime('%H:%M:%S', time.gmtime())} UTC", time.time()))
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _announce(server: GradingServer, args: argparse.Namespace) -> None:
