@@ -130,7 +130,7 @@ def test_appeared_and_vanished(clean: RunResult, tmp_path: Path, capsys: pytest.
     assert code == 1  # a new check that fails is something newly failing
     assert any("new.py::test_new_failing" in line and "(absent) -> failed" in line
                for line in _section(out, "Newly failing"))
-    assert any("new.py::test_new " in line for line in _section(out, "Appeared"))
+    assert any("(new.py::test_new)" in line for line in _section(out, "Appeared"))
     assert any(gone["id"] in line and "-> (absent)" in line for line in _section(out, "Vanished"))
 
 

@@ -35,7 +35,7 @@ def _verify(directory: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 def test_manifest_lists_every_artifact_with_its_hash(run: RunResult) -> None:
     data = json.loads((run.report_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert set(data["files"]) == {"report.html", "junit.xml", "summary.json", "evidence.har"}
+    assert set(data["files"]) == {"report.html", "exchanges.html", "junit.xml", "summary.json", "evidence.har"}
     for name, entry in data["files"].items():
         content = (run.report_dir / name).read_bytes()
         assert entry["sha256"] == hashlib.sha256(content).hexdigest()
@@ -45,14 +45,14 @@ def test_manifest_lists_every_artifact_with_its_hash(run: RunResult) -> None:
     assert "openapi.yaml" in data["contract"] and "schemas/summary.json" in data["contract"]
     assert data["target"]["kind"] == "embedded simulator"
     assert data["api_key_fingerprint"].startswith("sha256:")
-    assert data["started"] == run.started and data["finished"] == run.finished
+    assert data["started"] == run.record.started and data["finished"] == run.record.finished
     assert data["kit_version"]
 
 
 def test_untouched_bundle_verifies(run: RunResult, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _verify(run.report_dir, capsys)
     assert code == 0
-    assert out.startswith("ok: 4 files")
+    assert out.startswith("ok: 5 files")
 
 
 def test_flipped_byte_is_caught(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:

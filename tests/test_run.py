@@ -118,8 +118,10 @@ def test_an_interrupted_run_keeps_what_it_recorded(tmp_path, monkeypatch):
     monkeypatch.setattr(test_formats, "fetch", interrupt)
     result = run_simulator(report_dir=tmp_path)
     assert result.verdict == "inconclusive" and result.exit_code == 3
-    assert any("interrupted" in e for e in result.kit_errors)
+    assert result.record.cut_short == "the run was interrupted" and not result.kit_errors
     summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["cut_short"]["reason"] == "signal"
+    assert all(c["outcome"] != "failed" for c in summary["checks"])
     assert summary["verdict"] == "inconclusive" and summary["checks"]  # the checks before it are kept
 
 

@@ -35,9 +35,8 @@ class Change:
 
     def line(self) -> str:
         ids = " ".join(self.requirement_ids)
-        text = f"  {self.title or self.id}  [{ids}]  {self.old or '(absent)'} -> {self.new or '(absent)'}"
-        if self.title:
-            text += f"\n      ({self.id})"
+        name = f"{self.title} ({self.id})" if self.title else self.id
+        text = f"  {name}  [{ids}]  {self.old or '(absent)'} -> {self.new or '(absent)'}"
         if self.new not in FAILING or not self.message:
             return text
         return text + "".join(f"\n      {line[:200]}" for line in self.message.splitlines()[:3])
