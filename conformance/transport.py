@@ -170,6 +170,7 @@ class Transport:
         plan: Callable[[str, str, str | None], None] | None = None,
         stand_in: str | None = None,
         max_retries: int = MAX_RETRIES,
+        keep_bodies: bool = True,
     ) -> None:
         """``deadline`` is a time.monotonic() value after which nothing more is sent.
 
@@ -191,6 +192,7 @@ class Transport:
         self.plan = plan
         self.stand_in = stand_in.rstrip("/") + "/" if stand_in else None
         self.max_retries = max_retries
+        self.keep_bodies = keep_bodies  # False: a load generator's thousands of answers are not evidence
         self.exchanges: list[Exchange] = []
         self.stop: Stop | None = None
         self.stopped = threading.Event()  # waits that should end when the run is cut short use it
@@ -222,10 +224,10 @@ class Transport:
         return self.send("GET", self.url_for(path, params), label=label, headers=headers)
 
     def post(self, path: str, data: Mapping[str, Any] | list[tuple[str, Any]], *,
-             label: str | None = None) -> Response:
+             label: str | None = None, headers: Mapping[str, str] | None = None) -> Response:
         body = _encode(data)
-        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-        return self.send("POST", self.url_for(path), body=body, headers=headers, label=label)
+        sent = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", **(headers or {})}
+        return self.send("POST", self.url_for(path), body=body, headers=sent, label=label)
 
     def write_refusal(self, path: str = "") -> str | None:
         return self.write_policy.refusal(self.url_for(path))
@@ -405,7 +407,7 @@ class Transport:
                 kind = Failure.TIMEOUT if timed_out else Failure.CONNECTION
                 return self._fail(exchange, start, kind, f"answer body broken off: {_reason(exc)}")
         content = b"".join(chunks)
-        exchange.response_body = self.redact(content)
+        exchange.response_body = self.redact(content) if self.keep_bodies else b""
         exchange.elapsed_s = time.monotonic() - start
         headers_map = requests.structures.CaseInsensitiveDict(raw.headers)
         return Response(raw.status_code, headers_map, content, exchange.url, exchange)

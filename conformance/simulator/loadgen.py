@@ -1,9 +1,9 @@
 """Concurrent client traffic for the simulator, and the check that nothing written got lost.
 
 One place for the load the benchmark (``benchmarks/simulator_load.py``) measures and the
-integration tests assert on: ``drive()`` runs many client threads (a ``requests.Session``
-each) with a weighted mix of reads and writes, bounded in count and in time; ``verify()``
-then checks every acknowledged POST: its token resolves, to an id no other token got, and
+integration tests assert on: ``drive()`` runs many client threads (a kit Transport each:
+nothing in the kit sends a request any other way) with a weighted mix of reads and writes,
+bounded in count and in time; ``verify()`` then checks every acknowledged POST: its token resolves, to an id no other token got, and
 that id is listed exactly once. Loopback targets only: this is a load generator.
 """
 
@@ -22,9 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import requests
-
-from conformance.transport import is_loopback
+from conformance.transport import Response, Transport, TransportError, is_loopback
 
 POTHOLE = "4fd3b656e750846c53000004"
 MAX_PAGE_SIZE = 500  # the simulator's cap (queries.MAX_PAGE_SIZE)
@@ -57,6 +55,10 @@ WRITES_ONLY: Mapping[Kind, int] = {Kind.POST: 1}
 # how a read's body must begin: a cheap sign the whole answer came, without parsing it all
 _OPENS = {Kind.SERVICES: b"[", Kind.DEFINITION: b"{", Kind.LIST_JSON: b"[", Kind.LIST_XML: b"<",
           Kind.SINGLE: b"["}
+
+
+class LoadError(RuntimeError):
+    """The simulator refused what the load generator needs before or after the traffic."""
 
 
 class NotLoopback(ValueError):
@@ -160,7 +162,7 @@ def drive(load: Load, stop: threading.Event | None = None) -> LoadResult:
     after each thread has polled its own tokens for up to ``settle_seconds``."""
     _require_loopback(load.base_url)
     stop = stop or threading.Event()
-    with requests.Session() as session:
+    with _client(load.base_url, load.timeout) as session:
         codes, ids = _catalogue(session, load)
     budget = _Budget(load.requests)
     tag = secrets.token_hex(4)  # tells this run's POSTs from earlier ones in a --db file
@@ -190,11 +192,11 @@ def verify(base_url: str, written: Sequence[Written], settle_seconds: float = 30
     found = Integrity(acknowledged=len(written))
     tokens = Counter(w.token for w in written)
     found.duplicate_tokens = sorted(t for t, n in tokens.items() if n > 1)
-    with requests.Session() as session:
+    with _client(base_url, timeout) as session:
         deadline = time.monotonic() + settle_seconds
         ids: dict[str, Written] = {}
         for item in written:
-            now_id = _resolve(session, base_url, item.token, deadline, timeout)
+            now_id = _resolve(session, item.token, deadline)
             if now_id is None:
                 found.unresolved.append(item.token)
                 continue
@@ -206,13 +208,12 @@ def verify(base_url: str, written: Sequence[Written], settle_seconds: float = 30
             ids[now_id] = item
         listed = Counter[str]()
         for batch in _batches(sorted(ids), ID_BATCH):
-            for row in _get_json(session, f"{base_url}/requests.json",
-                                 {"service_request_id": ",".join(batch)}, timeout):
+            for row in _get_json(session, "requests.json", {"service_request_id": ",".join(batch)}):
                 listed[row.get("service_request_id")] += 1
                 item = ids.get(row.get("service_request_id"))
                 if item is not None and row.get("description") != item.marker:
                     found.mismatched.append(f"{row.get('service_request_id')}: another request's row")
-        everywhere = _full_list(session, base_url, timeout)
+        everywhere = _full_list(session)
         for sr_id in sorted(ids):
             counts = (listed[sr_id], everywhere[sr_id])
             if 0 in counts:
@@ -254,9 +255,8 @@ class _Worker:
         self.traffic_requests = 0
         self.traffic_ended = time.monotonic()
         self.failure: BaseException | None = None
-        self.session = requests.Session()
-        if not load.keep_alive:
-            self.session.headers["Connection"] = "close"
+        self.session = Transport(load.base_url, timeout=load.timeout, keep_bodies=False)
+        self.headers = {} if load.keep_alive else {"Connection": "close"}
 
     def run(self, deadline: float) -> None:
         try:
@@ -286,20 +286,20 @@ class _Worker:
             self._post()
             return
         with self._timed(kind) as sample:
-            answer = self.session.get(f"{self.load.base_url}/{self._path(kind)}",
-                                      timeout=self.load.timeout)
+            path, params = self._path(kind)
+            answer = self.session.get(path, params, headers=self.headers)
             _expect_ok(sample, answer)
-            if sample.outcome is Outcome.OK and not answer.content.lstrip().startswith(_OPENS[kind]):
-                sample.outcome, sample.detail = Outcome.BODY, answer.content[:40].decode(errors="replace")
+            if sample.outcome is Outcome.OK and not answer.body.lstrip().startswith(_OPENS[kind]):
+                sample.outcome, sample.detail = Outcome.BODY, answer.body[:40].decode(errors="replace")
 
-    def _path(self, kind: Kind) -> str:
+    def _path(self, kind: Kind) -> tuple[str, dict[str, str] | None]:
         if kind is Kind.DEFINITION:
-            return f"services/{self.rng.choice(self.codes)}.json"
+            return f"services/{self.rng.choice(self.codes)}.json", None
         if kind is Kind.SINGLE:
-            return f"requests/{self.rng.choice(self.ids)}.json"
+            return f"requests/{self.rng.choice(self.ids)}.json", None
         if kind is Kind.LIST_JSON:
-            return "requests.json?extensions=true"
-        return kind.value  # services.json, requests.xml
+            return "requests.json", {"extensions": "true"}
+        return kind.value, None  # services.json, requests.xml
 
     def _post(self) -> None:
         marker = f"load {self.tag} w{self.number} n{len(self.written)}"
@@ -307,12 +307,11 @@ class _Worker:
                 "address_string": "121 N LaSalle St", "attribute[WHEREIST]": "CURB",
                 "description": marker}
         with self._timed(Kind.POST) as sample:
-            answer = self.session.post(f"{self.load.base_url}/requests.json", data=form,
-                                       timeout=self.load.timeout)
+            answer = self.session.post("requests.json", form, headers=self.headers)
             _expect_ok(sample, answer)
             if sample.outcome is not Outcome.OK:
                 return
-            first = _first(answer.content)
+            first = _first(answer.body)
             if not first.get("token"):
                 sample.outcome, sample.detail = Outcome.BODY, "no token"
                 return
@@ -320,12 +319,11 @@ class _Worker:
 
     def _poll(self, item: Written) -> None:
         with self._timed(Kind.TOKEN) as sample:
-            answer = self.session.get(f"{self.load.base_url}/tokens/{item.token}.json",
-                                      timeout=self.load.timeout)
+            answer = self.session.get(f"tokens/{item.token}.json", headers=self.headers)
             _expect_ok(sample, answer)
             if sample.outcome is not Outcome.OK:
                 return
-            sr_id = _first(answer.content).get("service_request_id")
+            sr_id = _first(answer.body).get("service_request_id")
             if sr_id and item.id is None:
                 item.id = sr_id
                 self.ids.append(sr_id)  # this thread's single reads include its own writes
@@ -348,8 +346,8 @@ class _Worker:
         began = time.perf_counter()
         try:
             yield sample
-        except requests.RequestException as exc:
-            sample.outcome, sample.detail = Outcome.CONNECTION, type(exc).__name__
+        except TransportError as exc:
+            sample.outcome, sample.detail = Outcome.CONNECTION, str(exc.kind)
         except ValueError as exc:  # a 2xx body that is not the JSON it should be
             sample.outcome, sample.detail = Outcome.BODY, type(exc).__name__
         sample.seconds = time.perf_counter() - began
@@ -363,23 +361,31 @@ def _require_loopback(base_url: str) -> None:
         raise NotLoopback(f"load goes to loopback addresses only, not {host or base_url}")
 
 
-def _catalogue(session: requests.Session, load: Load) -> tuple[list[str], list[str]]:
+@contextmanager
+def _client(base_url: str, timeout: float) -> Iterator[Transport]:
+    transport = Transport(base_url, timeout=timeout, keep_bodies=False)
+    try:
+        yield transport
+    finally:
+        transport.close()
+
+
+def _catalogue(session: Transport, load: Load) -> tuple[list[str], list[str]]:
     """Service codes and a page of ids to read, fetched once before the clock starts, and only
     if the mix reads them (a fault may hold request lists for minutes)."""
     codes: list[str] = []
     ids: list[str] = []
     if load.mix.get(Kind.DEFINITION):
-        codes = [s["service_code"] for s in _get_json(session, f"{load.base_url}/services.json",
-                                                       {}, load.timeout)]
+        codes = [s["service_code"] for s in _get_json(session, "services.json", {})]
     if load.mix.get(Kind.SINGLE):
-        ids = [row["service_request_id"] for row in _get_json(
-            session, f"{load.base_url}/requests.json", {}, load.timeout) if "service_request_id" in row]
+        ids = [row["service_request_id"] for row in _get_json(session, "requests.json", {})
+               if "service_request_id" in row]
     return codes, ids
 
 
-def _expect_ok(sample: Sample, answer: requests.Response) -> None:
-    if not 200 <= answer.status_code < 300:
-        sample.outcome, sample.detail = Outcome.STATUS, str(answer.status_code)
+def _expect_ok(sample: Sample, answer: Response) -> None:
+    if not 200 <= answer.status < 300:
+        sample.outcome, sample.detail = Outcome.STATUS, str(answer.status)
 
 
 def _first(body: bytes) -> dict[str, str]:
@@ -390,12 +396,11 @@ def _first(body: bytes) -> dict[str, str]:
     return decoded[0]
 
 
-def _resolve(session: requests.Session, base_url: str, token: str, deadline: float,
-             timeout: float) -> str | None:
+def _resolve(session: Transport, token: str, deadline: float) -> str | None:
     while True:
-        answer = session.get(f"{base_url}/tokens/{token}.json", timeout=timeout)
-        if answer.status_code == 200:
-            sr_id = _first(answer.content).get("service_request_id")
+        answer = session.get(f"tokens/{token}.json")
+        if answer.status == 200:
+            sr_id = _first(answer.body).get("service_request_id")
             if sr_id:
                 return sr_id
         if time.monotonic() >= deadline:
@@ -403,19 +408,18 @@ def _resolve(session: requests.Session, base_url: str, token: str, deadline: flo
         time.sleep(0.05)
 
 
-def _get_json(session: requests.Session, url: str, params: Mapping[str, str],
-              timeout: float) -> list[dict[str, str]]:
-    answer = session.get(url, params=params, timeout=timeout)
-    answer.raise_for_status()
-    return answer.json()
+def _get_json(session: Transport, path: str, params: Mapping[str, str]) -> list[dict[str, str]]:
+    answer = session.get(path, params)
+    if not 200 <= answer.status < 300:
+        raise LoadError(f"GET {path} answered {answer.status}")
+    return json.loads(answer.body)
 
 
-def _full_list(session: requests.Session, base_url: str, timeout: float) -> Counter[str]:
+def _full_list(session: Transport) -> Counter[str]:
     """How often each id appears when the whole store is paged through."""
     seen = Counter[str]()
     for page in range(1, MAX_LIST_PAGES + 1):
-        rows = _get_json(session, f"{base_url}/requests.json",
-                         {"page_size": str(MAX_PAGE_SIZE), "page": str(page)}, timeout)
+        rows = _get_json(session, "requests.json", {"page_size": str(MAX_PAGE_SIZE), "page": str(page)})
         seen.update(row["service_request_id"] for row in rows if "service_request_id" in row)
         if len(rows) < MAX_PAGE_SIZE:
             break
