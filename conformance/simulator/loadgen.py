@@ -3,8 +3,9 @@
 One place for the load the benchmark (``benchmarks/simulator_load.py``) measures and the
 integration tests assert on: ``drive()`` runs many client threads (a kit Transport each:
 nothing in the kit sends a request any other way) with a weighted mix of reads and writes,
-bounded in count and in time; ``verify()`` then checks every acknowledged POST: its token resolves, to an id no other token got, and
-that id is listed exactly once. Loopback targets only: this is a load generator.
+bounded in count and in time; ``verify()`` then checks every acknowledged POST: its token
+resolves, to an id no other token got, and that id is listed exactly once.
+Loopback targets only: this is a load generator.
 """
 
 from __future__ import annotations
