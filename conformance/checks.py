@@ -100,6 +100,29 @@ def datetime_problems(rows: Iterable[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def address_problem(address_string: str | None, row: dict[str, Any]) -> str | None:
+    """Why a request written with ``address_string`` does not read back with that address."""
+    if address_string and str(row.get("address") or "").strip().lower() != address_string.strip().lower():
+        return f"address: wrote {address_string!r}, read {row.get('address')!r}"
+    return None
+
+
+def error_text(answer: Answer) -> str:
+    """The descriptions of an error answer in one string ('' when there is no error list)."""
+    try:
+        errors = error_list(answer)
+    except (CheckFailed, Inconclusive):
+        return ""
+    if not isinstance(errors, list):
+        return ""
+    return " ".join(str(e.get("description", "")) for e in errors if isinstance(e, dict))
+
+
+def clip(value: Any, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def listing(lines: Iterable[str], limit: int = MAX_LISTED) -> str:
     lines = list(lines)
     shown = [f"  - {line}" for line in lines[:limit]]

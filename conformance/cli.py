@@ -145,17 +145,26 @@ def _requirements(args: argparse.Namespace) -> int:
 
     chosen = profiles.get(args.profile) if args.profile else None
     rows = [r for r in requirements.load().values() if chosen is None or chosen.selects(r)]
+
+    def level(r: requirements.Requirement) -> str:
+        # under a profile: its level; without one: the level, and where a profile differs
+        if chosen is not None:
+            return chosen.level_of(r)
+        return "/".join([r.level, *(f"{tag}:{lv}" for tag, lv in r.levels)])
+
     if args.json:
         print(json.dumps([{
-            "id": r.id, "level": r.level, "source": r.source, "statement": r.statement,
-            "endpoints": list(r.endpoints), "formats": list(r.formats),
+            "id": r.id, "level": chosen.level_of(r) if chosen else r.level, "source": r.source,
+            "statement": r.statement, "endpoints": list(r.endpoints), "formats": list(r.formats),
             "profiles": list(r.profiles), "checklist": r.checklist,
+            **({"levels": dict(r.levels)} if r.levels else {}),
         } for r in rows], indent=2))
         return EXIT_OK
     width = max(len(r.id) for r in rows)
     for r in rows:
-        print(f"{r.id:<{width}}  {r.level:<6}  {r.statement}")
-    print(f"\n{len(rows)} requirements ({sum(r.level == 'MUST' for r in rows)} MUST)")
+        print(f"{r.id:<{width}}  {level(r):<6}  {r.statement}")
+    musts = sum((chosen.level_of(r) if chosen else r.level) == "MUST" for r in rows)
+    print(f"\n{len(rows)} requirements ({musts} MUST)")
     return EXIT_OK
 
 

@@ -53,6 +53,7 @@ class Poll:
     status: int | None
     service_request_id: str | None
     note: str = ""
+    answer: Answer | None = field(default=None, repr=False)  # what GR2-TOKEN-ANSWER judges
 
 
 @dataclass(slots=True)
@@ -175,15 +176,16 @@ class Client:
     def create(self, fields: Mapping[str, Any], attributes: Mapping[str, Any] | None = None, *,
                api_key: str | None | bool = True, fmt: str = "json", label: str | None = None
                ) -> Answer:
-        """POST a service request. ``api_key=True`` sends the target's key, None sends none;
-        it travels where the profile says (``key_on``)."""
+        """POST a service request. ``api_key=True`` sends the target's key, None sends none,
+        "" sends it empty (``api_key=``); it travels where the profile says (``key_on``)."""
         operation = OPERATIONS["post-request"]
         form: list[tuple[str, Any]] = []
         path = operation.path(fmt)
         key = self.transport.api_key if api_key is True else api_key
-        if key and self.key_on is KeyPlace.QUERY:
+        send = bool(key) or api_key == ""
+        if send and self.key_on is KeyPlace.QUERY:
             path = f"{path}?{urlencode({'api_key': key})}"
-        elif key:
+        elif send:
             form.append(("api_key", key))
         if self.jurisdiction_id:
             form.append(("jurisdiction_id", self.jurisdiction_id))
@@ -202,7 +204,7 @@ class Client:
             self.on_answer(Answer("", exc.exchange.status or 0, "", b"", exc.exchange,
                                   decode_error=str(exc)))
 
-    def resolve_token(self, token: str, timeout: float, *, remote: bool,
+    def resolve_token(self, token: str, timeout: float, *, remote: bool, fmt: str = "json",
                       on_poll: Callable[[Poll], None] | None = None) -> TokenResult:
         """Poll ``tokens/{token}`` until an id appears or ``timeout`` passes.
 
@@ -218,8 +220,9 @@ class Client:
             attempt += 1
             poll = Poll(attempt, round(time.monotonic() - start, 3), None, None)
             try:
-                answer = self.token(token)
+                answer = self.token(token, fmt)
                 poll.status = answer.status
+                poll.answer = answer
                 if answer.decode_error:
                     poll.note = answer.decode_error
                 elif answer.ok and isinstance(answer.data, list) and answer.data:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 from conformance.errors import UsageError
 
 if TYPE_CHECKING:
+    from conformance.outcomes import Level
     from conformance.requirements import Requirement
 
 REMOTE_POLL_TIMEOUT = 600.0  # seconds: a real city may take minutes to process a request
@@ -110,6 +111,11 @@ class Profile:
     def selects(self, requirement: Requirement) -> bool:
         """Whether ``requirement`` applies to a run under this profile."""
         return self.requirement_tag in requirement.profiles
+
+    def level_of(self, requirement: Requirement) -> Level:
+        """How strongly ``requirement`` binds a target of this profile (requirements.yaml's
+        ``levels`` may set it per profile: what a city's documents make of the specification)."""
+        return requirement.level_for(self.requirement_tag)
 
 
 class UnknownProfile(UsageError, ValueError):

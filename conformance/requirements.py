@@ -32,10 +32,22 @@ class Requirement:
     formats: tuple[str, ...]
     profiles: tuple[str, ...]  # requirement tags of profiles (Profile.selects asks)
     checklist: str | None = None
+    # (requirement tag, level) where a profile's documents make the requirement stronger or
+    # weaker than ``level`` says; Profile.level_of asks
+    levels: tuple[tuple[str, Level], ...] = ()
 
     @property
     def subject(self) -> str:
         return next(s for prefix, s in SUBJECTS.items() if self.id.startswith(prefix))
+
+    def level_for(self, tag: str) -> Level:
+        """The level under the profile whose requirement tag is ``tag``."""
+        return dict(self.levels).get(tag, self.level)
+
+    @property
+    def strongest(self) -> Level:
+        """The highest level under any profile (a MUST anywhere needs a check and a fault)."""
+        return min((self.level, *(level for _tag, level in self.levels)), key=lambda level: level.rank)
 
 
 class RegistryError(ValueError):
@@ -56,6 +68,8 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
             formats=tuple(entry.get("formats", ())),
             profiles=tuple(entry.get("profiles", sorted(profiles.requirement_tags()))),
             checklist=entry.get("checklist"),
+            levels=tuple((tag, Level(level) if level in LEVELS else level)
+                         for tag, level in (entry.get("levels") or {}).items()),
         )
         problems = []
         if req.id in registry:
@@ -67,6 +81,11 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
             problems.append(f"level {req.level!r} not one of {LEVELS}")
         if not set(req.profiles) <= profiles.requirement_tags():
             problems.append(f"unknown profile in {req.profiles}")
+        for tag, level in req.levels:
+            if tag not in req.profiles:
+                problems.append(f"levels names {tag!r}, not one of its profiles {req.profiles}")
+            if level not in LEVELS:
+                problems.append(f"level {level!r} for {tag} not one of {LEVELS}")
         if known_prefix and req.checklist is not None:
             conditions = APP_CHECKLIST if req.subject == "application" else CHECKLIST
             if req.checklist not in conditions:

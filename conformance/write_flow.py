@@ -4,15 +4,22 @@ The flow starts when the run starts and runs beside the other checks, so the wai
 City to process the request overlaps them: choose a service, fill its required attributes
 from its definition, POST with the key, look at the list while the request is pending
 (the City warns that such rows have no id), then poll the token until the id appears.
-The checks in ``scenarios/test_write_readback.py`` judge what this flow recorded.
+The checks in ``scenarios/test_write_readback*.py`` judge what this flow recorded.
+
+A run writes at most three requests, so each write shows as much as it can: the main write
+carries a description of exactly 4000 characters with line breaks and non-ASCII text and
+every optional field; a second is located by address_string alone and has no description;
+a third is located by address_id alone and is sent (and its token polled) as .xml.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from conformance.client import Answer, Client, Poll, TokenResult
@@ -20,27 +27,92 @@ from conformance.outcomes import Inconclusive
 from conformance.target import Target
 from conformance.transport import Failure, TransportError
 
+DESCRIPTION_LIMIT = 4000  # characters, GeoReport v2 "POST Service Request"
+# the optional fields of a POST (GR2-POST-OPTIONAL-FIELDS); placeholders the run fills in
+OPTIONAL_FIELDS = {
+    "email": "open311-conformance@example.org", "phone": "312-555-0100",
+    "first_name": "Open311", "last_name": "Conformance",
+    "device_id": "open311-conformance-{run_id}", "account_id": "open311-conformance",
+    # the query string shows a server that keeps only part of the URL
+    "media_url": "https://example.org/open311-conformance.jpg?run={run_id}",
+}
+# when the target lists no address_id of its own (GR2-POST-ADDRESS-ID says so when refused)
+MADE_UP_ADDRESS_ID = "open311-conformance-address"
+
+
+class Location(StrEnum):
+    """How a write of the flow gives its location."""
+
+    COORDINATES = "lat and long"
+    ADDRESS_STRING = "address_string alone"
+    ADDRESS_ID = "address_id alone"
+
 
 @dataclass(slots=True)
-class WriteOutcome:
-    service_code: str | None = None
+class Write:
+    """One POST of the flow and what became of it."""
+
+    fmt: str = "json"
     fields: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
     post: Answer | None = None
     token: str | None = None
     immediate_id: str | None = None
     token_result: TokenResult | None = None
-    pending_list: Answer | None = None
-    pending_probes: list[Answer] = field(default_factory=list)
-    skipped: str | None = None
-    inconclusive: str | None = None
-    error: str | None = None
+    skipped: str | None = None  # why this write (for the main write: the flow) was not sent
 
     @property
     def service_request_id(self) -> str | None:
         if self.immediate_id:
             return self.immediate_id
         return self.token_result.service_request_id if self.token_result else None
+
+    def take(self, answer: Answer) -> None:
+        """Keep the POST answer and the token or id it carries."""
+        self.post = answer
+        row = answer_row(answer)
+        if row is None:
+            return
+        self.token = str(row["token"]) if row.get("token") else None
+        self.immediate_id = str(row["service_request_id"]) if row.get("service_request_id") else None
+
+
+@dataclass(slots=True)
+class WriteOutcome(Write):
+    """The main write (lat and long) and the flow around it."""
+
+    service_code: str | None = None
+    pending_list: Answer | None = None
+    pending_probes: list[Answer] = field(default_factory=list)
+    inconclusive: str | None = None
+    error: str | None = None
+    # the writes located otherwise (address_string alone, address_id alone)
+    alternatives: dict[Location, Write] = field(default_factory=dict)
+
+    def writes(self) -> list[Write]:
+        """Every write of the flow that was sent, the main one first."""
+        return [w for w in (self, *self.alternatives.values()) if w.post is not None]
+
+
+def answer_row(answer: Answer) -> dict[str, Any] | None:
+    """The request a POST answer holds: the list's first element or, a shape GR2-POST-RESPONSE
+    fails but a client can still use, a bare object. None when refused or unreadable."""
+    if not answer.ok:
+        return None
+    data = answer.data
+    if isinstance(data, list):
+        data = data[0] if data else None
+    return data if isinstance(data, dict) else None
+
+
+def main_description(run_id: str) -> str:
+    """Exactly DESCRIPTION_LIMIT characters: line breaks, non-ASCII text, the run's id."""
+    head = (f"open311-conformance write check, run {run_id}\n"
+            "Zeile 2 \u2014 Stra\u00dfe, caf\u00e9, na\u00efve, S\u00e3o Paulo, \u6771\u4eac\n")
+    filler = "This line fills the description to exactly 4000 characters.\n"
+    text = (head + filler * (DESCRIPTION_LIMIT // len(filler) + 1))[:DESCRIPTION_LIMIT - 1].rstrip()
+    # no whitespace at the end: XML readers may strip it
+    return text.ljust(DESCRIPTION_LIMIT - 1, ".") + "."
 
 
 def choose_service(services: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:
@@ -174,28 +246,56 @@ class WriteFlow:
             definition = answer.data if answer.ok and isinstance(answer.data, dict) else None
         out.attributes = fill_attributes(definition)
         ensure_location(self.client, self.target)
-        out.fields = {**post_fields(self.target, out.service_code,
-                                    f"open311-conformance write check, run {self.run_id}"),
-                      "first_name": "Open311", "last_name": "Conformance"}
-        out.post = self.client.create(out.fields, out.attributes, label="write: POST")
-        if not out.post.ok or not isinstance(out.post.data, list) or not out.post.data:
-            return
-        first = out.post.data[0] if isinstance(out.post.data[0], dict) else {}
-        out.token = str(first["token"]) if first.get("token") else None
-        out.immediate_id = str(first["service_request_id"]) if first.get("service_request_id") else None
-        if out.token is None:
-            return
-        # While the City processes the request, lists may show it without an id.
-        out.pending_list = self.client.requests(cached=False)
-        # the same moment, asked narrowly: such rows must not leak into these answers
-        rows, _pending = Client.identified(out.pending_list)
-        if rows:
-            probe = str(rows[0]["service_request_id"])
-            out.pending_probes = [self.client.requests({"service_request_id": probe}, cached=False),
-                                  self.client.request(probe, cached=False)]
-        out.token_result = self.client.resolve_token(
-            out.token, self.target.poll_timeout, remote=self.target.remote, on_poll=self.on_poll)
+        optional = {name: value.format(run_id=self.run_id) for name, value in OPTIONAL_FIELDS.items()}
+        out.fields = {**post_fields(self.target, out.service_code, main_description(self.run_id)),
+                      **optional}
+        out.take(self.client.create(out.fields, out.attributes, label="write: POST"))
+        out.alternatives = self._alternatives(out.service_code, out.attributes)
+        for location, write in out.alternatives.items():
+            if not write.skipped:
+                write.take(self.client.create(write.fields, write.attributes, fmt=write.fmt,
+                                              label=f"write: POST located by {location}"))
+        started = time.monotonic()
+        if out.token is not None:
+            # While the City processes the request, lists may show it without an id.
+            out.pending_list = self.client.requests(cached=False)
+            # the same moment, asked narrowly: such rows must not leak into these answers
+            rows, _pending = Client.identified(out.pending_list)
+            if rows:
+                probe = str(rows[0]["service_request_id"])
+                out.pending_probes = [self.client.requests({"service_request_id": probe}, cached=False),
+                                      self.client.request(probe, cached=False)]
+            out.token_result = self.client.resolve_token(
+                out.token, self.target.poll_timeout, remote=self.target.remote, on_poll=self.on_poll)
+        # the other writes were sent at the same moment: they share the main write's time
+        for write in out.alternatives.values():
+            if write.token is not None and self.client.transport.stop is None:
+                left = max(0.0, self.target.poll_timeout - (time.monotonic() - started))
+                write.token_result = self.client.resolve_token(write.token, left, remote=self.target.remote,
+                                                               fmt=write.fmt)
         stop = self.client.transport.stop
-        if out.token_result.service_request_id is None and stop is not None:
+        if out.token_result is not None and out.token_result.service_request_id is None and stop is not None:
             # the kit stopped polling, the target did not fail to resolve
             out.inconclusive = f"token polling stopped: {stop.detail}"
+
+    def _alternatives(self, service_code: str, attributes: dict[str, Any]) -> dict[Location, Write]:
+        """The writes located by address_string alone (without a description) and by
+        address_id alone (as .xml), each on the main write's service and attributes."""
+        address = self.target.address_string or listed_value(self.client, "address")
+        by_string = Write(fields={"service_code": service_code, "address_string": address},
+                          attributes=attributes)
+        if not address:
+            by_string.skipped = ("no address_string to write: the profile gives none and no listed "
+                                 "request has an address")
+        address_id = listed_value(self.client, "address_id") or MADE_UP_ADDRESS_ID
+        by_id = Write(fmt="xml", attributes=attributes, fields={
+            "service_code": service_code, "address_id": address_id,
+            "description": f"open311-conformance write check (address_id alone), run {self.run_id}"})
+        return {Location.ADDRESS_STRING: by_string, Location.ADDRESS_ID: by_id}
+
+
+def listed_value(client: Client, name: str) -> str | None:
+    """The first non-empty ``name`` of a request the target lists (a value it accepts)."""
+    rows, _pending = Client.identified(client.requests())
+    values = (row.get(name) for row in rows)
+    return next((str(v) for v in values if isinstance(v, str | int) and str(v).strip()), None)

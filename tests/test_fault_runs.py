@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import requirements
+from conformance import profiles, requirements
 from conformance.runner import run_simulator
 from conformance.simulator.faults import CATALOGUE
 
 pytestmark = pytest.mark.integration
 
 
-LEVEL = {r.id: r.level for r in requirements.load().values()}
+REGISTRY = requirements.load()
+# the runs below use the default profile; a requirement's level may differ under another
+LEVEL = {r.id: profiles.DEFAULT.level_of(r) for r in REGISTRY.values()}
 MUST_FAULTS = sorted(n for n, f in CATALOGUE.items() if LEVEL[f.requirement] == "MUST")
 SHOULD_FAULTS = sorted(n for n, f in CATALOGUE.items() if LEVEL[f.requirement] == "SHOULD")
+# faults whose requirement binds another profile at another level, with that profile
+OTHER_LEVELS = sorted((n, p.name) for n, f in CATALOGUE.items() for p in profiles.REGISTRY.values()
+                      if p.selects(REGISTRY[f.requirement])
+                      and p.level_of(REGISTRY[f.requirement]) != LEVEL[f.requirement])
+# what a clean simulator run fails under each profile, by design (see test_run.py)
+DOCUMENTED_FAILURES = {"georeport-v2": {"GR2-REQ-HAS-ID"}}
+# what else a fault breaks under a profile, of necessity: the strict schema holds a listed
+# description to 4000 characters, so the longer one the server kept is listed against it
+CONSEQUENCES = {("post-long-description-accepted", "georeport-v2"): {"GR2-REQ-SCHEMA"}}
 
 
 @pytest.mark.parametrize("name", MUST_FAULTS)
@@ -33,3 +44,31 @@ def test_should_fault_warns(name, tmp_path):
     assert fault.requirement in warned, f"{name} breaks {fault.requirement}; the run warned of {sorted(warned)}"
     # a SHOULD deviation alone does not fail the run
     assert result.verdict == "pass", [(r.id, r.message) for r in result.results if r.outcome == "failed"]
+
+
+def _by_outcome(result, outcome):
+    return {i for r in result.results if r.outcome == outcome for i in r.requirement_ids}
+
+
+@pytest.mark.parametrize(("name", "profile"), OTHER_LEVELS)
+def test_fault_judged_at_the_profiles_level(name, profile, tmp_path):
+    fault = CATALOGUE[name]
+    level = profiles.get(profile).level_of(REGISTRY[fault.requirement])
+    result = run_simulator((name,), profile=profile, timeout=2.0, poll_timeout=3.0, report_dir=tmp_path)
+    failed, warned = _by_outcome(result, "failed"), _by_outcome(result, "warning")
+    documented = DOCUMENTED_FAILURES.get(profile, set()) | CONSEQUENCES.get((name, profile), set())
+    if level == "MUST":
+        assert fault.requirement in failed, f"{name} under {profile}: failed {sorted(failed)}"
+    else:
+        assert fault.requirement in warned and fault.requirement not in failed, (name, profile, sorted(warned))
+    assert failed - {fault.requirement} <= documented, f"{name} under {profile}: also failed {sorted(failed)}"
+
+
+def test_input_cut_fails_under_the_specification_too(tmp_path):
+    # a 400 is only a SHOULD there, but a 200 that cuts the input still fails
+    result = run_simulator(("post-long-description-cut",), profile="georeport-v2", timeout=2.0,
+                           poll_timeout=3.0, report_dir=tmp_path)
+    failed, warned = _by_outcome(result, "failed"), _by_outcome(result, "warning")
+    assert "GR2-POST-INPUT-KEPT" in failed
+    assert "GR2-POST-DESCRIPTION-LENGTH" in warned
+    assert failed - {"GR2-POST-INPUT-KEPT"} <= DOCUMENTED_FAILURES["georeport-v2"]

@@ -142,8 +142,7 @@ PREDICATES: dict[str, Callable[[Outcome], bool]] = {
     "post_id_without_token": lambda o: "service_request_id" in o.json()[0]
     and "token" not in o.json()[0],
     "token_without_id": lambda o: bool(o.json()) and "service_request_id" not in o.json()[0],
-    "description_altered": lambda o: o.json()[0].get("description")
-    != POTHOLE_FORM["description"],
+    "description_altered": lambda o: o.json()[0].get("description") != o.values["description"],
     "status_outside_enum": lambda o: any(r["status"] not in ("open", "closed")
                                          for r in _rows(o) if "service_request_id" in r),
     "row_without_id": lambda o: any("service_request_id" not in r for r in _rows(o)),
@@ -163,6 +162,8 @@ PREDICATES: dict[str, Callable[[Outcome], bool]] = {
     "plain_json_not_jsonp": lambda o: o.response.body.lstrip().startswith(b"["),
     "no_extensions": lambda o: not any({"attributes", "extended_attributes", "notes"} & set(r)
                                        for r in _rows(o)),
+    "every_service_realtime": lambda o: all(s["type"] == "realtime" for s in o.json()),
+    "token_not_echoed": lambda o: "token" not in (o.json()[0] or {}),
 }
 
 
@@ -181,16 +182,17 @@ def _run(sim: RunningSimulator, case: dict[str, Any]) -> Outcome:
     values = {"history_id": history[0].id, "history_id_2": history[1].id,
               "description_4001": "x" * 4001}
     client = Transport(sim.base_url, sim.api_key, timeout=10)
+    form = {**POTHOLE_FORM, **_fill(case.get("post_form", {}), values)}
+    values["description"] = form["description"]
     for step in case.get("steps", ()):
         if step == "post":
-            answer = wire.decode_json(client.post("requests.json",
-                                                  {**POTHOLE_FORM, "api_key": sim.api_key}).body)
-            values["token"] = answer[0].get("token", "")
+            answer = wire.decode_json(client.post("requests.json", {**form, "api_key": sim.api_key}).body)
+            values["token"] = answer[0].get("token", "") if isinstance(answer[0], dict) else ""
         elif step == "wait":
             time.sleep(DELAY * 2)
         elif step == "resolve":
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and "id" not in values:
+            while time.monotonic() < deadline and values["token"] and "id" not in values:
                 answer = wire.decode_json(client.get(f"tokens/{values['token']}.json").body)
                 if answer and "service_request_id" in answer[0]:
                     values["id"] = answer[0]["service_request_id"]
@@ -205,8 +207,8 @@ def _run(sim: RunningSimulator, case: dict[str, Any]) -> Outcome:
             form = dict(request["form"])
             if form.pop("pothole", False):
                 form.update(POTHOLE_FORM)
-            key = {"sim": sim.api_key, "none": None, "bogus": "0" * 32}[request.get("key", "sim")]
-            if key:
+            key = {"sim": sim.api_key, "none": None, "empty": "", "bogus": "0" * 32}[request.get("key", "sim")]
+            if key is not None:
                 form["api_key"] = key
             response = client.post(request["path"], form)
     except TransportError as exc:

@@ -16,7 +16,7 @@ from conformance.runner import embedded, execute, run_simulator
 from conformance.simulator import start
 from conformance.simulator.faults import CATALOGUE
 from conformance.target import Target
-from conformance.transport import REDACTED, Transport, WritePolicy
+from conformance.transport import Transport, WritePolicy
 from conformance.write_flow import fill_attributes
 
 SPECS = {spec.operation_id: spec for spec in fuzzing.OPERATIONS}
@@ -77,7 +77,7 @@ def test_no_post_when_writes_are_refused_or_no_key() -> None:
 def test_request_cap_bounds_every_check() -> None:
     for spec in fuzzing.OPERATIONS:
         assert fuzzing.engine.request_cap(spec, 10) <= 15
-    assert fuzzing.engine.request_cap(SPECS["createServiceRequest"], 10) == 3
+    assert fuzzing.engine.request_cap(SPECS["createServiceRequest"], 10) == 2
 
 
 # -- against a simulator ------------------------------------------------------------------------
@@ -117,7 +117,8 @@ def test_key_probe_failure_has_a_curl_reproduction_without_the_key(simulator) ->
     assert result.findings, "a POST with a wrong key was accepted and not reported"
     finding = result.findings[0]
     assert any("wrong api_key" in f for f in finding.failures)
-    assert finding.curl.startswith("curl -X POST") and REDACTED in finding.curl
+    # the generated POST never carried the target's key: its reproduction has none to redact
+    assert finding.curl.startswith("curl -X POST") and "api_key=open311-conformance-not-a-key" in finding.curl
     assert simulator.api_key not in finding.describe()
     assert result.sent <= 3 and fuzzing.fuzz_requests(transport.exchanges, "POST") <= 3
 

@@ -47,7 +47,8 @@ def test_every_scenario_names_known_requirements(capsys):
 def test_every_must_requirement_has_a_check(capsys):
     _code, items = collect(SCENARIOS)
     checked = {i for item in items for i in requirement_ids(item)}
-    musts = {r.id for r in requirements.load().values() if r.level == "MUST" and r.subject == "server"}
+    # a MUST under any profile needs a check
+    musts = {r.id for r in requirements.load().values() if r.strongest == "MUST" and r.subject == "server"}
     assert sorted(musts - checked) == []
 
 
@@ -82,3 +83,23 @@ def test_every_requirement_is_broken_by_a_fault():
     broken = {fault.requirement for fault in CATALOGUE.values()}
     assert sorted(checked - broken - set(NO_FAULT_NEEDED)) == []
     assert set(NO_FAULT_NEEDED) <= checked - broken  # an entry here must still be needed
+
+
+def test_a_level_may_differ_per_profile():
+    from conformance import profiles
+
+    registry = requirements.load()
+    chicago, spec = profiles.get("chicago"), profiles.get("georeport-v2")
+    address = registry["GR2-POST-ADDRESS-STRING"]
+    assert (spec.level_of(address), chicago.level_of(address)) == ("MUST", "SHOULD")
+    value = registry["GR2-POST-ATTRIBUTE-VALUE"]
+    assert (spec.level_of(value), chicago.level_of(value), value.strongest) == ("SHOULD", "MUST", "MUST")
+    assert all(spec.level_of(r) == r.level for r in registry.values() if not r.levels)
+
+
+def test_levels_must_name_a_profile_of_the_requirement(tmp_path):
+    path = tmp_path / "requirements.yaml"
+    path.write_text("requirements:\n  - id: GR2-X\n    level: MUST\n    levels: {chicago: SHOULD}\n"
+                    "    source: s\n    statement: s\n    profiles: [georeport-v2]\n")
+    with pytest.raises(requirements.RegistryError, match="levels names 'chicago'"):
+        requirements.load(path)

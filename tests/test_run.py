@@ -26,8 +26,43 @@ def test_clean_simulator_passes(clean_run):
 
 def test_clean_run_checks_every_must_requirement(clean_run):
     checked = {i for r in clean_run.results if r.outcome == "passed" for i in r.requirement_ids}
-    musts = {r.id for r in requirements.for_profile("chicago") if r.level == "MUST"}
+    chicago = profiles.get("chicago")
+    musts = {r.id for r in requirements.for_profile(chicago) if chicago.level_of(r) == "MUST"}
     assert sorted(musts - checked) == []
+
+
+def _records(report_dir) -> list[str]:
+    """The requests a run wrote: its POSTs the target accepted, from the evidence."""
+    entries = json.loads((report_dir / "evidence.har").read_text())["log"]["entries"]
+    return [e["request"]["url"] for e in entries
+            if e["request"]["method"] == "POST" and e["response"]["status"] in (200, 201)]
+
+
+def test_a_run_writes_at_most_three_requests(clean_run):
+    # the write flow's three; every other POST (checks, fuzzing) is one a conformant server refuses
+    records = _records(clean_run.report_dir)
+    assert 1 <= len(records) <= 3, records
+    summary = json.loads((clean_run.report_dir / "summary.json").read_text())
+    assert summary["requests_sent"] == clean_run.requests_sent
+
+
+def test_a_bare_post_answer_fails_its_shape_yet_the_read_back_is_judged(tmp_path, monkeypatch):
+    from conformance.simulator.app import App
+
+    post = App._post
+
+    def bare(self, call):
+        answer = post(self, call)
+        if call.answer_fmt == "json" and answer.status == 200:
+            answer.body = json.dumps(json.loads(answer.body)[0]).encode()
+        return answer
+
+    monkeypatch.setattr(App, "_post", bare)
+    result = run_simulator(report_dir=tmp_path)
+    outcomes = {i: r.outcome for r in result.results for i in r.requirement_ids}
+    assert outcomes["GR2-POST-RESPONSE"] == "failed"
+    assert outcomes["CHI-READBACK-ID"] == outcomes["GR2-POST-DESCRIPTION-TEXT"] == "passed"
+    assert outcomes["GR2-POST-ADDRESS-STRING"] == "passed"
 
 
 def test_summary_json_fields(clean_run):

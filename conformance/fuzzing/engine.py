@@ -28,9 +28,11 @@ from conformance.transport import Exchange, Transport, TransportError
 DEFAULT_SEED = 311
 SIMULATOR_EXAMPLES = 10
 REMOTE_EXAMPLES = 3
-# POSTs the fuzzing may send in a whole run, key probes included: one case per format and
-# its two probes. The POSTs write real (test) requests, so this stays a handful.
+# POSTs the fuzzing may send in a whole run, key probes included: one case per format, sent
+# with a wrong key, and its probe without a key. A conformant target refuses every one of
+# them, so the fuzzing writes no request: the run's few writes are the write flow's.
 MAX_POSTS_PER_RUN = 6
+POSTS_PER_CASE = 2
 POST_CASES_PER_FORMAT = 1
 LABEL_PREFIX = "openapi:"
 
@@ -134,7 +136,7 @@ def post_refusal(transport: Transport, api_key: str | None) -> str | None:
     if refusal:
         return f"writes are not allowed: {refusal}"
     if not api_key:
-        return "no api_key: an accepted POST, which the key probes need, is impossible"
+        return "no api_key: the run sends no POST without one"
     sent = fuzz_requests(transport.exchanges, method="POST")
     if sent >= MAX_POSTS_PER_RUN:
         return f"the fuzzing already sent its {MAX_POSTS_PER_RUN} POSTs of this run"
@@ -148,9 +150,9 @@ def fuzz_requests(exchanges: list[Exchange], method: str | None = None) -> int:
 
 
 def request_cap(spec: OperationSpec, examples: int) -> int:
-    """The most requests one check may send: every example, and the key probes of a POST."""
+    """The most requests one check may send: every example, and the key probe of a POST."""
     if spec.method == "POST":
-        return min(POST_CASES_PER_FORMAT, examples) * 3
+        return min(POST_CASES_PER_FORMAT, examples) * POSTS_PER_CASE
     return examples + (max(1, examples // 2) if spec.negative and examples else 0)
 
 
@@ -168,13 +170,14 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
     cap = request_cap(spec, examples)
     kwargs: dict[str, Any] = {"session": session, "base_url": base_url.rstrip("/")}
     if spec.method == "POST" and api_key:
-        kwargs["params"] = {wiring.KEY_PARAMETER: api_key}
+        # never the target's key: a generated POST must not write a request
+        kwargs["params"] = {wiring.KEY_PARAMETER: wiring.WRONG_KEY}
 
     def one(case: Any) -> None:
         if result.error is not None or len(adapter.sent) >= cap:
             return
         if spec.method == "POST":
-            if fuzz_requests(transport.exchanges, "POST") + 3 > MAX_POSTS_PER_RUN:
+            if fuzz_requests(transport.exchanges, "POST") + POSTS_PER_CASE > MAX_POSTS_PER_RUN:
                 return
             case.body = _post_body(case.body, post_fields or {})
         before = len(adapter.sent)
@@ -219,7 +222,8 @@ def _drive(strategy: Any, count: int, seed: int, body: Callable[[Any], None]) ->
 
 
 def _post_body(generated: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The generated form over a base the target accepts, so the key probes have a baseline.
+    """The generated form over a base the target would accept with its key, so a refusal is
+    the key's doing.
 
     The key travels as the security scheme says (query), never as a generated form field;
     values with control characters are dropped because the City refuses them for reasons

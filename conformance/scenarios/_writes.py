@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance import checks
 from conformance.client import Client
 from conformance.fixtures import Catalogue
-from conformance.outcomes import Inconclusive
+from conformance.outcomes import Inconclusive, fail
+from conformance.profiles import Profile
 from conformance.target import Target
-from conformance.write_flow import choose_service, ensure_location, fill_attributes, post_fields
+from conformance.write_flow import Write, choose_service, ensure_location, fill_attributes, post_fields
 
 
 def valid_post(client: Client, catalogue: Catalogue, target: Target, description: str
@@ -28,3 +30,24 @@ def service_with_required(catalogue: Catalogue, datatypes: tuple[str, ...]) -> t
         if attribute.get("required") and attribute.get("datatype") in datatypes:
             return code, attribute
     raise Inconclusive(f"no service has a required attribute of datatype {', '.join(datatypes)}")
+
+
+def readback_params(profile: Profile) -> dict[str, str] | None:
+    """The query of a read-back: with extensions where the profile has them (so written
+    attributes show). Every read-back asks the same, and the client's cache answers repeats."""
+    return {"extensions": "true"} if profile.quirks.extensions else None
+
+
+def read_back(client: Client, write: Write, fmt: str = "json", params: dict[str, str] | None = None
+              ) -> dict[str, Any]:
+    """The written request's row, read by its id; fails when it is not there."""
+    rid = write.service_request_id
+    if rid is None:
+        raise Inconclusive("the written request has no service_request_id to read back (see CHI-TOKEN-RESOLVES)")
+    answer = client.request(rid, fmt, params)
+    checks.expect_status(answer, 200)
+    rows, _ = Client.identified(answer) if not answer.decode_error else ([], [])
+    mine = [r for r in rows if str(r.get("service_request_id")) == rid]
+    if not mine:
+        fail(f"{answer.describe()}: no row with service_request_id {rid}")
+    return mine[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import checks
+from conformance.contract import OPERATIONS
 from conformance.outcomes import Inconclusive, fail
 from conformance.scenarios._endpoints import READS, fetch, title
 from conformance.scenarios._writes import valid_post
@@ -32,6 +33,8 @@ def test_reads_need_no_key(open311_client):
 BAD_KEYS = [pytest.param(None, fmt, id=f"no key, {fmt}", marks=requirement("GR2-KEY-MISSING"))
             for fmt in ("json", "xml")] + [
             pytest.param(WRONG_KEY, fmt, id=f"wrong key, {fmt}", marks=requirement("GR2-KEY-INVALID"))
+            for fmt in ("json", "xml")] + [
+            pytest.param("", fmt, id=f"empty key, {fmt}", marks=requirement("GR2-KEY-EMPTY"))
             for fmt in ("json", "xml")]
 
 
@@ -41,6 +44,18 @@ def test_post_without_valid_key_refused(open311_client, open311_catalogue, open3
     fields, attributes = valid_post(open311_client, open311_catalogue, open311_target, "open311-conformance: key check")
     answer = open311_client.create(fields, attributes, api_key=key, fmt=fmt, label="POST without a valid key")
     checks.expect_status(answer, 403)
+
+
+@requirement("GR2-KEY-GET-WRONG")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_get_with_wrong_key_not_a_bad_request(open311_client, fmt):
+    """A GET carrying a wrong api_key is never answered 400 or 5xx"""
+    wrong = [answer.describe() for answer in (
+        open311_client.read(OPERATIONS[name], fmt, {"api_key": WRONG_KEY}) for name in ("services", "requests"))
+        if answer.status == 400 or answer.status >= 500]
+    if wrong:
+        fail("a key the read does not need made the server fail or call the request bad "
+             "(expected an answer, or 401/403):\n" + checks.listing(wrong))
 
 
 @requirement("GR2-ERR-BODY")

@@ -125,6 +125,9 @@ class App:
         if "reads-need-key" in self.faults and resource in _READ_RESOURCES \
                 and not self.store.key_valid(call.params.get("api_key")):
             raise Refused(403, "api_key missing or invalid")
+        if "get-wrong-key-400" in self.faults and call.params.get("api_key") \
+                and not self.store.key_valid(call.params["api_key"]):
+            raise Refused(400, "api_key not recognised")
         self._check_jurisdiction(call.params.get("jurisdiction_id"))
         self._check_callback(call)
         handler = {
@@ -226,6 +229,9 @@ class App:
 
     def _services(self, call: Call) -> Answer:
         services = [dict(s) for s in data.services()]
+        if "services-type-misstated" in self.faults:
+            for service in services:
+                service["type"] = "realtime"
         if "services-bad-type" in self.faults:
             services[1]["type"] = "instant"
         if "service-realtime" in self.faults:
@@ -306,11 +312,12 @@ class App:
             answer = self._error(call, 503, "The City's systems are busy: try again shortly")
             answer.headers.append(("Retry-After", str(GRADING_RETRY_AFTER)))
             return answer
+        echo = {} if "token-echo-missing" in self.faults else {"token": token}
         if row.pending:
             if "token-pending-404" in self.faults:
                 raise Refused(404, f"token '{token}' not found")
-            return self._ok(call, [{"token": token}], "token")
-        return self._ok(call, [{"service_request_id": row.id, "token": token}], "token")
+            return self._ok(call, [echo], "token")
+        return self._ok(call, [{"service_request_id": row.id, **echo}], "token")
 
     def _first_poll(self, token: str) -> bool:
         with self._guard:
@@ -322,27 +329,33 @@ class App:
     def _post(self, call: Call) -> Answer:
         form = dict(reversed(call.form))  # the first of repeated fields counts
         key = form.get("api_key")
-        if not key and "post-no-key-accepted" not in self.faults:
+        empty_accepted = key == "" and "post-empty-key-accepted" in self.faults
+        if not key and not empty_accepted and "post-no-key-accepted" not in self.faults:
             raise Refused(403, "api_key missing -- can't proceed with create_request.")
         if key and not self.store.key_valid(key) and "post-any-key-accepted" not in self.faults:
             raise Refused(403, "Invalid api_key received -- can't proceed with create_request.")
         self._check_jurisdiction(form.get("jurisdiction_id"))
         code = form.get("service_code", "").strip()
         if not code:
+            if "post-no-service-code-404" in self.faults:
+                raise Refused(404, "service_code '' not found")
             raise Refused(400, "service_code required")
         definition = data.definitions().get(code)
         if definition is None and "post-unknown-service-accepted" not in self.faults:
             raise Refused(404, f"service_code '{code}' not found")
         errors: list[str] = []
-        location = writes.location(form, errors)
-        if not location and "post-no-location-accepted" not in self.faults:
+        location = writes.location(form, errors, self.faults)
+        if not location and not errors and "post-no-location-accepted" not in self.faults:
             errors.append("A location is required: lat and long, address_string or address_id")
         description = form.get("description")
+        if not description and "post-description-required" in self.faults:
+            errors.append("description required")
         if description and len(description) > MAX_DESCRIPTION:
-            if "post-long-description-accepted" not in self.faults:
+            if "post-long-description-cut" in self.faults:
+                description = description[:MAX_DESCRIPTION]  # a CRM that cuts without a word
+            elif "post-long-description-accepted" not in self.faults:
                 errors.append(f"description may have at most {MAX_DESCRIPTION} characters, "
                               f"not {len(description)}")
-            description = description[:MAX_DESCRIPTION]  # the City's CRM cuts it
         attributes = writes.attributes(definition, writes.attribute_fields(call.form), errors,
                                        self.faults)
         for name, value in form.items():
@@ -352,7 +365,7 @@ class App:
             raise Refused(400, *errors)
         if "key-revoked" in self.faults:  # after validation: only acceptable POSTs meet it
             raise Refused(403, "api_key revoked -- can't proceed with create_request.")
-        doc = writes.written(code, form, description, location, attributes)
+        doc = writes.written(code, form, description, location, attributes, self.faults)
         immediate = bool({"post-answers-both", "post-answers-id"} & self.faults)
         row = self.store.write(code, doc, 0.0 if immediate else self.delay)
         token = row.token

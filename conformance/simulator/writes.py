@@ -38,15 +38,30 @@ def attribute_fields(form: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
-def location(form: Mapping[str, str], errors: list[str]) -> tuple[float, float] | bool | None:
+def location(form: Mapping[str, str], errors: list[str], faults: frozenset[str] = frozenset()
+             ) -> tuple[float, float] | bool | None:
+    """Where the request is: (lat, long), True for an address, None (with the reason added
+    to ``errors`` when one was given but is unusable)."""
     lat_text, long_text = form.get("lat", "").strip(), form.get("long", "").strip()
+    address_string = form.get("address_string", "").strip()
+    address_id = form.get("address_id", "").strip()
     if lat_text or long_text:
         lat, long = _number(lat_text), _number(long_text)
+        if (lat is None) != (long is None) and "post-lat-alone-accepted" in faults:
+            return True  # stored without coordinates
+        if lat is not None and long is not None and "post-location-range-accepted" in faults:
+            return True
         if lat is None or long is None or not (-90 <= lat <= 90 and -180 <= long <= 180):
             errors.append("lat and long must both be given, in decimal degrees (WGS84)")
             return None
         return lat, long
-    if form.get("address_string", "").strip() or form.get("address_id", "").strip():
+    if address_string and not address_id and "post-address-string-refused" in faults:
+        errors.append("lat and long are required")
+        return None
+    if address_id and not address_string and "post-address-id-refused" in faults:
+        errors.append("address_id is not supported: give lat and long or address_string")
+        return None
+    if address_string or address_id:
         return True
     return None
 
@@ -95,7 +110,7 @@ def attributes(definition: dict[str, Any] | None, given: dict[str, list[str]],
 
 def written(code: str, form: Mapping[str, str], description: str | None,
             location: tuple[float, float] | None | bool, attributes: dict[str, Any],
-            ) -> dict[str, Any]:
+            faults: frozenset[str] = frozenset()) -> dict[str, Any]:
     now = int(time.time())
     doc: dict[str, Any] = {}
     name = data.service_names().get(code)
@@ -103,11 +118,14 @@ def written(code: str, form: Mapping[str, str], description: str | None,
         doc["service_name"] = name
         doc["agency_responsible"] = data.AGENCIES[code]
     if description:
-        doc["description"] = description
+        doc["description"] = (" ".join(description.splitlines())
+                              if "description-lines-joined" in faults else description)
     for field_name, key in (("address_string", "address"), ("address_id", "address_id"),
                             ("media_url", "media_url")):
         if form.get(field_name, "").strip():
             doc[key] = form[field_name]
+    if "media-url-altered" in faults and "media_url" in doc:
+        doc["media_url"] = doc["media_url"].split("?", 1)[0]
     lat, long = location if isinstance(location, tuple) else (41.883811, -87.631749)
     if isinstance(location, tuple):
         doc["lat"], doc["long"] = lat, long
