@@ -173,7 +173,9 @@ class RunPlugin:
 
     def _level(self, item: pytest.Item) -> Level:
         registry = requirements.load()
-        return min((registry[i].level for i in self._ids(item)), key=lambda level: level.rank)
+        profile = self.context.profile
+        return min((registry[i].level_in(profile) for i in self._ids(item)),
+                   key=lambda level: level.rank)
 
     def _ids(self, item: pytest.Item) -> list[str]:
         registry = requirements.load()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +32,14 @@ class Requirement:
     formats: tuple[str, ...]
     profiles: tuple[str, ...]  # requirement tags of profiles (Profile.selects asks)
     checklist: str | None = None
+    # (requirement tag, level) where a profile holds it at another level than ``level``: the
+    # specification may say SHOULD where the City's documentation makes it a MUST
+    levels: tuple[tuple[str, Level], ...] = ()
+
+    def level_in(self, profile: Profile | str) -> Level:
+        """The level this requirement has in a run under ``profile``."""
+        tag = profiles.get(profile).requirement_tag
+        return next((level for t, level in self.levels if t == tag), self.level)
 
     @property
     def subject(self) -> str:
@@ -56,6 +64,8 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
             formats=tuple(entry.get("formats", ())),
             profiles=tuple(entry.get("profiles", sorted(profiles.requirement_tags()))),
             checklist=entry.get("checklist"),
+            levels=tuple((tag, Level(level) if level in LEVELS else level)
+                         for tag, level in (entry.get("levels") or {}).items()),
         )
         problems = []
         if req.id in registry:
@@ -67,6 +77,9 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
             problems.append(f"level {req.level!r} not one of {LEVELS}")
         if not set(req.profiles) <= profiles.requirement_tags():
             problems.append(f"unknown profile in {req.profiles}")
+        for tag, level in req.levels:
+            if tag not in req.profiles or level not in LEVELS:
+                problems.append(f"levels: {tag}: {level} is not a level of a profile it applies to")
         if known_prefix and req.checklist is not None:
             conditions = APP_CHECKLIST if req.subject == "application" else CHECKLIST
             if req.checklist not in conditions:
@@ -78,5 +91,7 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
 
 
 def for_profile(profile: Profile | str, subject: str = "server") -> list[Requirement]:
+    """The requirements a run under ``profile`` judges, each at its level in that profile."""
     profile = profiles.get(profile)
-    return [r for r in load().values() if profile.selects(r) and r.subject == subject]
+    return [replace(r, level=r.level_in(profile), levels=()) for r in load().values()
+            if profile.selects(r) and r.subject == subject]

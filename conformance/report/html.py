@@ -158,7 +158,7 @@ def _groups(record: RunRecord) -> list[Group]:
             flow = record.write is not None and bool(WRITE_FLOW_REQUIREMENTS.intersection(r.requirement_ids))
             rows.append(Row(r, r.id not in placed, evidence_for(r, record.write), flow))
             placed.add(r.id)
-        groups.append(Group(rid, str(req.level) if req else "", req.statement if req else "",
+        groups.append(Group(rid, str(req.level_in(record.profile)) if req else "", req.statement if req else "",
                             req.source if req else "", rows))
     return groups
 
