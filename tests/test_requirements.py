@@ -82,3 +82,20 @@ def test_every_requirement_is_broken_by_a_fault():
     broken = {fault.requirement for fault in CATALOGUE.values()}
     assert sorted(checked - broken - set(NO_FAULT_NEEDED)) == []
     assert set(NO_FAULT_NEEDED) <= checked - broken  # an entry here must still be needed
+
+
+def test_a_requirement_may_hold_another_level_in_a_profile():
+    registry = requirements.load()
+    discovery, bad_status = registry["GR2-DISCOVERY"], registry["GR2-BAD-STATUS-400"]
+    assert (discovery.level_in("chicago"), discovery.level_in("georeport-v2")) == ("SHOULD", "MUST")
+    assert (bad_status.level_in("chicago"), bad_status.level_in("georeport-v2")) == ("MUST", "SHOULD")
+    by_id = {r.id: r.level for r in requirements.for_profile("georeport-v2")}
+    assert by_id["GR2-DISCOVERY"] == "MUST" and by_id["GR2-BAD-STATUS-400"] == "SHOULD"
+
+
+def test_levels_name_only_profiles_the_requirement_applies_to(tmp_path):
+    path = tmp_path / "requirements.yaml"
+    path.write_text("requirements:\n  - {id: CHI-X, level: MUST, source: s, statement: t,\n"
+                    "     profiles: [chicago], levels: {georeport-v2: SHOULD}}\n")
+    with pytest.raises(requirements.RegistryError, match="levels"):
+        requirements.load(path)

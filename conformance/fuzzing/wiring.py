@@ -67,10 +67,25 @@ def _load_schema(profile: Profile) -> Any:
                                            not in left_out]
     # the bodies reference the default profile's schemas; another profile judges with its own
     raw = _with_schema_set(raw, profile.schema_set)
+    _tolerate_application_xml(raw)
     # an explicit, empty config: a schemathesis.toml lying around must not change a verdict
     schema = schemathesis.openapi.from_dict(raw, config=schemathesis.Config())
     schema.location = contract.openapi_path().resolve().as_uri()
     return schema
+
+
+def _tolerate_application_xml(node: Any) -> None:
+    """application/xml next to every text/xml body: tolerated by GR2-FMT-XML-CONTENT-TYPE (the
+    specification's text/xml is a SHOULD of its own, GR2-FMT-XML-TEXT)."""
+    if isinstance(node, dict):
+        content = node.get("content")
+        if isinstance(content, dict) and "text/xml" in content:
+            content.setdefault("application/xml", content["text/xml"])
+        for value in node.values():
+            _tolerate_application_xml(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tolerate_application_xml(value)
 
 
 def _with_schema_set(node: Any, schema_set: str) -> Any:

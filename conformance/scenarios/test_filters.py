@@ -257,12 +257,13 @@ def test_neutral_parameter(open311_client, extra):
 @requirement("GR2-BAD-STATUS-IGNORED")
 def test_unknown_status_not_ignored(open311_client):
     """An unknown status is not answered with the whole list"""
-    answer = open311_client.requests({"status": "bogus"})
+    base = {"end_date": _cutoff()}  # nothing the run writes: the two lists cannot drift
+    answer = open311_client.requests({**base, "status": "bogus"})
     if answer.status >= 500:
         fail(f"{answer.describe()}: a server error")
     if not answer.ok:
         return
-    plain, plain_rows = _rows(open311_client, {})
+    plain, plain_rows = _rows(open311_client, base)
     rows, _ = Client.identified(answer)
     if rows and _ids(rows) == _ids(plain_rows):
         fail(f"{answer.describe()}: the same {len(rows)} request(s) as without status: "

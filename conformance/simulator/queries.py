@@ -25,8 +25,8 @@ MAX_IDS = 500
 _DIGITS = re.compile(r"^\d{1,9}$")
 _NO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _OFFSET = re.compile(r"[+-]\d{2}:\d{2}$")
-# optional text fields of a request: absent when the City has nothing to say
-OPTIONAL_TEXT = ("status_notes", "description", "agency_responsible", "media_url")
+# optional free-text fields of a request: absent when the City has nothing to say
+OPTIONAL_TEXT = ("status_notes", "description", "agency_responsible")
 UNLISTED_CODE = "000000000000000000000001"  # a service_code no service list holds
 
 
