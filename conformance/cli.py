@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", metavar="FILE", help="keep the simulated city in this SQLite file")
     serve.add_argument("--list-faults", action="store_true", help="list the fault catalogue")
     serve.add_argument("--seed", type=int, default=311, help="seed of the simulated history")
+    serve.add_argument("--dialect", default="chicago", choices=_dialects(),
+                       help="how it speaks GeoReport v2: chicago (default), georeport (the "
+                            "specification, strictly) or spec-examples (as its examples: numeric ids)")
     serve.set_defaults(handler=_lazy("conformance.simulator.serve", "main"))
 
     validate = sub.add_parser("validate", help="validate a recorded answer offline")
@@ -105,12 +108,20 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="token delay of the embedded simulator (default 2 s)")
     run.add_argument("--fault", action="append", default=[], metavar="NAME",
                      help="embedded simulator only: switch on a named fault")
+    run.add_argument("--simulator-dialect", default="chicago", choices=_dialects(),
+                     help="embedded simulator only: chicago (default), georeport or spec-examples")
     run.add_argument("--read-only", action="store_true",
                      help="a deliberate run without writes (no key needed; never complete pre-approval evidence)")
     run.add_argument("--app-name", metavar="NAME",
                      help="the application the test key was issued to (the City asks for the same name "
                           "on the production key)")
     run.add_argument("-q", "--quiet", action="store_true", help="only the checklist and verdict")
+
+
+def _dialects() -> tuple[str, ...]:
+    from conformance.simulator.dialect import DIALECTS  # data only: no simulator started
+
+    return tuple(DIALECTS)
 
 
 def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:

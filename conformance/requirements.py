@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -97,5 +97,7 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
 
 
 def for_profile(profile: Profile | str, subject: str = "server") -> list[Requirement]:
+    """The requirements a run under ``profile`` judges, each at its level in that profile."""
     profile = profiles.get(profile)
-    return [r for r in load().values() if profile.selects(r) and r.subject == subject]
+    return [replace(r, level=profile.level_of(r), levels=()) for r in load().values()
+            if profile.selects(r) and r.subject == subject]

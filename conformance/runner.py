@@ -105,7 +105,7 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
         return
     from conformance.simulator import server
 
-    simulator = server.start(delay=delay, faults=target.faults)
+    simulator = server.start(delay=delay, faults=target.faults, dialect=target.simulator_dialect)
     try:
         target.base_url = simulator.base_url
         target.api_key = target.api_key or simulator.api_key

@@ -51,6 +51,7 @@ class Target:
     min_interval: float = 0.0
     simulator: bool = False
     faults: tuple[str, ...] = ()
+    simulator_dialect: str = "chicago"  # how the embedded simulator speaks (simulator.dialect)
     max_duration: float = 1800.0  # seconds: the whole run's bound
     seed: int | None = None  # of the OpenAPI-driven fuzzing; None: the kit's fixed default
     fuzz_examples: int | None = None  # per operation; None: a default by kind of target
@@ -100,7 +101,8 @@ class Target:
             "timeout_s": self.timeout, "poll_timeout_s": self.poll_timeout, "max_duration_s": self.max_duration,
             "write_service_code": self.write_service_code,
             "location": list(self.location) if self.location is not None else None,
-            "faults": list(self.faults), "seed": self.seed, "fuzz_examples": self.fuzz_examples,
+            "faults": list(self.faults), "simulator_dialect": self.simulator_dialect,
+            "seed": self.seed, "fuzz_examples": self.fuzz_examples,
             "read_only": self.read_only,
         }
 
@@ -168,6 +170,7 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
         min_interval=REMOTE_MIN_INTERVAL if remote else 0.0,
         simulator=base_url is None,
         faults=tuple(getattr(args, "fault", None) or ()),
+        simulator_dialect=getattr(args, "simulator_dialect", None) or "chicago",
         max_duration=getattr(args, "max_duration", None) or 1800.0,
         seed=getattr(args, "seed", None),
         fuzz_examples=getattr(args, "fuzz_examples", None),

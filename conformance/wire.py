@@ -173,8 +173,10 @@ def _typed(parent: str | None, field: str, text: str) -> Any:
     key = (parent, field)
     try:
         if key in _BOOLEAN_FIELDS:
-            if text.lower() in ("true", "false"):
-                return text.lower() == "true"
+            # exactly true or false, as the specification writes them: "True" stays text,
+            # so the schema reports it where it stands
+            if text in ("true", "false"):
+                return text == "true"
             return text
         # int() and float() also take "1_000", non-ASCII digits, "nan" and "inf", none of
         # which a JSON twin could carry: only plain ASCII numbers are typed
@@ -257,7 +259,8 @@ def normalize(value: Any) -> Any:
     lists and maps keep their shape so a missing field still shows.
     """
     if isinstance(value, dict):
-        return {k: normalize(v) for k, v in value.items() if v is not None}
+        # an empty XML element decodes to null, and "" is its JSON twin: both are "nothing"
+        return {k: normalize(v) for k, v in value.items() if v is not None and v != ""}
     if isinstance(value, list):
         return [normalize(v) for v in value]
     if isinstance(value, bool):

@@ -10,16 +10,36 @@ from conformance.simulator.faults import CATALOGUE
 
 pytestmark = pytest.mark.integration
 
-
 REGISTRY = requirements.load()
-# the runs below use the default profile; a requirement's level may differ under another
-LEVEL = {r.id: profiles.DEFAULT.level_of(r) for r in REGISTRY.values()}
-MUST_FAULTS = sorted(n for n, f in CATALOGUE.items() if LEVEL[f.requirement] == "MUST")
-SHOULD_FAULTS = sorted(n for n, f in CATALOGUE.items() if LEVEL[f.requirement] == "SHOULD")
+# the dialect a clean simulator passes each profile in: a fault is shown against it
+DIALECT = {"chicago": "chicago", "georeport-v2": "georeport"}
+
+
+def profile_for(name: str) -> profiles.Profile:
+    """The default profile when the fault's requirement applies there, else the first that
+    selects it (a georeport-v2-only requirement is shown under georeport-v2)."""
+    requirement = REGISTRY[CATALOGUE[name].requirement]
+    if profiles.DEFAULT.selects(requirement):
+        return profiles.DEFAULT
+    return next(p for p in profiles.REGISTRY.values() if p.selects(requirement))
+
+
+def level(name: str) -> str:
+    return profiles.get(profile_for(name)).level_of(REGISTRY[CATALOGUE[name].requirement])
+
+
+def run_with(name: str, tmp_path):
+    profile = profile_for(name)
+    return run_simulator((name,), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path,
+                         profile=profile, simulator_dialect=DIALECT[profile.name])
+
+
+MUST_FAULTS = sorted(n for n in CATALOGUE if level(n) == "MUST")
+SHOULD_FAULTS = sorted(n for n in CATALOGUE if level(n) == "SHOULD")
 # faults whose requirement binds another profile at another level, with that profile
 OTHER_LEVELS = sorted((n, p.name) for n, f in CATALOGUE.items() for p in profiles.REGISTRY.values()
                       if p.selects(REGISTRY[f.requirement])
-                      and p.level_of(REGISTRY[f.requirement]) != LEVEL[f.requirement])
+                      and p.level_of(REGISTRY[f.requirement]) != level(n))
 # what a clean simulator run fails under each profile, by design (see test_run.py)
 DOCUMENTED_FAILURES = {"georeport-v2": {"GR2-REQ-HAS-ID"}}
 # what else a fault breaks under a profile, of necessity: the strict schema holds a listed
@@ -30,7 +50,7 @@ CONSEQUENCES = {("post-long-description-accepted", "georeport-v2"): {"GR2-REQ-SC
 @pytest.mark.parametrize("name", MUST_FAULTS)
 def test_must_fault_fails_the_run(name, tmp_path):
     fault = CATALOGUE[name]
-    result = run_simulator((name,), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path)
+    result = run_with(name, tmp_path)
     failed = {i for r in result.results if r.outcome == "failed" for i in r.requirement_ids}
     assert result.verdict == "fail", f"{name}: verdict {result.verdict}"
     assert fault.requirement in failed, f"{name} breaks {fault.requirement}; the run failed {sorted(failed)}"
@@ -39,7 +59,7 @@ def test_must_fault_fails_the_run(name, tmp_path):
 @pytest.mark.parametrize("name", SHOULD_FAULTS)
 def test_should_fault_warns(name, tmp_path):
     fault = CATALOGUE[name]
-    result = run_simulator((name,), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path)
+    result = run_with(name, tmp_path)
     warned = {i for r in result.results if r.outcome == "warning" for i in r.requirement_ids}
     assert fault.requirement in warned, f"{name} breaks {fault.requirement}; the run warned of {sorted(warned)}"
     # a SHOULD deviation alone does not fail the run

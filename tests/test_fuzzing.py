@@ -10,7 +10,7 @@ import pytest
 import requests
 import schemathesis
 
-from conformance import fuzzing
+from conformance import fuzzing, profiles
 from conformance.fuzzing import wiring
 from conformance.runner import embedded, execute, run_simulator
 from conformance.simulator import start
@@ -152,3 +152,18 @@ def test_fuzz_examples_zero_skips_with_the_reason(tmp_path: Path) -> None:
     assert openapi and {r.outcome for r in openapi} == {"skipped"}
     assert all("--fuzz-examples 0" in r.message for r in openapi)
     assert result.verdict == "pass"
+
+
+def test_the_fuzzing_follows_the_profile() -> None:
+    # georeport-v2 knows no Chicago parameters, and judges with its own schemas
+    assert {"page", "page_size", "extensions", "updated_after", "updated_before"} \
+        <= wiring.unfuzzed_parameters(profiles.get("georeport-v2"))
+    assert wiring.unfuzzed_parameters(profiles.get("chicago")) == wiring.UNFUZZED_PARAMETERS
+
+    def names(profile: str) -> set[str]:
+        definition = wiring.load_schema(profile)["/requests.{format}"]["GET"].definition.raw
+        return {p.get("name") for p in definition["parameters"]}
+
+    assert "page_size" in names("chicago") and "page_size" not in names("georeport-v2")
+    raw = wiring._with_schema_set({"schema": {"$ref": "schemas/chicago/services.json"}}, "georeport-v2")
+    assert raw == {"schema": {"$ref": "schemas/georeport-v2/services.json"}}

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conformance import cli, requirements
+from conformance import cli, profiles, requirements
 from conformance.plugin import RunPlugin, requirement_ids
 from conformance.runner import SCENARIOS
 
@@ -86,8 +86,6 @@ def test_every_requirement_is_broken_by_a_fault():
 
 
 def test_a_level_may_differ_per_profile():
-    from conformance import profiles
-
     registry = requirements.load()
     chicago, spec = profiles.get("chicago"), profiles.get("georeport-v2")
     address = registry["GR2-POST-ADDRESS-STRING"]
@@ -103,3 +101,12 @@ def test_levels_must_name_a_profile_of_the_requirement(tmp_path):
                     "    source: s\n    statement: s\n    profiles: [georeport-v2]\n")
     with pytest.raises(requirements.RegistryError, match="levels names 'chicago'"):
         requirements.load(path)
+
+
+def test_a_requirement_may_hold_another_level_in_a_profile():
+    registry = requirements.load()
+    discovery, bad_status = registry["GR2-DISCOVERY"], registry["GR2-BAD-STATUS-400"]
+    assert tuple(profiles.get(p).level_of(discovery) for p in ("chicago", "georeport-v2")) == ("SHOULD", "MUST")
+    assert tuple(profiles.get(p).level_of(bad_status) for p in ("chicago", "georeport-v2")) == ("MUST", "SHOULD")
+    by_id = {r.id: r.level for r in requirements.for_profile("georeport-v2")}
+    assert by_id["GR2-DISCOVERY"] == "MUST" and by_id["GR2-BAD-STATUS-400"] == "SHOULD"

@@ -163,3 +163,19 @@ def test_an_interrupted_run_keeps_what_it_recorded(tmp_path, monkeypatch):
 def test_a_report_directory_is_never_overwritten(clean_run, capsys):
     assert cli.main(["run", "--report-dir", str(clean_run.report_dir)]) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+# a server built from the specification's own examples (numeric identifiers, an id answered
+# at once), and one following it strictly: georeport-v2 fails neither for anything the
+# specification allows; only SHOULDs may warn
+SPEC_SERVERS = {"spec-examples": {"GR2-IDS-STRINGS"}, "georeport": set()}
+
+
+@pytest.mark.parametrize("dialect", list(SPEC_SERVERS))
+def test_georeport_profile_passes_a_server_like_the_specification(dialect, tmp_path):
+    result = run_simulator(profile="georeport-v2", simulator_dialect=dialect, report_dir=tmp_path)
+    failed = [f"{r.id}: {r.message}" for r in result.results if r.outcome in ("failed", "error")]
+    assert failed == []
+    assert result.verdict == "pass"
+    warned = {i for r in result.results if r.outcome == "warning" for i in r.requirement_ids}
+    assert warned == SPEC_SERVERS[dialect]

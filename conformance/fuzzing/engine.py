@@ -20,9 +20,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as openapi_checks
 
+from conformance import profiles
 from conformance.contract import OPERATIONS as CONTRACT_OPERATIONS
 from conformance.contract import Operation
 from conformance.fuzzing import wiring
+from conformance.profiles import Profile
 from conformance.transport import Exchange, Transport, TransportError
 
 DEFAULT_SEED = 311
@@ -159,9 +161,11 @@ def request_cap(spec: OperationSpec, examples: int) -> int:
 # -- running ------------------------------------------------------------------------------------
 def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, seed: int,
          examples: int, api_key: str | None = None, post_fields: Mapping[str, Any] | None = None,
-         on_exchange: Callable[[Exchange], None] | None = None) -> FuzzResult:
-    """Generate, send and judge the cases of one operation in one format."""
-    schema = wiring.load_schema()
+         on_exchange: Callable[[Exchange], None] | None = None,
+         profile: Profile | str = profiles.DEFAULT) -> FuzzResult:
+    """Generate, send and judge the cases of one operation in one format, with the
+    parameters and schemas of ``profile``."""
+    schema = wiring.load_schema(profile)
     operation = schema[spec.path][spec.method]
     adapter = wiring.TransportAdapter(transport, f"{LABEL_PREFIX} {spec.operation_id} {fmt}",
                                       on_exchange)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import jinja2
 
-from conformance import requirements
+from conformance import profiles, requirements
 from conformance.checklist import State
 from conformance.outcomes import CheckResult, Outcome, Verdict
 from conformance.record import RunRecord, Subject
@@ -158,8 +158,8 @@ def _groups(record: RunRecord) -> list[Group]:
             flow = record.write is not None and bool(WRITE_FLOW_REQUIREMENTS.intersection(r.requirement_ids))
             rows.append(Row(r, r.id not in placed, evidence_for(r, record.write), flow))
             placed.add(r.id)
-        groups.append(Group(rid, str(req.level) if req else "", req.statement if req else "",
-                            req.source if req else "", rows))
+        level = str(profiles.get(record.profile).level_of(req)) if req else ""
+        groups.append(Group(rid, level, req.statement if req else "", req.source if req else "", rows))
     return groups
 
 

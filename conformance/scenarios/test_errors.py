@@ -5,13 +5,10 @@ from __future__ import annotations
 import pytest
 
 from conformance import checks
-from conformance.outcomes import fail
+from conformance.outcomes import Inconclusive, fail
+from conformance.scenarios._endpoints import UNKNOWN_CODE, UNKNOWN_ID, UNKNOWN_TOKEN
 
 requirement = pytest.mark.requirement
-
-UNKNOWN_CODE = "000000000000000000000000"
-UNKNOWN_ID = "00-00000000"
-UNKNOWN_TOKEN = "ffffffffffffffffffffffff"
 
 # situation -> (path, the requirement its 404 answers)
 SITUATIONS = {
@@ -62,3 +59,63 @@ def test_no_server_error_on_odd_input(open311_client):
             crashed.append(f"{answer.describe()}")
     if crashed:
         fail(f"{len(crashed)} odd input(s) crashed the server:\n" + checks.listing(crashed))
+
+
+# every kind of error a run provokes with a GET, beyond the unknown resources above:
+# situation -> (path, query). An answer that is not a 4xx is no error here (other checks
+# judge whether it should have been one).
+PROVOKED = {
+    **{name: (path, {}) for name, (path, _req) in SITUATIONS.items()},
+    "unknown status": ("requests", {"status": "bogus"}),
+    "malformed date": ("requests", {"start_date": "not-a-date"}),
+    "date without zone": ("requests", {"start_date": "2024-01-01T00:00:00"}),
+    "page 0": ("requests", {"page": "0"}),
+}
+
+
+def _provoked_errors(client, fmt):
+    answers = [client.fetch(path, fmt, query) for path, query in PROVOKED.values()]
+    errors = [a for a in answers if 400 <= a.status < 500]
+    if not errors:
+        raise Inconclusive(f"none of {len(answers)} odd .{fmt} requests was answered with a 4xx")
+    return errors
+
+
+def _judge_each(errors, judge):
+    problems = []
+    for answer in errors:
+        try:
+            judge(answer)
+        except AssertionError as exc:
+            problems.append(str(exc).splitlines()[0])
+    if problems:
+        fail(f"{len(problems)} of {len(errors)} error answer(s):\n" + checks.listing(problems))
+
+
+@requirement("GR2-ERR-BODY")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_every_error_is_an_error_list(open311_client, open311_profile, fmt):
+    """Every error the run provokes carries a list of code and description"""
+    _judge_each(_provoked_errors(open311_client, fmt),
+                lambda answer: checks.expect_error_list(answer, open311_profile))
+
+
+@requirement("GR2-ERR-FORMAT")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_every_error_in_requested_format(open311_client, fmt):
+    """Every error the run provokes comes in the requested format"""
+    _judge_each(_provoked_errors(open311_client, fmt), checks.expect_error_format)
+
+
+@requirement("GR2-ERR-CODE-STATUS")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_error_code_is_status(open311_client, fmt):
+    """Each error's code equals the HTTP status"""
+    problems = []
+    for answer in _provoked_errors(open311_client, fmt):
+        errors = answer.data if answer.decoded and isinstance(answer.data, list) else []
+        codes = [e.get("code") for e in errors if isinstance(e, dict)]
+        if any(code != answer.status for code in codes):
+            problems.append(f"{answer.describe()}: codes {codes}")
+    if problems:
+        fail("error codes differ from the HTTP status:\n" + checks.listing(problems))

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from functools import cache
 
 import pytest
 
-from conformance import checks
+from conformance import checks, wire
 from conformance.client import Client
 from conformance.outcomes import Inconclusive, fail
+from conformance.scenarios._endpoints import JURISDICTION_READS, UNKNOWN_ID, fetch, title
 
 requirement = pytest.mark.requirement
 CHICAGO = "cityofchicago.org"
+DAY = 86400
+SPAN_DAYS = 90  # the specification's default window and widest start..end span
+MAX_ROWS = 1000  # the specification's default cap
 
 
 def _stamp(value):
@@ -28,15 +34,22 @@ def _rows(client, query):
     return answer, rows
 
 
+def _ids(rows):
+    return sorted(str(r["service_request_id"]) for r in rows)
+
+
 @requirement("GR2-FILTER-ID")
 def test_filter_by_ids(open311_client, open311_history):
     """service_request_id= answers exactly the requests named, overriding other filters"""
-    wanted = [str(r["service_request_id"]) for r in open311_history[:3]]
+    if len(open311_history) < 3:
+        raise Inconclusive("fewer than three identified requests: no strict subset to ask for")
+    # two of the list (not its first) and an unknown id: exactly the two known ones answer
+    wanted = [str(r["service_request_id"]) for r in open311_history[1:3]]
     other_code = "000000000000000000000000"
-    answer, rows = _rows(open311_client, {"service_request_id": ",".join(wanted), "service_code": other_code})
-    got = sorted(str(r["service_request_id"]) for r in rows)
-    if got != sorted(wanted):
-        fail(f"{answer.describe()}: asked for {sorted(wanted)}, got {got}")
+    answer, rows = _rows(open311_client, {"service_request_id": ",".join([*wanted, UNKNOWN_ID]),
+                                          "service_code": other_code})
+    if _ids(rows) != sorted(wanted):
+        fail(f"{answer.describe()}: asked for {sorted(wanted)} and an unknown id, got {_ids(rows)}")
 
 
 @requirement("GR2-FILTER-SERVICE-CODE")
@@ -53,6 +66,18 @@ def test_filter_by_service_code(open311_client, open311_history):
         fail(f"{answer.describe()}: {len(strays)} row(s) of other codes:\n" + checks.listing(strays))
     if not rows:
         fail(f"{answer.describe()}: no rows, though the history has requests of {wanted}")
+    # a listed code without requests answers no row of another code
+    services = open311_client.services()
+    listed = [str(s["service_code"]) for s in services.data if isinstance(s, dict)
+              and s.get("service_code") is not None] if services.ok and isinstance(services.data, list) else []
+    idle = [c for c in listed if c not in codes]
+    if idle:
+        answer, rows = _rows(open311_client, {"service_code": idle[0], "page_size": 500})
+        strays = [f"{r['service_request_id']}: {r.get('service_code')}" for r in rows
+                  if str(r.get("service_code")) != idle[0]]
+        if strays:
+            fail(f"{answer.describe()}: a code without requests answered {len(strays)} row(s) of "
+                 "other codes:\n" + checks.listing(strays))
 
 
 @requirement("GR2-FILTER-STATUS")
@@ -69,13 +94,12 @@ def test_filter_by_status(open311_client, open311_history, status):
 
 
 def _window(history, field):
-    stamps = sorted(s for s in (_stamp(r.get(field)) for r in history) if s is not None)
-    if len(stamps) < 10:
-        raise Inconclusive(f"too few {field} values to choose a window")
-    low, high = stamps[len(stamps) // 4], stamps[len(stamps) // 2]
-    if low == high:
-        raise Inconclusive(f"{field} values do not spread")
-    return low, high
+    """Two distinct timestamps of the list (a quarter and half way), so the window is real."""
+    stamps = sorted({s for s in (_stamp(r.get(field)) for r in history) if s is not None})
+    if len(stamps) < 2:
+        raise Inconclusive(f"fewer than two distinct {field} values to choose a window")
+    low = len(stamps) // 4
+    return stamps[low], stamps[max(len(stamps) // 2, low + 1)]
 
 
 def _outside(rows, field, low, high):
@@ -138,8 +162,14 @@ def test_default_page_size(open311_client):
 @pytest.mark.parametrize("query", [{"page_size": 0}, {"page_size": 501}, {"page": 0}],
                          ids=["page_size=0", "page_size=501", "page=0"])
 def test_paging_limits(open311_client, query):
-    """page_size outside 1..500 or page below 1 is refused with 400"""
-    checks.expect_status(open311_client.requests(query), 400)
+    """page_size or page below 1 is refused; above 500 refused or at most 500 rows"""
+    answer = open311_client.requests(query)
+    if query.get("page_size", 0) > 500 and answer.ok:
+        rows = answer.data if isinstance(answer.data, list) else []
+        if len(rows) > 500:
+            fail(f"{answer.describe()}: {len(rows)} rows; never more than 500")
+        return
+    checks.expect_status(answer, 400)
 
 
 @requirement("GR2-BAD-STATUS-400")
@@ -157,11 +187,17 @@ def test_malformed_date_refused(open311_client, field, value):
 
 
 @requirement("GR2-JURISDICTION-404")
-def test_unknown_jurisdiction(open311_client):
-    """An unknown jurisdiction_id is answered 404"""
-    answer = open311_client.fetch("services", "json", {"jurisdiction_id": "unknown.example.invalid"},
-                                  with_jurisdiction=False)
-    checks.expect_status(answer, 404)
+@pytest.mark.parametrize("operation", JURISDICTION_READS, ids=title)
+def test_unknown_jurisdiction(open311_client, operation):
+    """An unknown jurisdiction_id is answered 404, or ignored consistently"""
+    plain = fetch(open311_client, operation, "json")
+    odd = fetch(open311_client, operation, "json", {"jurisdiction_id": "unknown.example.invalid"})
+    if odd.status == 404 or (odd.status == plain.status and odd.decoded and plain.decoded
+                             and wire.normalize(odd.data) == wire.normalize(plain.data)):
+        return
+    empty = " (empty)" if odd.ok and not odd.data else ""
+    fail(f"{odd.describe()}{empty}: neither 404 nor the answer without jurisdiction_id "
+         f"({plain.describe()})")
 
 
 @requirement("CHI-JURISDICTION")
@@ -170,3 +206,95 @@ def test_chicago_jurisdiction(open311_client, value):
     """jurisdiction_id=cityofchicago.org is accepted and an empty one is ignored"""
     answer = open311_client.fetch("services", "json", {"jurisdiction_id": value}, with_jurisdiction=False)
     checks.expect_status(answer, 200)
+
+
+# --- dates and parameters ------------------------------------------------------------------------
+@requirement("GR2-DATE-ZONE-400")
+@pytest.mark.parametrize("field", ["start_date", "end_date"])
+def test_date_without_zone_refused(open311_client, field):
+    """A date without a zone is refused with 400"""
+    checks.expect_status(open311_client.requests({field: "2024-01-01T00:00:00"}), 400)
+
+
+@requirement("GR2-DATE-OFFSET")
+def test_date_with_offset_accepted(open311_client, open311_history):
+    """Dates with a numeric offset are accepted"""
+    low, high = _window(open311_history, "requested_datetime")
+    zone = dt.timezone(dt.timedelta(hours=-5))
+    query = {"start_date": low.astimezone(zone).isoformat(),
+             "end_date": high.astimezone(zone).isoformat()}
+    answer, rows = _rows(open311_client, query)
+    strays = _outside(rows, "requested_datetime", low, high)
+    if strays or not rows:
+        fail(f"{answer.describe()}: " + ("no rows" if not rows else
+                                        "rows outside the window:\n" + checks.listing(strays)))
+
+
+@cache
+def _cutoff():
+    # an hour before the run: the lists compared below hold nothing the run writes
+    return dt.datetime.fromtimestamp(time.time() - 3600, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+NEUTRAL = {"status=": {"status": ""}, "service_code=": {"service_code": ""},
+           "start_date=": {"start_date": ""}, "status=open,closed": {"status": "open,closed"}}
+
+
+@requirement("GR2-PARAMS-EMPTY")
+@pytest.mark.parametrize("extra", list(NEUTRAL.values()), ids=list(NEUTRAL))
+def test_neutral_parameter(open311_client, extra):
+    """An empty parameter, or every status, answers like none"""
+    base = {"end_date": _cutoff()}
+    plain, plain_rows = _rows(open311_client, base)
+    answer = open311_client.requests({**base, **extra})
+    checks.expect_status(answer, 200)
+    rows, _ = Client.identified(answer)
+    if _ids(rows) != _ids(plain_rows):
+        fail(f"{answer.describe()}: {len(rows)} request(s), {len(plain_rows)} without it "
+             f"({plain.describe()})")
+
+
+@requirement("GR2-BAD-STATUS-IGNORED")
+def test_unknown_status_not_ignored(open311_client):
+    """An unknown status is not answered with the whole list"""
+    base = {"end_date": _cutoff()}  # nothing the run writes: the two lists cannot drift
+    answer = open311_client.requests({**base, "status": "bogus"})
+    if answer.status >= 500:
+        fail(f"{answer.describe()}: a server error")
+    if not answer.ok:
+        return
+    plain, plain_rows = _rows(open311_client, base)
+    rows, _ = Client.identified(answer)
+    if rows and _ids(rows) == _ids(plain_rows):
+        fail(f"{answer.describe()}: the same {len(rows)} request(s) as without status: "
+             "the value was silently ignored")
+
+
+@requirement("GR2-DEFAULT-WINDOW")
+def test_default_window(open311_client):
+    """Without dates, at most the last 90 days and 1000 requests"""
+    answer, rows = _rows(open311_client, {})
+    oldest = dt.datetime.fromtimestamp(time.time() - (SPAN_DAYS + 1) * DAY, dt.UTC)
+    old = [f"{r['service_request_id']}: {r.get('requested_datetime')}" for r in rows
+           if (_stamp(r.get("requested_datetime")) or oldest) < oldest]
+    if len(answer.data) > MAX_ROWS or old:
+        fail(f"{answer.describe()}: {len(answer.data)} rows, {len(old)} older than {SPAN_DAYS} "
+             "days:\n" + checks.listing(old))
+
+
+@requirement("GR2-DATE-SPAN")
+def test_span_limit(open311_client):
+    """A span over 90 days is refused or clamped"""
+    now = time.time()
+    start, end = (dt.datetime.fromtimestamp(now - 120 * DAY, dt.UTC),
+                  dt.datetime.fromtimestamp(now, dt.UTC))
+    answer = open311_client.requests({"start_date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                      "end_date": end.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    if answer.status == 400:
+        return
+    checks.expect_status(answer, 200, 400)
+    rows, _ = Client.identified(answer)
+    stamps = [s for s in (_stamp(r.get("requested_datetime")) for r in rows) if s is not None]
+    if stamps and (max(stamps) - min(stamps)).total_seconds() > (SPAN_DAYS + 1) * DAY:
+        fail(f"{answer.describe()}: a 120-day span answered requests {max(stamps) - min(stamps)} "
+             f"apart; the specification allows at most {SPAN_DAYS} days")

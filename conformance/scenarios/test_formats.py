@@ -6,7 +6,7 @@ import pytest
 
 from conformance import checks, wire
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import READS, fetch, title
+from conformance.scenarios._endpoints import READS, fetch, raw_get, title
 
 requirement = pytest.mark.requirement
 
@@ -83,11 +83,66 @@ def diff(a, b, where):
 
 @requirement("GR2-FMT-UNSUPPORTED")
 @pytest.mark.parametrize("suffix", ["csv", "html"])
-def test_unsupported_format_refused(open311_client, suffix):
-    """A format other than json or xml is refused with a 4xx"""
-    response = open311_client.transport.get(f"services.{suffix}", label="unsupported format")
-    if not 400 <= response.status < 500:
-        fail(f"GET services.{suffix} answered HTTP {response.status}; expected a 4xx")
+def test_unsupported_format_refused(open311_client, open311_profile, suffix):
+    """A format other than json or xml is refused with a 4xx and an error list"""
+    answer = raw_get(open311_client, f"services.{suffix}", label="unsupported format")
+    if not 400 <= answer.status < 500:
+        fail(f"GET services.{suffix} answered HTTP {answer.status}; expected a 4xx")
+    checks.expect_error_list(answer, open311_profile)
+
+
+# (method, path) a GeoReport server has no resource for
+UNKNOWN_REQUESTS = [("GET", "no-such-resource.json"), ("DELETE", "services.json")]
+
+
+@requirement("GR2-HTTP-UNKNOWN")
+@pytest.mark.parametrize(("method", "path"), UNKNOWN_REQUESTS,
+                         ids=[f"{m} {p}" for m, p in UNKNOWN_REQUESTS])
+def test_unknown_path_or_method(open311_client, open311_profile, method, path):
+    """An unknown path or method is answered 4xx with an error list"""
+    transport = open311_client.transport
+    response = transport.send(method, transport.url_for(path), label="unknown path or method")
+    answer = open311_client.decode(response, "json", None)
+    if not 400 <= answer.status < 500:
+        fail(f"{answer.describe()}: expected a 4xx")
+    checks.expect_error_list(answer, open311_profile)
+
+
+# the Accept header each suffix is asked with: the other format's media type
+OTHER_ACCEPT = {"json": "text/xml", "xml": "application/json"}
+
+
+@requirement("GR2-FMT-SUFFIX-WINS")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_suffix_wins_over_accept(open311_client, fmt):
+    """The suffix picks the format whatever the Accept header says"""
+    answer = raw_get(open311_client, f"services.{fmt}", headers={"Accept": OTHER_ACCEPT[fmt]},
+                     label=f"Accept: {OTHER_ACCEPT[fmt]}")
+    checks.expect_status(answer, 200)
+    checks.expect_content_type(answer)
+    try:
+        wire.decode(answer.body, fmt, "services")
+    except wire.WireError as exc:
+        fail(f"{answer.describe()} (Accept: {OTHER_ACCEPT[fmt]}): not {fmt}: {exc}")
+
+
+@requirement("GR2-FMT-CHARSET")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_charset_utf8(open311_client, fmt):
+    """Answers name charset=utf-8"""
+    answer = open311_client.services(fmt)
+    checks.expect_ok(answer)
+    if "charset=utf-8" not in answer.content_type.lower().replace(" ", "").replace('"', ""):
+        fail(f"{answer.describe()}: the Content-Type names no charset=utf-8")
+
+
+@requirement("GR2-FMT-XML-TEXT")
+def test_xml_is_text_xml(open311_client):
+    """XML is served as text/xml"""
+    answer = open311_client.services("xml")
+    checks.expect_ok(answer)
+    if wire.media_type(answer.content_type) != "text/xml":
+        fail(f"{answer.describe()}: the specification serves XML as text/xml")
 
 
 @requirement("GR2-FMT-UTF8")

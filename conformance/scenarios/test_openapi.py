@@ -50,7 +50,7 @@ def test_openapi_contract(open311_context: RunContext, spec: fuzzing.OperationSp
     base_url = target.root_url if spec.operation.beside_base else target.base_url
     result = fuzzing.fuzz(context.transport, spec, fmt, base_url=base_url, seed=seed,
                           examples=examples, api_key=target.api_key, post_fields=post_fields,
-                          on_exchange=_noting(context))
+                          on_exchange=_noting(context), profile=context.profile)
     summary = (f"{result.cases} generated case(s), {result.sent} request(s), seed {seed}, "
                f"{examples} example(s) per operation")
     if result.findings:

@@ -59,7 +59,7 @@ def test_dates_are_w3c(open311_client, open311_profile):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_single_request_is_one_element_list(open311_client, fmt):
     """requests/{id} answers a one-element list holding that request"""
-    rid = sample_request_id(open311_client)
+    rid = sample_request_id(open311_client, not_first=True)
     answer = open311_client.request(rid, fmt)
     checks.expect_status(answer, 200)
     data = checks.expect_decoded(answer)
@@ -101,3 +101,51 @@ def test_newest_first(open311_client):
             raise Inconclusive("rows without a readable requested_datetime") from None
     if stamps != sorted(stamps, reverse=True):
         fail(f"{answer.describe()}: rows are not newest first")
+
+
+# fields that hold identifiers: the specification's examples write them as numbers
+ID_FIELDS = ("service_request_id", "service_code", "address_id", "zipcode")
+
+
+@requirement("GR2-IDS-STRINGS")
+def test_identifiers_are_strings(open311_catalogue, open311_history):
+    """Identifiers are JSON strings"""
+    numbers = [f"service {s.get('service_code')!r}" for s in open311_catalogue.services
+               if not isinstance(s.get("service_code"), str)]
+    for code, attribute in open311_catalogue.list_attributes():
+        numbers += [f"definition {code}: {attribute.get('code')} key {v.get('key')!r}"
+                    for v in attribute.get("values") or [] if isinstance(v, dict)
+                    and not isinstance(v.get("key"), str)]
+    numbers += [f"request {row.get('service_request_id')!r}: {name} {row[name]!r}"
+                for row in open311_history for name in ID_FIELDS
+                if row.get(name) is not None and not isinstance(row[name], str)]
+    if numbers:
+        fail(f"{len(numbers)} identifier(s) are JSON numbers, not strings:\n" + checks.listing(numbers))
+
+
+@requirement("GR2-EMPTY-NULL")
+def test_empty_fields_are_null(open311_history):
+    """Empty optional fields are null or absent, not empty strings"""
+    empty = [f"request {row.get('service_request_id')}: {name}" for row in open311_history
+             for name, value in row.items() if value == ""]
+    if empty:
+        fail(f"{len(empty)} field(s) are empty strings:\n" + checks.listing(empty))
+
+
+@requirement("GR2-REQ-ADDRESS-FIELDS")
+def test_address_fields_present(open311_history):
+    """Every request carries address_id and zipcode"""
+    missing = [f"request {row.get('service_request_id')}: no {name}" for row in open311_history
+               for name in ("address_id", "zipcode") if name not in row]
+    if missing:
+        fail(f"{len(missing)} field(s) missing:\n" + checks.listing(missing))
+
+
+@requirement("GR2-REQ-CODE-LISTED")
+def test_listed_requests_have_listed_codes(open311_catalogue, open311_history):
+    """Every listed request's service_code is in the service list"""
+    listed = {str(s["service_code"]) for s in open311_catalogue.services}
+    strays = [f"request {row.get('service_request_id')}: {row.get('service_code')!r}"
+              for row in open311_history if str(row.get("service_code")) not in listed]
+    if strays:
+        fail(f"{len(strays)} request(s) of codes the service list lacks:\n" + checks.listing(strays))

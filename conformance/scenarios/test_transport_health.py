@@ -57,6 +57,11 @@ def test_discovery(open311_client, open311_profile, fmt):
     answer = open311_client.discovery(fmt)
     checks.expect_status(answer, 200)
     checks.expect_valid(answer, "discovery", open311_profile)
+    base = open311_client.transport.base_url.rstrip("/")
+    urls = [str(e.get("url", "")).rstrip("/") for e in answer.data.get("endpoints") or []
+            if isinstance(e, dict)]
+    if base not in urls:
+        fail(f"{answer.describe()}: no endpoint has the url under test, {base} (listed: {urls})")
 
 
 @requirement("GR2-STATUS-DOCUMENTED")

@@ -9,6 +9,7 @@ passed in; ``spoiled.py`` makes the answers some faults send instead.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import wire
 from conformance.simulator import data, queries, spoiled, writes
+from conformance.simulator import dialect as dialects
 from conformance.simulator import faults as fault_catalogue
 from conformance.simulator.messages import Answer, Call, Refused
 from conformance.simulator.store import Row, Store
@@ -48,8 +50,10 @@ Recorder = Callable[[str, str, Mapping[str, str], bytes, Answer, float, float], 
 
 class App:
     def __init__(self, store: Store, faults: frozenset[str] = frozenset(), delay: float = 2.0,
-                 default_host: str = "127.0.0.1", *, grading: bool = False) -> None:
+                 default_host: str = "127.0.0.1", *, grading: bool = False,
+                 dialect: dialects.Dialect = dialects.DEFAULT) -> None:
         self.store = store
+        self.spoken = dialect
         self.faults = faults
         self.delay = delay
         self.default_host = default_host
@@ -63,6 +67,13 @@ class App:
         self.recorder: Recorder | None = None
         self._polled_tokens: set[str] = set()
         self._guard = threading.Lock()
+
+    @property
+    def dialect(self) -> dialects.Dialect:
+        """The dialect answers are written in (the fault numeric-ids turns numbers on)."""
+        if "numeric-ids" in self.faults and not self.spoken.numeric_ids:
+            return dataclasses.replace(self.spoken, numeric_ids=True)
+        return self.spoken
 
     def set_faults(self, names: frozenset[str] | set[str] | tuple[str, ...] | list[str]) -> None:
         """Switch faults on or off while serving; ValueError naming an unknown one."""
@@ -83,9 +94,12 @@ class App:
         params: dict[str, str] = {}
         for key, value in parse_qsl(split.query, keep_blank_values=True):
             params.setdefault(key, value)  # the first of repeated parameters counts
+        params = self.dialect.incoming_params(params)
         host = headers.get("Host") or headers.get("host") or self.default_host
         stem, fmt = _split_format(path)
         call = Call(method.upper(), stem, fmt, params, host)
+        if "accept-header-wins" in self.faults:
+            call.fmt = _accepted_format(headers) or call.fmt
         try:
             return self._route(call, path, body, headers)
         except _Immediate as immediate:
@@ -97,14 +111,14 @@ class App:
         if call.stem == ROOT + "/discovery":
             return self._dispatch(call, "discovery", ())
         if not path.startswith(BASE + "/"):
-            raise Refused(404, f"No such resource: {path}")
+            self._unknown_path(path)
         call.stem = call.stem[len(BASE) + 1:]
         parts = tuple(call.stem.split("/"))
         if parts == ("apps", "new"):
             return self._apps_new(call, body, headers)
         if call.method == "POST" and parts == ("requests",):
             self._require_format(call)
-            call.form = writes.form_fields(body, call.params)
+            call.form = self.dialect.incoming_form(writes.form_fields(body, call.params))
             return self._post(call)
         routes = {("services",): "services", ("requests",): "requests"}
         if parts in routes:
@@ -113,7 +127,16 @@ class App:
             name = {"services": "service-definition", "requests": "request",
                     "tokens": "tokens"}.get(parts[0])
             if name:
-                return self._dispatch(call, name, (parts[1],))
+                arg = {"service-definition": self.dialect.incoming_code,
+                       "request": self.dialect.incoming_id}.get(name, str)(parts[1])
+                return self._dispatch(call, name, (arg,))
+        self._unknown_path(path)
+        raise AssertionError("unreachable")  # _unknown_path always raises
+
+    def _unknown_path(self, path: str) -> None:
+        if "unknown-path-html" in self.faults:
+            raise _Immediate(Answer(404, [("Content-Type", HTML_TYPE)],
+                                    b"<!DOCTYPE html><title>Not Found</title><h1>Not Found</h1>"))
         raise Refused(404, f"No such resource: {path}")
 
     def _dispatch(self, call: Call, resource: str, args: tuple[str, ...]) -> Answer:
@@ -128,6 +151,12 @@ class App:
         if "get-wrong-key-400" in self.faults and call.params.get("api_key") \
                 and not self.store.key_valid(call.params["api_key"]):
             raise Refused(400, "api_key not recognised")
+        if "jurisdiction-unknown-empty" in self.faults and call.params.get("jurisdiction_id") \
+                not in (None, "", self.jurisdiction):
+            empty: Any = {"service_code": args[0], "attributes": []} \
+                if resource == "service-definition" else []
+            return self._ok(call, empty, "token" if resource == "tokens" else
+                            "service-requests" if resource == "request" else resource)
         self._check_jurisdiction(call.params.get("jurisdiction_id"))
         self._check_callback(call)
         handler = {
@@ -146,14 +175,15 @@ class App:
         if "unsupported-format-200" in self.faults:
             raise _Immediate(Answer(200, [("Content-Type", "text/csv; charset=utf-8")],
                                     spoiled.services_csv()))
+        if "unsupported-format-text" in self.faults:
+            raise _Immediate(Answer(400, [("Content-Type", "text/plain; charset=utf-8")],
+                                    b"Bad Request"))
         raise Refused(400, f"Format '{call.fmt}' is not supported: use .json or .xml")
 
     def _check_jurisdiction(self, value: str | None) -> None:
         if value == "" and "jurisdiction-empty-400" in self.faults:
             raise Refused(400, "jurisdiction_id is empty")
         if not value or value == self.jurisdiction:  # empty is the same as absent
-            return
-        if "jurisdiction-any-accepted" in self.faults:
             return
         raise Refused(404, f"jurisdiction_id '{value}' not found: use {self.jurisdiction}")
 
@@ -167,6 +197,7 @@ class App:
 
     # -- answers ---------------------------------------------------------------------------
     def _ok(self, call: Call, payload: Any, resource: str, status: int = 200) -> Answer:
+        payload = self.dialect.outgoing(payload, resource)
         if call.answer_fmt == "xml":
             return Answer(status, [("Content-Type", self._xml_type())],
                           self._xml(payload, resource))
@@ -177,10 +208,16 @@ class App:
         return Answer(status, [("Content-Type", self._json_type())], body)
 
     def _json_type(self) -> str:
-        return "text/html; charset=utf-8" if "json-content-type-html" in self.faults else JSON_TYPE
+        if "json-content-type-html" in self.faults:
+            return "text/html; charset=utf-8"
+        return _no_charset(JSON_TYPE) if "content-type-no-charset" in self.faults else JSON_TYPE
 
     def _xml_type(self) -> str:
-        return JSON_TYPE if "xml-content-type-json" in self.faults else XML_TYPE
+        if "xml-content-type-json" in self.faults:
+            return JSON_TYPE
+        if "xml-application-type" in self.faults:
+            return "application/xml; charset=utf-8"
+        return _no_charset(XML_TYPE) if "content-type-no-charset" in self.faults else XML_TYPE
 
     def _xml(self, payload: Any, resource: str) -> bytes:
         body = wire.encode(payload, "xml", resource)
@@ -193,17 +230,21 @@ class App:
             body = declaration + b"\n" + spoiled.billion_laughs(root) + rest
         if "xml-no-declaration" in self.faults:
             body = body.partition(b"\n")[2]
+        if "xml-boolean-capitalised" in self.faults:
+            body = body.replace(b">true<", b">True<").replace(b">false<", b">False<")
         return body
 
     def _error(self, call: Call, status: int, *descriptions: str) -> Answer:
         # descriptions echo the input, which may hold characters XML 1.0 cannot carry
         # (found by the OpenAPI-driven checks): shown as U+FFFD so every error stays well-formed
-        errors = [{"code": status, "description": _XML_ILLEGAL.sub("\ufffd", text)}
+        code = 1 if "error-code-generic" in self.faults else status
+        errors = [{"code": code, "description": _XML_ILLEGAL.sub("\ufffd", text)}
                   for text in descriptions]
-        if "error-body-text" in self.faults and 400 <= status < 500 and call.answer_fmt == "json":
+        # both only on 400s: what an unknown id or code is answered (404) stays right
+        if "error-body-text" in self.faults and status == 400 and call.answer_fmt == "json":
             return Answer(status, [("Content-Type", "text/plain; charset=utf-8")],
                           HTTPStatus(status).phrase.encode())
-        if call.answer_fmt == "xml" and "errors-always-json" not in self.faults:
+        if call.answer_fmt == "xml" and not ("errors-always-json" in self.faults and status == 400):
             return Answer(status, [("Content-Type", XML_TYPE)],
                           wire.encode(errors, "xml", "errors"))
         return Answer(status, [("Content-Type", JSON_TYPE)], wire.encode(errors, "json", "errors"))
@@ -219,7 +260,8 @@ class App:
             "key_service": f"http://{call.host}{BASE}/apps/new",
             "endpoints": [{
                 "specification": "http://wiki.open311.org/GeoReport_v2",
-                "url": f"http://{call.host}{BASE}",
+                "url": "http://311api.cityofchicago.org/open311/v2"
+                if "discovery-other-url" in self.faults else f"http://{call.host}{BASE}",
                 "changeset": "2018-04-10 00:00",
                 "type": "test",
                 "formats": ["application/json", "text/xml"],
@@ -263,15 +305,26 @@ class App:
 
     def _requests(self, call: Call) -> Answer:
         extensions = queries.wants_extensions(call.params, self.faults)
-        query = queries.parse(call.params, self.faults)
+        query = queries.parse(call.params, self.faults, self.dialect)
         self._process()
         rows = self.store.query(query)
+        if self._ignores_filter(query, rows):
+            query = queries.parse({k: v for k, v in call.params.items()
+                                   if k not in ("service_request_id", "service_code")},
+                                  self.faults, self.dialect)
+            rows = self.store.query(query)
         if query.ids is not None and "pending-in-id-filter" in self.faults:
             rows += self.store.pending()
         # bad-status-enum shows only in plain unfiltered lists, away from filter checks
         odd_status = "bad-status-enum" in self.faults and query.statuses is None \
             and query.ids is None and not extensions
-        payload = [queries.render(row, extensions, self.faults, odd_status) for row in rows]
+        unfiltered = query.ids is None and query.service_codes is None
+        payload = [queries.render(row, extensions, self.faults, odd_status, self.dialect,
+                                  unlisted="request-unlisted-code" in self.faults and unfiltered)
+                   for row in rows]
+        if "empty-strings" in self.faults and call.answer_fmt == "json":
+            payload = [{**{name: "" for name in queries.OPTIONAL_TEXT}, **row}
+                       if "service_request_id" in row else row for row in payload]
         if self.grading and query.ids is None:
             payload = [queries.render(row, extensions, self.faults) for row in _others_pending()] \
                 + payload
@@ -283,6 +336,13 @@ class App:
                 return spoiled.oversized(answer)
         return answer
 
+    def _ignores_filter(self, query: queries.Query, rows: list[Row]) -> bool:
+        """The faults that drop an id or code filter which matches too little."""
+        if query.ids is not None and "filter-id-unknown-ignored" in self.faults:
+            return any(self.store.by_id(i) is None for i in query.ids)
+        return not rows and query.service_codes is not None \
+            and "filter-code-empty-ignored" in self.faults
+
     def _request(self, call: Call, sr_id: str) -> Answer:
         extensions = queries.wants_extensions(call.params, self.faults)
         self._process()
@@ -293,11 +353,13 @@ class App:
             if "unknown-id-200" in self.faults:
                 return self._ok(call, [], "service-requests")
             raise Refused(404, f"service_request_id '{sr_id}' not found")
+        if "single-returns-first" in self.faults:
+            row = self.store.query(queries.Query(page_size=1, include_pending=False))[0]
         rows = [row]
         if "single-returns-two" in self.faults:
             other = self.store.neighbour(sr_id)
             rows += [other] if other else []
-        payload = [queries.render(r, extensions, self.faults) for r in rows]
+        payload = [queries.render(r, extensions, self.faults, dialect=self.dialect) for r in rows]
         return self._ok(call, payload, "service-requests")
 
     # -- tokens ----------------------------------------------------------------------------
@@ -366,7 +428,8 @@ class App:
         if "key-revoked" in self.faults:  # after validation: only acceptable POSTs meet it
             raise Refused(403, "api_key revoked -- can't proceed with create_request.")
         doc = writes.written(code, form, description, location, attributes, self.faults)
-        immediate = bool({"post-answers-both", "post-answers-id"} & self.faults)
+        immediate = bool({"post-answers-both", "post-answers-id"} & self.faults) \
+            or self.dialect.immediate_ids
         row = self.store.write(code, doc, 0.0 if immediate else self.delay)
         token = row.token
         if immediate:
@@ -375,7 +438,7 @@ class App:
         if "post-answers-both" in self.faults:
             return self._ok(call, [{"token": token, "service_request_id": row.id}],
                             "post-response")
-        if "post-answers-id" in self.faults:
+        if "post-answers-id" in self.faults or self.dialect.immediate_ids:
             return self._ok(call, [{"service_request_id": row.id}], "post-response")
         return self._ok(call, [{"token": token}], "post-response")
 
@@ -422,6 +485,20 @@ def _others_pending() -> list[Row]:
                         ready=None, doc={"service_name": name, "description": text,
                                          "address": address, "lat": 41.9 - i / 100, "long": -87.68}))
     return rows
+
+
+def _accepted_format(headers: Mapping[str, str]) -> str | None:
+    """The format an Accept header names, for the fault that lets it win over the suffix."""
+    accept = next((v for k, v in headers.items() if k.lower() == "accept"), "").lower()
+    if "application/json" in accept:
+        return "json"
+    if "xml" in accept:
+        return "xml"
+    return None
+
+
+def _no_charset(content_type: str) -> str:
+    return content_type.split(";", 1)[0]
 
 
 def _split_format(path: str) -> tuple[str, str | None]:

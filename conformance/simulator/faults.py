@@ -21,6 +21,9 @@ class Fault:
     # "fuzzing": only the OpenAPI-driven checks can find it (no hand-written check sends the
     # input), so it may break a requirement a scenario-found fault breaks too
     found_by: str = "scenario"
+    # the fault whose requirement this one breaks more subtly: a sharper check catches it, so
+    # the two may share their requirement
+    sharpens: str | None = None
 
 
 _FAULTS = (
@@ -39,9 +42,10 @@ _FAULTS = (
           "an unsupported format suffix (services.csv) is answered 200 with a CSV body"),
     # --- errors and HTTP ------------------------------------------------------------------
     Fault("error-body-text", "GR2-ERR-BODY",
-          "4xx answers to .json requests have a plain-text body such as 'Not Found'"),
+          "400 answers to .json requests (bad status, date, page...) have a plain-text body "
+          "such as 'Bad Request'; 404s stay right"),
     Fault("errors-always-json", "GR2-ERR-FORMAT",
-          "error answers to .xml requests come as JSON"),
+          "400 answers to .xml requests come as JSON; 404s stay right"),
     Fault("odd-parameter-500", "GR2-ERR-NO-5XX",
           "an extensions value other than true/false crashes the request lists with a 500"),
     Fault("odd-id-500", "GR2-ERR-NO-5XX",
@@ -143,11 +147,9 @@ _FAULTS = (
     Fault("filter-dates-ignored", "GR2-FILTER-DATES",
           "start_date and end_date are checked but not applied"),
     Fault("bad-status-accepted", "GR2-BAD-STATUS-400",
-          "an unknown status value is ignored and answered 200"),
+          "an unknown status value is answered 200, matching no request"),
     Fault("bad-date-accepted", "GR2-BAD-DATE-400",
           "a malformed date parameter is ignored and answered 200"),
-    Fault("jurisdiction-any-accepted", "GR2-JURISDICTION-404",
-          "any jurisdiction_id is accepted"),
     Fault("jurisdiction-empty-400", "CHI-JURISDICTION",
           "an empty jurisdiction_id= is refused with 400 (Chicago quirk F3)"),
     Fault("filter-updated-ignored", "CHI-FILTER-UPDATED",
@@ -158,6 +160,57 @@ _FAULTS = (
           "page_size 0 or above 500 is accepted (0 means the default, above 500 is honoured)"),
     Fault("extensions-missing", "CHI-EXTENSIONS",
           "extensions=true adds no attributes, extended_attributes or notes"),
+    # --- GET: formats, jurisdiction, errors, dates, parameters (issue 12) -------------------
+    Fault("accept-header-wins", "GR2-FMT-SUFFIX-WINS",
+          "an Accept header naming the other format wins over the suffix"),
+    Fault("unknown-path-html", "GR2-HTTP-UNKNOWN",
+          "an unknown path is answered 404 with an HTML page"),
+    Fault("numeric-ids", "GR2-IDS-STRINGS",
+          "identifiers are answered as JSON numbers, as in the specification's examples"),
+    Fault("jurisdiction-unknown-empty", "GR2-JURISDICTION-404",
+          "an unknown jurisdiction_id is answered 200 with an empty list (or definition)"),
+    Fault("date-zone-optional", "GR2-DATE-ZONE-400",
+          "a start_date or end_date without a zone is taken as UTC"),
+    Fault("date-offset-refused", "GR2-DATE-OFFSET",
+          "a date parameter with a numeric offset (-05:00) is refused with 400"),
+    Fault("params-taken-literally", "GR2-PARAMS-EMPTY",
+          "status=, service_code= and status=open,closed are matched literally (no request); "
+          "start_date= is refused"),
+    Fault("bad-status-ignored", "GR2-BAD-STATUS-IGNORED",
+          "an unknown status value is ignored: the whole list is answered (georeport dialect)"),
+    Fault("default-window-all", "GR2-DEFAULT-WINDOW",
+          "without dates the whole history (120 days) is answered (georeport dialect)"),
+    Fault("date-span-unbounded", "GR2-DATE-SPAN",
+          "a start_date..end_date span over 90 days is honoured (georeport dialect)"),
+    Fault("request-unlisted-code", "GR2-REQ-CODE-LISTED",
+          "in unfiltered lists some requests carry a service_code the service list lacks"),
+    Fault("single-returns-first", "GR2-REQ-ONE",
+          "requests/{id} answers the newest request whatever the id",
+          sharpens="single-returns-two"),
+    Fault("filter-id-unknown-ignored", "GR2-FILTER-ID",
+          "a service_request_id list naming an unknown id is ignored (the whole list answers)",
+          sharpens="filter-id-first-only"),
+    Fault("filter-code-empty-ignored", "GR2-FILTER-SERVICE-CODE",
+          "a service_code filter matching no request is ignored (the whole list answers)",
+          sharpens="filter-service-code-ignored"),
+    Fault("xml-boolean-capitalised", "GR2-SVC-LIST",
+          "XML booleans are written True and False", sharpens="services-bad-type"),
+    Fault("unsupported-format-text", "GR2-FMT-UNSUPPORTED",
+          "an unsupported format suffix is refused 400 with a plain-text body",
+          sharpens="unsupported-format-200"),
+    Fault("discovery-other-url", "GR2-DISCOVERY",
+          "discovery lists the production URL, not the base under test",
+          sharpens="discovery-missing"),
+    Fault("content-type-no-charset", "GR2-FMT-CHARSET",
+          "successful answers name no charset (application/json, text/xml)"),
+    Fault("xml-application-type", "GR2-FMT-XML-TEXT",
+          "successful .xml answers are served as application/xml"),
+    Fault("error-code-generic", "GR2-ERR-CODE-STATUS",
+          "every error's code is 1, whatever the HTTP status"),
+    Fault("empty-strings", "GR2-EMPTY-NULL",
+          "JSON request lists answer \"\" for optional text fields they have no value for"),
+    Fault("address-fields-missing", "GR2-REQ-ADDRESS-FIELDS",
+          "requests carry no address_id and no zipcode (georeport dialect)"),
     # --- SHOULD requirements: the run warns, the verdict stands -----------------------------
     Fault("xml-no-declaration", "GR2-FMT-UTF8",
           "XML answers start without the <?xml ... encoding=\"utf-8\"?> declaration"),

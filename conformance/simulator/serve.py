@@ -40,7 +40,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         try:
             sim = start(delay=args.delay, faults=sorted(active), db=args.db, host=args.host,
-                        port=args.port, seed=args.seed, log=True)
+                        port=args.port, seed=args.seed, log=True,
+                        dialect=getattr(args, "dialect", "chicago"))
         except OSError as exc:
             raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}") \
                 from None

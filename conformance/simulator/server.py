@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from conformance.simulator import dialect as dialects
 from conformance.simulator import faults as fault_catalogue
 from conformance.simulator.app import BASE, ROOT, Answer, App
+from conformance.simulator.dialect import Dialect
 from conformance.simulator.store import Store
 
 MAX_REQUEST_BODY = 1024 * 1024
@@ -171,13 +173,15 @@ class RunningSimulator:
 
 def start(delay: float = 2.0, faults: Iterable[str] = (), db: str | None = None,
           host: str = "127.0.0.1", port: int = 0, seed: int = 311,
-          log: bool = False) -> RunningSimulator:
-    """Start the simulated Chicago test environment; ValueError for an unknown fault name."""
+          log: bool = False, dialect: str | Dialect = "chicago") -> RunningSimulator:
+    """Start the simulated Chicago test environment (or another ``dialect`` of GeoReport v2);
+    ValueError for an unknown fault or dialect name."""
     active = fault_catalogue.check(faults)
+    spoken = dialects.get(dialect)
     if delay < 0:
         raise ValueError("delay must not be negative")
     store = Store(db, seed=seed)
-    app = App(store, active, delay, default_host=host)
+    app = App(store, active, delay, default_host=host, dialect=spoken)
     try:
         server = (_Server6 if ":" in host else _Server)((host, port), app, log)
     except OSError:
