@@ -151,6 +151,10 @@ def test_token_answer_echoes_token(open311_written, open311_client, fmt):
         answers = [(open311_written.token, open311_client.token(open311_written.token, fmt))]
         answers = [(token, answer) for token, answer in answers if answer.ok]
     if not answers:
+        writes = list(open311_written.writes())
+        if writes and all(w.token is None and w.service_request_id for w in writes):
+            # a realtime server answers the id at once: it hands out no token to look up
+            pytest.skip("every POST was answered with its service_request_id at once: no token to ask for")
         raise Inconclusive(f"no token was answered in .{fmt}")
     wrong = []
     for token, answer in answers:

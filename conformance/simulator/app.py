@@ -271,6 +271,10 @@ class App:
 
     def _services(self, call: Call) -> Answer:
         services = [dict(s) for s in data.services()]
+        if self.dialect.immediate_ids:
+            # the specification's POST example answers the id at once: its services are realtime
+            for service in services:
+                service["type"] = "realtime"
         if "services-type-misstated" in self.faults:
             for service in services:
                 service["type"] = "realtime"
