@@ -187,11 +187,12 @@ def test_malformed_date_refused(open311_client, field, value):
 
 
 @requirement("GR2-JURISDICTION-404")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize("operation", JURISDICTION_READS, ids=title)
-def test_unknown_jurisdiction(open311_client, operation):
+def test_unknown_jurisdiction(open311_client, operation, fmt):
     """An unknown jurisdiction_id is answered 404, or ignored consistently"""
-    plain = fetch(open311_client, operation, "json")
-    odd = fetch(open311_client, operation, "json", {"jurisdiction_id": "unknown.example.invalid"})
+    plain = fetch(open311_client, operation, fmt)
+    odd = fetch(open311_client, operation, fmt, {"jurisdiction_id": "unknown.example.invalid"})
     if odd.status == 404 or (odd.status == plain.status and odd.decoded and plain.decoded
                              and wire.normalize(odd.data) == wire.normalize(plain.data)):
         return
