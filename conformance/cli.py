@@ -99,6 +99,9 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--plan", action="store_true", help="print the requests a run would send")
     run.add_argument("--max-requests", type=int, help="request budget of the run")
     run.add_argument("--max-duration", type=float, help="bound of the whole run in seconds (default 1800)")
+    run.add_argument("--min-interval", type=float, metavar="S",
+                     help="at least S seconds between requests (default 0 on loopback; a remote host is "
+                          "never paced faster than the kit's remote pace, 0.2 s)")
     run.add_argument("--seed", type=int, help="seed of the OpenAPI-driven fuzzing")
     run.add_argument("--fuzz-examples", type=int, help="examples per operation when fuzzing")
     run.add_argument("--simulator-delay", type=float, default=2.0,
