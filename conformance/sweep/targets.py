@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from conformance import cities, config
+from conformance import cities, config, profiles
 from conformance import target as target_mod
 from conformance.errors import UsageError
 
@@ -189,11 +189,12 @@ def _target(path: Path, node: yaml.MappingNode, loader: yaml.SafeLoader,
     if key_env is not None and not ENV_NAME.match(key_env):
         raise TargetsFileError(path, lines["api_key_env"], f"{where}: api_key_env {key_env!r} is not the name "
                                "of an environment variable")
-    if "city" in values:
+    for key, lookup in (("city", cities.get), ("profile", profiles.get)):
         try:
-            cities.get(values["city"])
-        except cities.UnknownCity as exc:
-            raise TargetsFileError(path, lines["city"], f"{where}: {exc}") from None
+            if key in values:
+                lookup(values[key])
+        except UsageError as exc:
+            raise TargetsFileError(path, lines[key], f"{where}: {exc}") from None
     settings = {**{k: v for k, v in defaults.items() if v is not None and v is not False}, **values}
     try:
         resolved = _resolve(settings)
