@@ -288,3 +288,13 @@ def test_a_sweep_folder_is_collected_with_its_rows(tmp_path: Path) -> None:
     assert [(r.name, r.verdict, r.verified) for r in sweep.rows] == [("a", "pass", True),
                                                                      ("crashed", "inconclusive", None)]
     assert "signal 9" in (sweep.rows[1].problem or "")
+
+
+def test_a_folder_holding_a_sweep_is_not_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file(tmp_path, f"targets:\n  - name: a\n    base_url: {LOOPBACK}\n")
+    (tmp_path / "out" / "a").mkdir(parents=True)
+    (tmp_path / "out" / "a" / "summary.json").write_text("{}", encoding="utf-8")
+    assert cli.main(["sweep", str(path), "--report-dir", str(tmp_path / "out")]) == 2
+    assert "already holds a sweep or a target's bundle" in capsys.readouterr().err
+    assert cli.main(["sweep", str(path), "--jobs", "0"]) == 2
+    assert "--jobs must be between 1 and 64" in capsys.readouterr().err

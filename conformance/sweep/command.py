@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conformance.errors import UsageError
-from conformance.report import MANIFEST, SUMMARY
+from conformance.report import MANIFEST, SUMMARY, prepare_directory
 from conformance.sweep import collect, rows, runner, targets
 from conformance.sweep.arguments import RUN_FLAGS
 from conformance.sweep.rows import Sweep
@@ -78,11 +78,7 @@ def _prepare(directory: Path | None, names: list[str]) -> Path:
     taken = [directory / rows.SWEEP] + [directory / n / f for n in names for f in (SUMMARY, MANIFEST)]
     if any(path.exists() for path in taken):
         raise UsageError(f"{directory} already holds a sweep or a target's bundle: choose another --report-dir")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {directory}: {exc.strerror}") from None
-    return directory
+    return prepare_directory(directory)  # ... and not a run's bundle either
 
 
 def _console(say: Callable[[str], None] | None, keys: list[str]) -> Callable[[str], None]:
