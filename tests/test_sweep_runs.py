@@ -186,3 +186,25 @@ def test_the_matrix_and_collect_give_the_same_verdicts(three: Three, tmp_path: P
     out, _ = compared.communicate(timeout=120)
     assert compared.returncode == 0, out
     assert "target faulty: nothing newly failing" in out and "Targets appeared: none" in out
+
+
+def test_sigterm_stops_the_sweep_and_keeps_every_row(tmp_path: Path) -> None:
+    file = tmp_path / "targets.yaml"
+    file.write_text("""targets:
+  - name: slow
+    simulator: true
+    simulator_delay: 60
+    poll_timeout: 120
+  - name: later
+    simulator: true
+""", encoding="utf-8")
+    process = _cli(["sweep", str(file), "--jobs", "1", "--fuzz-examples", "0", "--report-dir", str(tmp_path / "out")],
+                   _environment())
+    time.sleep(6)  # the first run is polling its token
+    process.terminate()
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 3, out
+    by = {row["name"]: row for row in _data(tmp_path / "out")["targets"]}
+    assert by["slow"]["cut_short"] == "signal" and by["slow"]["verified"] is True
+    assert by["later"]["verdict"] == "inconclusive" and "not run" in by["later"]["problem"]
+    assert "Traceback" not in out
