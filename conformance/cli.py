@@ -1,6 +1,6 @@
 """The ``open311-conformance`` command and its sub-commands.
 
-run | check-app | serve | validate | requirements | cities | compare | verify.
+run | check-app | serve | validate | requirements | cities | compare | sweep | verify.
 
 Each sub-command's work lives in its own module; this file only parses arguments and maps
 outcomes to exit codes (0 pass/valid, 1 fail/invalid, 2 usage or configuration, 3
@@ -68,10 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     cities.add_argument("--json", action="store_true", help="machine-readable output")
     cities.set_defaults(handler=_lazy("conformance.cities", "main"))
 
-    compare = sub.add_parser("compare", help="compare two report directories")
+    compare = sub.add_parser("compare", help="compare two report directories (or two sweep folders)")
     compare.add_argument("old")
     compare.add_argument("new")
     compare.set_defaults(handler=_lazy("conformance.report.compare", "main"))
+
+    sweep = sub.add_parser("sweep", help="run many targets side by side (TARGETS.yaml); "
+                           "`sweep collect` builds a sweep from bundles made elsewhere",
+                           epilog="sweep collect BUNDLE... [--report-dir DIR]: see `sweep collect --help`")
+    from conformance.sweep.arguments import add_arguments
+
+    add_arguments(sweep, profiles.names())
+    sweep.set_defaults(handler=_lazy("conformance.sweep.command", "main"))
 
     verify = sub.add_parser("verify", help="check a report directory against its manifest")
     verify.add_argument("directory")
@@ -102,6 +110,9 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--plan", action="store_true", help="print the requests a run would send")
     run.add_argument("--max-requests", type=int, help="request budget of the run")
     run.add_argument("--max-duration", type=float, help="bound of the whole run in seconds (default 1800)")
+    run.add_argument("--min-interval", type=float, metavar="S",
+                     help="at least S seconds between requests (default 0 on loopback; a remote host is "
+                          "never paced faster than the kit's remote pace, 0.2 s)")
     run.add_argument("--seed", type=int, help="seed of the OpenAPI-driven fuzzing")
     run.add_argument("--fuzz-examples", type=int, help="examples per operation when fuzzing")
     run.add_argument("--simulator-delay", type=float, default=2.0,
@@ -179,8 +190,25 @@ def _requirements(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def build_collect_parser() -> argparse.ArgumentParser:
+    """`sweep collect`: a sub-command of sweep, whose first argument is otherwise a file."""
+    from conformance.sweep.arguments import add_collect_arguments
+
+    collect = argparse.ArgumentParser(prog="open311-conformance sweep collect",
+                                      description="build sweep.json and index.html from bundles made elsewhere "
+                                                  "(the collect job of a CI matrix)")
+    add_collect_arguments(collect)
+    collect.set_defaults(handler=_lazy("conformance.sweep.command", "collect_main"), command="sweep collect",
+                         version=False)
+    return collect
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["sweep", "collect"]:
+        parser, argv = build_collect_parser(), argv[2:]
+    else:
+        parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
         from conformance import __version__

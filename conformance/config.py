@@ -19,7 +19,7 @@ KEYS: dict[str, tuple[type, ...]] = {
     "poll_timeout": (int, float), "write_service_code": (str,), "location": (str,),
     "max_requests": (int,), "max_duration": (int, float), "seed": (int,), "fuzz_examples": (int,),
     "allow_writes": (bool,), "allow_writes_to_production": (bool,), "report_dir": (str,),
-    "read_only": (bool,), "app_name": (str,),
+    "read_only": (bool,), "app_name": (str,), "min_interval": (int, float),
 }
 ENVIRONMENT = {"base_url": "OPEN311_BASE_URL"}
 _NAMES = {str: "a string", int: "a number", bool: "true or false"}

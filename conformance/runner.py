@@ -78,7 +78,7 @@ def new_run_id() -> str:
 def main(args: Any) -> int:
     target = target_mod.from_args(args)
     if target.simulator:
-        _check_faults(target.faults)
+        check_faults(target.faults)
     if args.plan:
         from conformance.plan import print_plan
 
@@ -89,7 +89,7 @@ def main(args: Any) -> int:
     return result.exit_code
 
 
-def _check_faults(names: tuple[str, ...]) -> None:
+def check_faults(names: tuple[str, ...]) -> None:
     from conformance.simulator.faults import CATALOGUE
 
     unknown = [n for n in names if n not in CATALOGUE]
@@ -120,7 +120,7 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
                   order_seed: int | None = None, **settings: Any) -> RunResult:
     """A whole run against a fresh embedded simulator: what the kit's own tests drive.
     ``settings`` are further Target fields (``app_name``, ``max_requests``, ...)."""
-    _check_faults(faults)
+    check_faults(faults)
     target = Target(base_url="", profile=profile, timeout=timeout, poll_timeout=poll_timeout,
                     simulator=True, faults=faults, **settings)
     with embedded(target, delay) as live:

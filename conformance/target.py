@@ -103,7 +103,7 @@ class Target:
             "location": list(self.location) if self.location is not None else None,
             "faults": list(self.faults), "simulator_dialect": self.simulator_dialect,
             "seed": self.seed, "fuzz_examples": self.fuzz_examples,
-            "read_only": self.read_only,
+            "read_only": self.read_only, "min_interval_s": self.min_interval,
         }
 
 
@@ -142,6 +142,9 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
         value = getattr(args, name, None)
         if value is not None and (not math.isfinite(value) or value <= 0):
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds")
+    min_interval = getattr(args, "min_interval", None)
+    if min_interval is not None and (not math.isfinite(min_interval) or min_interval < 0):
+        raise UsageError("--min-interval must be 0 or more seconds")
     if args.max_requests is not None and args.max_requests < 1:
         raise UsageError("--max-requests must be at least 1")
     if getattr(args, "fuzz_examples", None) is not None and args.fuzz_examples < 0:
@@ -167,7 +170,9 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
         location=location,
         write_policy=make_write_policy(args.allow_writes, args.allow_writes_to_production, read_only),
         max_requests=args.max_requests,
-        min_interval=REMOTE_MIN_INTERVAL if remote else 0.0,
+        # a remote host is never paced faster than the kit's default, whatever was asked;
+        # a loopback target is paced only when asked (a sweep sharing a host asks)
+        min_interval=max(min_interval or 0.0, REMOTE_MIN_INTERVAL if remote else 0.0),
         simulator=base_url is None,
         faults=tuple(getattr(args, "fault", None) or ()),
         simulator_dialect=getattr(args, "simulator_dialect", None) or "chicago",

@@ -52,6 +52,8 @@ def test_describe_never_holds_the_key():
     (["--poll-timeout", "nan"], "positive"),
     (["--max-requests", "0"], "at least 1"),
     (["--fuzz-examples", "-1"], "fuzz-examples"),
+    (["--min-interval", "-0.1"], "--min-interval"),
+    (["--min-interval", "inf"], "--min-interval"),
 ])
 def test_bad_values_are_usage_errors(argv, message):
     with pytest.raises(UsageError, match=re.escape(message)):
@@ -102,3 +104,16 @@ def test_bad_config_is_a_usage_error(tmp_path, text, message):
 def test_missing_config_file_exit_2(tmp_path, capsys):
     assert cli.main(["run", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "No such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("base_url", "asked", "paced"), [
+    ("http://127.0.0.1:1/open311/v2", None, 0.0),  # loopback: not paced unless asked
+    ("http://127.0.0.1:1/open311/v2", 0.6, 0.6),  # asked: paced, loopback or not (a sweep asks)
+    ("http://test311api.cityofchicago.org/open311/v2", 0.6, 0.6),
+    ("http://test311api.cityofchicago.org/open311/v2", 0.05, 0.2),  # never faster than the remote pace
+    ("http://test311api.cityofchicago.org/open311/v2", None, 0.2),
+])
+def test_min_interval(base_url, asked, paced):
+    argv = ["--base-url", base_url] + (["--min-interval", str(asked)] if asked is not None else [])
+    target = from_args(args(*argv), environ={})
+    assert target.min_interval == paced and target.describe()["min_interval_s"] == paced

@@ -225,6 +225,10 @@ def _manifest_note(location: Path) -> str | None:
 
 def main(args: Any) -> int:
     old_path, new_path = Path(args.old), Path(args.new)
+    if any((path / "sweep.json").is_file() for path in (old_path, new_path)):
+        from conformance.sweep import compare as sweeps
+
+        return sweeps.main(old_path, new_path)
     old, new = load_summary(old_path), load_summary(new_path)
     result = compare(old, new)
     result.notes = [n for n in (_manifest_note(old_path), _manifest_note(new_path)) if n]

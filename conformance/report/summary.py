@@ -17,19 +17,23 @@ from conformance.timestamps import iso_utc
 SUMMARY_VERSION = 2
 
 
-def schema_path() -> Path:
-    return contract_root() / SCHEMAS / "summary.json"
+SCHEMA = "summary.json"
+
+
+def schema_path(name: str = SCHEMA) -> Path:
+    return contract_root() / SCHEMAS / name
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_path().read_text(encoding="utf-8")))
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_path(name).read_text(encoding="utf-8")))
 
 
-def problems(data: Any) -> list[str]:
-    """Every way ``data`` breaks schemas/summary.json, one line each (empty when valid)."""
+def problems(data: Any, schema: str = SCHEMA) -> list[str]:
+    """Every way ``data`` breaks schemas/<schema> (summary.json unless named), one line each
+    (empty when valid)."""
     return [f"{'/' + '/'.join(str(p) for p in e.absolute_path)}: {e.message}"
-            for e in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+            for e in sorted(_validator(schema).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
 
 
 def build(record: RunRecord, *, files: list[str]) -> dict[str, Any]:

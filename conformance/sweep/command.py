@@ -1,0 +1,98 @@
+"""The command line of ``sweep`` and ``sweep collect``: arguments in, exit code out.
+
+Exit codes as ``run``: 1 when any target failed, else 3 when any is inconclusive, else 0;
+2 for a bad TARGETS.yaml or flag (named by line), before anything is started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from conformance.errors import UsageError
+from conformance.report import MANIFEST, SUMMARY, prepare_directory
+from conformance.sweep import collect, rows, runner, targets
+from conformance.sweep.arguments import RUN_FLAGS
+from conformance.sweep.rows import Sweep
+from conformance.timestamps import iso_utc
+
+MAX_JOBS = 64
+
+
+def main(args: argparse.Namespace, say: Callable[[str], None] | None = None) -> int:
+    if not 1 <= args.jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs must be between 1 and {MAX_JOBS}")
+    # identity, not equality: 0 (--fuzz-examples 0) is a setting, only None and an unset switch are not
+    defaults = {name: value for name in RUN_FLAGS if (value := getattr(args, name)) is not None and value is not False}
+    every = targets.load(Path(args.targets), defaults)
+    chosen = targets.select(every, args.only)
+    if args.matrix:
+        print(json.dumps({"include": [{"name": t.name} for t in chosen]}))
+        return 0
+    directory = _prepare(Path(args.report_dir) if args.report_dir else None, [t.name for t in chosen])
+    # a matrix job runs one target, but the matrix runs them all at once: pace for the file
+    pace = runner.paces(every, len(every)) if args.only else runner.paces(chosen, args.jobs)
+    planned = runner.launches(chosen, directory, pace, os.environ)
+    keys = [key for t in chosen if t.api_key_env and (key := os.environ.get(t.api_key_env))]
+    say = _console(say, keys)
+    for launch in planned:
+        for note in launch.notes:
+            say(f"{launch.target.name}: note: {note} (inconclusive unless read_only)")
+    for host, group in runner.by_host(chosen).items():
+        if len(group) > 1:
+            say(f"host {host}: {len(group)} targets share it: each run paced at {pace[group[0].name]:.3g} s "
+                "between requests")
+    say(f"sweep: {len(planned)} targets, up to {min(args.jobs, len(planned))} at once; bundles in {directory}")
+    started = iso_utc()
+    found = runner.Sweeper(directory, args.jobs, say).run(planned)
+    sweep = rows.write(Sweep(found, started, iso_utc(), "sweep"), directory, keys)
+    return _end(sweep, directory, say)
+
+
+def collect_main(args: argparse.Namespace, say: Callable[[str], None] | None = None) -> int:
+    say = _console(say, [])
+    directory = _prepare(Path(args.report_dir) if args.report_dir else None, [])
+    sweep = rows.write(collect.collect([Path(b) for b in args.bundles], directory), directory)
+    for row in sweep.rows:
+        say(f"{row.name}: {row.verdict.upper()}" + (f": {row.problem}" if row.problem else ""))
+    return _end(sweep, directory, say)
+
+
+def _end(sweep: Sweep, directory: Path, say: Callable[[str], None]) -> int:
+    for error in sweep.kit_errors:
+        say(f"kit error: {error}")
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in sweep.counts().items() if n)
+    say(f"sweep: {counts}; index: {directory / rows.INDEX}")
+    say(f"verdict: {sweep.verdict.upper()}")
+    return sweep.exit_code
+
+
+def _prepare(directory: Path | None, names: list[str]) -> Path:
+    """The sweep folder, created; a usage error when it already holds a sweep or a target's bundle."""
+    from conformance.runner import new_run_id
+
+    directory = (directory or Path("reports") / f"sweep-{new_run_id()}").resolve()
+    taken = [directory / rows.SWEEP] + [directory / n / f for n in names for f in (SUMMARY, MANIFEST)]
+    if any(path.exists() for path in taken):
+        raise UsageError(f"{directory} already holds a sweep or a target's bundle: choose another --report-dir")
+    return prepare_directory(directory)  # ... and not a run's bundle either
+
+
+def _console(say: Callable[[str], None] | None, keys: list[str]) -> Callable[[str], None]:
+    """The sweep's console: as a run's (a closed stdout ends nothing), every key redacted."""
+    from conformance.runner import Console
+    from conformance.transport import redact_key
+
+    console = Console(say)
+
+    def redact(line: str) -> str:
+        for key in keys:
+            line = redact_key(line, key)
+        return line
+
+    console.redact = redact
+    return console.say
+
