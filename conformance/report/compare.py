@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance import jsonfile
 from conformance.errors import UsageError
 from conformance.report.manifest import MANIFEST, verify
 
@@ -67,12 +68,7 @@ def load_summary(location: Path) -> dict[str, Any]:
         raise UsageError(f"{location}: no such directory")
     if not path.is_file():
         raise UsageError(f"{location}: not a report directory (no {SUMMARY})")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
+    data = jsonfile.read(path)
     checks = data.get("checks") if isinstance(data, dict) else None
     if not isinstance(checks, list) or not all(
             isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("outcome"), str)

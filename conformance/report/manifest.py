@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from conformance import jsonfile
 from conformance.errors import UsageError
 from conformance.record import RunRecord
 
@@ -88,10 +89,7 @@ def load_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST
     if not path.is_file():
         raise UsageError(f"{directory}: not a report bundle (no {MANIFEST})")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid JSON ({_reason(exc)})") from None
+    data = jsonfile.read(path)
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict) or not all(
             isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in files.values()):
@@ -134,8 +132,3 @@ def verify_main(args: Any) -> int:
           file=sys.stderr)
     return 1
 
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    return "not UTF-8 text"

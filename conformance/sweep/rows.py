@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance import __version__, leakscan
+from conformance import __version__, jsonfile, leakscan
 from conformance.errors import UsageError
 from conformance.outcomes import Verdict
 from conformance.report import summary
@@ -174,10 +174,7 @@ def load(location: Path) -> Sweep:
     path = location / SWEEP
     if not path.is_file():
         raise UsageError(f"{location}: not a sweep folder (no {SWEEP})")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc})") from None
+    data = jsonfile.read(path)
     found = summary.problems(data, SWEEP)
     if found:
         raise UsageError(f"{path}: not a sweep summary ({found[0]})")
