@@ -171,12 +171,6 @@ class RunRecord:
     def target_kind(self) -> str:
         return str(self.target.get("kind", ""))
 
-    def exchange(self, seq: int) -> Exchange | None:
-        index = seq - 1
-        if 0 <= index < len(self.exchanges) and self.exchanges[index].seq == seq:
-            return self.exchanges[index]
-        return next((e for e in self.exchanges if e.seq == seq), None)
-
     def with_kit_error(self, message: str) -> RunRecord:
         """A new record with one more kit error (the verdict follows); this one stays as it was."""
         return dataclasses.replace(self, kit_errors=(*self.kit_errors, message))
