@@ -242,6 +242,7 @@ class Transport:
             raise TransportError(Failure.WRITE_REFUSED, f"{method} refused by the write guard: {refusal}")
         with self._lock:
             self._check_limits(method, url)
+            self._pace()  # before the exchange is stamped: its start is when it really left
             exchange = Exchange(
                 seq=len(self.exchanges) + 1, method=method, url=self.redact(url),
                 request_headers={k: self.redact(v) for k, v in (headers or {}).items()},
@@ -249,7 +250,6 @@ class Transport:
                 started=time.time(), label=label,
             )
             self.exchanges.append(exchange)
-            self._pace()
         sent_to = self._stand_in_url(url) if self.plan is not None else url
         try:
             return self._exchange_with_retries(method, sent_to, body, headers, exchange)

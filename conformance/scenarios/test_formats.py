@@ -114,14 +114,16 @@ OTHER_ACCEPT = {"json": "text/xml", "xml": "application/json"}
 
 @requirement("GR2-FMT-SUFFIX-WINS")
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_suffix_wins_over_accept(open311_client, fmt):
+@pytest.mark.parametrize(("stem", "resource"), [("services", "services"), ("requests", "service-requests")],
+                         ids=["services", "requests"])
+def test_suffix_wins_over_accept(open311_client, fmt, stem, resource):
     """The suffix picks the format whatever the Accept header says"""
-    answer = raw_get(open311_client, f"services.{fmt}", headers={"Accept": OTHER_ACCEPT[fmt]},
+    answer = raw_get(open311_client, f"{stem}.{fmt}", headers={"Accept": OTHER_ACCEPT[fmt]},
                      label=f"Accept: {OTHER_ACCEPT[fmt]}")
     checks.expect_status(answer, 200)
     checks.expect_content_type(answer)
     try:
-        wire.decode(answer.body, fmt, "services")
+        wire.decode(answer.body, fmt, resource)
     except wire.WireError as exc:
         fail(f"{answer.describe()} (Accept: {OTHER_ACCEPT[fmt]}): not {fmt}: {exc}")
 
