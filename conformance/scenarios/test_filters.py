@@ -186,7 +186,7 @@ def test_malformed_date_refused(open311_client, field, value):
     checks.expect_status(open311_client.requests({field: value}), 400)
 
 
-@requirement("GR2-JURISDICTION-404")
+@requirement("GR2-JURISDICTION-CONSISTENT")
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize("operation", JURISDICTION_READS, ids=title)
 def test_unknown_jurisdiction(open311_client, operation, fmt):

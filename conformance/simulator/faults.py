@@ -167,7 +167,7 @@ _FAULTS = (
           "an unknown path is answered 404 with an HTML page"),
     Fault("numeric-ids", "GR2-IDS-STRINGS",
           "identifiers are answered as JSON numbers, as in the specification's examples"),
-    Fault("jurisdiction-unknown-empty", "GR2-JURISDICTION-404",
+    Fault("jurisdiction-unknown-empty", "GR2-JURISDICTION-CONSISTENT",
           "an unknown jurisdiction_id is answered 200 with an empty list (or definition)"),
     Fault("date-zone-optional", "GR2-DATE-ZONE-400",
           "a start_date or end_date without a zone is taken as UTC"),
