@@ -156,24 +156,24 @@ def _wait_by_hand(progress: Progress, wait_s: float, say: Callable[[str], None])
     return True
 
 
-def _print_end(grading: RunRecord, report_dir: Path) -> None:
+def _print_end(record: RunRecord, report_dir: Path) -> None:
     _say("")
     _say("Application checks")
-    for result in grading.results:
+    for result in record.results:
         _say(f"  {_SYMBOL.get(result.outcome, result.outcome.upper()):<9} {'/'.join(result.requirement_ids):<22} "
              f"{result.message}")
     _say("")
     _say("Application checklist")
-    for item in grading.checklist:
+    for item in record.checklist:
         _say(f"  [{item.mark}] {item.title}: {item.state}")
-    for error in grading.kit_errors:
+    for error in record.kit_errors:
         _say(f"kit error: {error}")
-    _say(" ".join(f"{n} {o}" for o, n in grading.counts.items()))
-    _say(f"requests recorded: {len(grading.exchanges)}; report: {report_dir}")
-    if grading.practice:
+    _say(" ".join(f"{n} {o}" for o, n in record.counts.items()))
+    _say(f"requests recorded: {len(record.exchanges)}; report: {report_dir}")
+    if record.practice:
         _say("Practice grading: the application ran against the embedded simulator, not the City's test environment.")
-    _say(grading.pre_approval.sentence())
-    _say(f"verdict: {grading.verdict.upper()}")
+    _say(record.pre_approval.sentence())
+    _say(f"verdict: {record.verdict.upper()}")
 
 
 def _say(line: str) -> None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from conformance import outcomes
 from conformance.appcheck import judges
 from conformance.appcheck.conditions import app_checklist
 from conformance.appcheck.launcher import AppRun
@@ -102,21 +101,6 @@ class AppGrading:
     exchanges: tuple[Exchange, ...]
     checklist: tuple[ChecklistItem, ...]
     kit_errors: tuple[str, ...] = ()
-    subject: str = field(default="application")
-
-    @property
-    def verdict(self) -> str:
-        return outcomes.run_verdict(self.results, self.kit_errors)
-
-    @property
-    def exit_code(self) -> int:
-        return outcomes.EXIT_CODES[self.verdict]
-
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(outcomes.OUTCOMES, 0)
-        for result in self.results:
-            counts[result.outcome] = counts.get(result.outcome, 0) + 1
-        return counts
 
 
 def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], started: str,

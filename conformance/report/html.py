@@ -22,8 +22,8 @@ import jinja2
 
 from conformance import profiles, requirements
 from conformance.checklist import State
-from conformance.outcomes import CheckResult, Outcome, Verdict
-from conformance.record import RunRecord, Subject
+from conformance.outcomes import CheckResult, Level, Outcome, Verdict
+from conformance.record import Mode, RunRecord, Subject
 from conformance.report.evidence import (
     BODY_SHOWN,
     WRITE_FLOW_REQUIREMENTS,
@@ -119,9 +119,9 @@ def why(record: RunRecord) -> str:
         reasons.append(record.cut_short)
         if failing:
             reasons.append(f"{len(failing)} check{'s' if len(failing) != 1 else ''} failed before that")
-    if record.mode == "no-key":
+    if record.mode is Mode.NO_KEY:
         reasons.append("no API key was given, so writing and reading back were not tried")
-    undecided = [r for r in record.results if r.outcome.undecided and r.level == "MUST"]
+    undecided = [r for r in record.results if r.outcome.undecided and r.level is Level.MUST]
     if undecided and not record.cut_short:
         reasons.append(f"{len(undecided)} required check{'s' if len(undecided) != 1 else ''} could not decide")
     if record.kit_errors:
