@@ -64,14 +64,20 @@ class ChecklistItem:
         return {"key": self.key, "title": self.title, "state": str(self.state), "checks": list(self.checks)}
 
 
+def _bearing(result: CheckResult) -> list[str]:
+    return result.broken if result.outcome in (Outcome.FAILED, Outcome.WARNING) and result.broken \
+        else result.requirement_ids
+
+
 def checklist(results: Iterable[CheckResult],
               conditions: tuple[Condition, ...] = TARGET_CONDITIONS) -> tuple[ChecklistItem, ...]:
     registry = requirements.load()
     results = list(results)
     items = []
     for condition in conditions:
+        # a failed check bears on a condition through what it broke, not everything it judges
         related = [r for r in results
-                   if any(registry[i].checklist == condition.key for i in r.requirement_ids if i in registry)]
+                   if any(registry[i].checklist == condition.key for i in _bearing(r) if i in registry)]
         if any(r.outcome is Outcome.FAILED for r in related):
             state = State.NOT_MET
         elif any(r.outcome is Outcome.PASSED for r in related) and not any(

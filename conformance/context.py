@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from conformance.client import Answer, Client
 from conformance.outcomes import CheckResult
 from conformance.profiles import Profile
 from conformance.target import Target
-from conformance.transport import Transport
+from conformance.transport import Exchange, Transport
 from conformance.write_flow import WriteFlow
 
 
@@ -31,12 +31,26 @@ class RunContext:
         return self.target.profile
 
     def watch(self) -> None:
-        """Note, for the check running now, every exchange its judgement rests on."""
+        """Note every exchange where its judgement rests: what the checks send (on the main
+        thread) for the check running now, what the write flow sends (on its own) for the flow,
+        and a cached answer the client hands a check for that check too."""
         main = threading.main_thread()
 
-        def seen(answer: Answer) -> None:
-            current = self.current_exchanges
-            if threading.current_thread() is main and current is not None and answer.exchange.seq not in current:
-                current.append(answer.exchange.seq)
+        def sent(exchange: Exchange) -> None:
+            if threading.current_thread() is main:
+                self.cite([exchange.seq])
+            elif self.write_flow.sends_here():
+                self.write_flow.exchanges.append(exchange.seq)
 
+        def seen(answer: Answer) -> None:
+            if threading.current_thread() is main:
+                self.cite([answer.exchange.seq])
+
+        self.transport.on_exchange = sent
         self.client.on_answer = seen
+
+    def cite(self, seqs: Iterable[int]) -> None:
+        """Add exchanges to the evidence of the check running now (none running: nothing)."""
+        current = self.current_exchanges
+        if current is not None:
+            current.extend(s for s in seqs if s not in current)

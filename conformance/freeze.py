@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from conformance import __version__, wire
+from conformance import __version__, requirements, wire
 from conformance.checklist import checklist, target_conditions
 from conformance.contract import contract_hashes
 from conformance.outcomes import CheckResult
@@ -37,6 +37,7 @@ def freeze(context: RunContext, results: Iterable[CheckResult], *, started: str,
         key_fingerprint=transport.key_fingerprint, app_name=target.app_name, stop=transport.stop,
         kit_errors=tuple(transport.redact(e) for e in kit_errors),
         write=write_evidence(context, results), fuzzing=fuzzing_facts(context), catalogue=catalogue(context),
+        requirements=requirements.named_by(results, target.profile),
     )
 
 
@@ -58,7 +59,8 @@ def write_evidence(context: RunContext, results: Iterable[CheckResult]) -> Write
     token_result = out.token_result
     if token_result is not None:
         waited, poll_error = token_result.waited_s, token_result.error and redact(token_result.error)
-        seqs = _poll_exchanges(out.token, len(token_result.polls), context.transport.exchanges, results)
+        seqs = _poll_exchanges(out.token, len(token_result.polls), context.write_flow.exchanges,
+                               context.transport.exchanges)
         polls = tuple(PollRow(p.attempt, p.at_s, p.status, p.service_request_id, redact(p.note), seq)
                       for p, seq in zip(token_result.polls, seqs, strict=True))
         resolving = next((p for p in polls if p.service_request_id), None)
@@ -69,17 +71,17 @@ def write_evidence(context: RunContext, results: Iterable[CheckResult]) -> Write
         resolution_s=resolution, waited_s=waited, poll_error=poll_error, polls=polls,
         post=out.post.exchange.seq if out.post is not None else None,
         pending_list=out.pending_list.exchange.seq if out.pending_list is not None else None,
-        probes=tuple(a.exchange.seq for a in out.pending_probes))
+        probes=tuple(a.exchange.seq for a in out.pending_probes), sent=tuple(context.write_flow.exchanges))
 
 
-def _poll_exchanges(token: str | None, polls: int, exchanges: Iterable[Exchange],
-                    results: Iterable[CheckResult]) -> list[int | None]:
-    # Polls do not carry their exchange; the flow's polls are the exchanges of its token no
-    # check claimed, in order. Linked only when the counts agree, never guessed.
-    claimed = {seq for r in results for seq in r.exchanges}
+def _poll_exchanges(token: str | None, polls: int, flow: Iterable[int],
+                    exchanges: Iterable[Exchange]) -> list[int | None]:
+    # Polls do not carry their exchange; the main write's polls are the flow's exchanges of its
+    # token, in order. Linked only when the counts agree, never guessed.
     marker = f"/tokens/{token}."
-    mine = [e.seq for e in exchanges if marker in e.url and e.seq not in claimed]
-    return list(mine) if len(mine) == polls else [None] * polls
+    sent = set(flow)
+    mine = [e.seq for e in exchanges if e.seq in sent and marker in e.url]
+    return mine if len(mine) == polls else [None] * polls
 
 
 def catalogue(context: RunContext) -> dict[str, Any] | None:

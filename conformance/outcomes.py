@@ -60,7 +60,15 @@ EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3}
 
 
 class CheckFailed(AssertionError):
-    """The target broke the requirement the check is about."""
+    """The target broke a requirement the check is about.
+
+    ``requirements`` names the ones broken when the check judges several and the failure
+    broke only some of them; empty means every requirement of the check.
+    """
+
+    def __init__(self, message: str = "", *, requirements: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.requirements = tuple(dict.fromkeys(requirements))
 
 
 class Inconclusive(Exception):
@@ -79,17 +87,26 @@ class CheckResult:
     level: Level = Level.MUST
     exchanges: list[int] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    # the requirements a failed or warned check broke (a subset of requirement_ids); the
+    # verdict, the checklist and every artifact blame these, never the rest of the check's ids
+    broken: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # a value from JSON (compare, collect) or a caller's string becomes the member
         object.__setattr__(self, "outcome", Outcome(self.outcome))
         object.__setattr__(self, "level", Level(self.level))
 
+    @property
+    def headline_ids(self) -> list[str]:
+        """The requirements to name beside the check: what it broke, else what it judges."""
+        return self.broken or self.requirement_ids
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "title": self.title, "requirement_ids": list(self.requirement_ids),
             "level": str(self.level), "outcome": str(self.outcome), "duration_s": round(self.duration_s, 4),
             "message": self.message, "source": self.source, "exchanges": list(self.exchanges),
+            "broken_requirements": list(self.broken),
             **({"details": self.details} if self.details else {}),
         }
 
@@ -130,5 +147,5 @@ def run_verdict(results: Iterable[CheckResult], kit_errors: Iterable[str], *, cu
     return decided
 
 
-def fail(message: str) -> None:
-    raise CheckFailed(message)
+def fail(message: str, *, requirements: Iterable[str] = ()) -> None:
+    raise CheckFailed(message, requirements=requirements)

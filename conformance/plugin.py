@@ -154,9 +154,10 @@ class RunPlugin:
 
     # -- judging -------------------------------------------------------------------------
     def _judge(self, item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> CheckResult:
-        outcome, message = Outcome.PASSED, ""
+        outcome, message, broken = Outcome.PASSED, "", []
         exc = call.excinfo.value if call.excinfo else None
-        level = self._level(item)
+        ids = self._ids(item)
+        registry = requirements.load()
         if item.nodeid in self._undecided:
             outcome, message = self._undecided[item.nodeid]
         elif report.skipped:
@@ -165,28 +166,40 @@ class RunPlugin:
         elif exc is not None:
             message = _first_lines(exc)
             if isinstance(exc, CheckFailed | AssertionError):
-                outcome = Outcome.FAILED if level is Level.MUST else Outcome.WARNING
+                named = list(getattr(exc, "requirements", ()))
+                stray = [i for i in named if i not in registry or not self.context.profile.selects(registry[i])]
+                if stray:
+                    outcome = Outcome.ERROR
+                    message = f"kit error: the check blamed {', '.join(stray)}, unknown under this profile: {message}"
+                else:
+                    # a check may find another requirement broken on its way (an error body
+                    # that is no error list): that one is blamed, and named among its ids
+                    broken = named or ids
+                    outcome = Outcome.FAILED if self._level(broken) is Level.MUST else Outcome.WARNING
             else:
                 outcome = Outcome.ERROR
                 message = f"kit error {type(exc).__name__}: {message}"
-        return self._result(item, outcome, message)
+        return self._result(item, outcome, message, broken)
 
-    def _level(self, item: pytest.Item) -> Level:
+    def _level(self, ids: list[str]) -> Level:
         registry = requirements.load()
         profile = self.context.profile
-        return min((profile.level_of(registry[i]) for i in self._ids(item)), key=lambda level: level.rank)
+        return min((profile.level_of(registry[i]) for i in ids), key=lambda level: level.rank)
 
     def _ids(self, item: pytest.Item) -> list[str]:
         registry = requirements.load()
         return [i for i in requirement_ids(item) if self.context.profile.selects(registry[i])]
 
-    def _result(self, item: pytest.Item, outcome: Outcome, message: str) -> CheckResult:
+    def _result(self, item: pytest.Item, outcome: Outcome, message: str,
+                broken: list[str] | None = None) -> CheckResult:
+        ids = self._ids(item) + [i for i in broken or () if i not in self._ids(item)]
         return CheckResult(
-            id=item.nodeid, title=_title(item), requirement_ids=self._ids(item), outcome=outcome,
+            id=item.nodeid, title=_title(item), requirement_ids=ids, outcome=outcome,
             duration_s=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
-            message=self.context.transport.redact(message), level=self._level(item),
+            message=self.context.transport.redact(message), level=self._level(broken or ids),
             exchanges=list(self._exchanges.get(item.nodeid, [])),
             source=getattr(getattr(item, "module", None), "CHECK_SOURCE", "scenario"),
+            broken=list(broken or ()),
         )
 
     def unrun(self, reason: str) -> list[CheckResult]:

@@ -17,7 +17,8 @@ from typing import Any
 
 from conformance import outcomes
 from conformance.checklist import ChecklistItem, State
-from conformance.outcomes import CheckResult, Outcome, Verdict
+from conformance.outcomes import CheckResult, Level, Outcome, Verdict
+from conformance.requirements import Requirement
 from conformance.transport import Exchange, Stop, StopReason
 
 
@@ -102,10 +103,11 @@ class WriteEvidence:
     post: int | None = None
     pending_list: int | None = None
     probes: tuple[int, ...] = ()
+    sent: tuple[int, ...] = ()  # everything the flow sent: every write's POST, polls, probes
 
     @property
     def exchanges(self) -> list[int]:
-        seqs = [s for s in (self.post, self.pending_list) if s is not None] + list(self.probes)
+        seqs = [s for s in (self.post, self.pending_list) if s is not None] + list(self.probes) + list(self.sent)
         seqs += [p.exchange for p in self.polls if p.exchange is not None]
         return sorted(set(seqs))
 
@@ -143,6 +145,9 @@ class RunRecord:
     fuzzing: Mapping[str, Any] | None = None
     catalogue: Mapping[str, Any] | None = None
     application: Mapping[str, Any] | None = None  # check-app: the command, its exit code, its tail
+    # every requirement a result names, as the run's profile states it (its level there):
+    # writers read levels, statements and sources here, never from the live registry
+    requirements: Mapping[str, Requirement] = field(default_factory=dict)
     verdict: Verdict = field(init=False)
     pre_approval: PreApproval = field(init=False)
 
@@ -161,6 +166,11 @@ class RunRecord:
     @property
     def counts(self) -> dict[Outcome, int]:
         return outcomes.count(self.results)
+
+    def broken(self, level: Level) -> list[str]:
+        """The requirements of ``level`` that failed or warned checks broke, in registry order."""
+        named = {i for r in self.results if r.outcome in (Outcome.FAILED, Outcome.WARNING) for i in r.broken}
+        return [i for i, req in self.requirements.items() if i in named and req.level is level]
 
     @property
     def cut_short(self) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from conformance import profiles
-from conformance.outcomes import Level
+from conformance.outcomes import CheckResult, Level
 from conformance.profiles import Profile
 
 LEVELS = ("MUST", "SHOULD", "MAY")
@@ -94,6 +95,13 @@ def load(path: Path = REGISTRY_PATH) -> dict[str, Requirement]:
             raise RegistryError(f"{path}: requirement {req.id}: {'; '.join(problems)}")
         registry[req.id] = req
     return registry
+
+
+def named_by(results: Iterable[CheckResult], profile: Profile | str) -> dict[str, Requirement]:
+    """The requirements ``results`` name, in registry order, each at its level under ``profile``."""
+    profile = profiles.get(profile)
+    named = {i for r in results for i in r.requirement_ids}
+    return {r.id: replace(r, level=profile.level_of(r), levels=()) for r in load().values() if r.id in named}
 
 
 def for_profile(profile: Profile | str, subject: str = "server") -> list[Requirement]:

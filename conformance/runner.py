@@ -248,7 +248,7 @@ def _print_end(record: RunRecord, report_dir: Path, console: Console, quiet: boo
         say("")
         say(f"Failed checks ({len(failed)}):")
         for r in failed[:10]:
-            say(f"  {' '.join(r.requirement_ids)}: {r.title}")
+            say(f"  {' '.join(r.headline_ids)}: {r.title}")
             lines = r.message.splitlines()
             say("".join(f"      {text}\n" for text in lines[:FAILED_LINES_ON_CONSOLE]).rstrip("\n"))
         if len(failed) > 10:

@@ -188,8 +188,13 @@ class WriteFlow:
         self.run_id = run_id
         self.on_poll = on_poll
         self.outcome = WriteOutcome()
+        self.exchanges: list[int] = []  # every exchange the flow sent, in order (the run notes them)
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def sends_here(self) -> bool:
+        """Whether the calling thread is the flow's own (what it sends is the flow's evidence)."""
+        return self._thread is not None and threading.current_thread() is self._thread
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="write-flow", daemon=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance import __version__
+from conformance import __version__, requirements
 from conformance.appcheck.grading import AppGrading
 from conformance.contract import contract_hashes
 from conformance.record import Mode, RunRecord, Subject
@@ -28,7 +28,8 @@ def to_record(grading: AppGrading, run_id: str, stop: Stop | None = None) -> Run
         profile="chicago", mode=Mode.FULL, practice=not proxied, results=grading.results,
         checklist=grading.checklist, exchanges=grading.exchanges, requests_sent=len(grading.exchanges),
         kit_version=__version__, contract=contract_hashes(), key_fingerprint=grading.key_fingerprint,
-        app_name=grading.app_name, kit_errors=grading.kit_errors, application=application, stop=stop)
+        app_name=grading.app_name, kit_errors=grading.kit_errors, application=application, stop=stop,
+        requirements=requirements.named_by(grading.results, "chicago"))
 
 
 def write(grading: AppGrading, directory: Path, api_key: str, run_id: str, stop: Stop | None = None) -> RunRecord:

@@ -134,7 +134,8 @@ def judge_all(recording: list[Seen], facts: Facts) -> list[CheckResult]:
             id=f"app::{name}", title=app_check.title, requirement_ids=list(app_check.requirement_ids),
             outcome=outcome, duration_s=time.perf_counter() - started, message=message,
             source="application", level=level, exchanges=sorted(set(judgement.seqs)),
-            details={"state": judgement.state.value}))
+            details={"state": judgement.state.value},
+            broken=list(app_check.requirement_ids) if outcome in (Outcome.FAILED, Outcome.WARNING) else []))
     return results
 
 

@@ -17,7 +17,8 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import FailureGroup
+from schemathesis.core.failures import CustomFailure, Failure, FailureGroup, MalformedJson
+from schemathesis.openapi.checks import ContentDeserializationError
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from conformance import profiles
@@ -38,24 +39,12 @@ POSTS_PER_CASE = 2
 POST_CASES_PER_FORMAT = 1
 LABEL_PREFIX = "openapi:"
 
-CHECKS = [
-    not_a_server_error,
-    openapi_checks.status_code_conformance,
-    openapi_checks.content_type_conformance,
-    openapi_checks.response_schema_conformance,
-    wiring.open311_negative_rejected,
-    wiring.open311_format_content_type,
-    wiring.open311_error_list,
-    wiring.open311_key_enforced,
-]
-
-
 @dataclass(slots=True, frozen=True)
 class OperationSpec:
     """An operation of the contract's table the fuzzing covers, and what its checks judge."""
 
     operation: Operation
-    requirements: tuple[str, ...]
+    schema_requirement: str  # what a 2xx body breaking the operation's schema breaks
     negative: bool = True  # has parameters besides the format to generate invalid values for
 
     @property
@@ -71,21 +60,104 @@ class OperationSpec:
         return self.operation.template
 
     def requirement_ids(self, fmt: str) -> tuple[str, ...]:
-        common = ("GR2-ERR-NO-5XX", "GR2-STATUS-DOCUMENTED", "GR2-ERR-BODY", "GR2-ERR-FORMAT")
-        by_format = {"json": ("GR2-FMT-JSON-CONTENT-TYPE",),
-                     "xml": ("GR2-FMT-XML-CONTENT-TYPE", "GR2-FMT-XML-ROOT", "GR2-FMT-XML-SAFE")}
-        return tuple(dict.fromkeys(common + by_format[fmt] + self.requirements))
+        """Every requirement a finding of this operation in ``fmt`` can blame (the check's marks)."""
+        judgements = [j for j in JUDGEMENTS if self.negative or j.check is not wiring.open311_negative_rejected]
+        return tuple(dict.fromkeys(i for j in judgements for i in j.requirements(self, fmt)))
 
 
 OPERATIONS: tuple[OperationSpec, ...] = (
-    OperationSpec(CONTRACT_OPERATIONS["services"], ("GR2-SVC-LIST",)),
-    OperationSpec(CONTRACT_OPERATIONS["service-definition"], ("GR2-SVC-DEF",)),
-    OperationSpec(CONTRACT_OPERATIONS["requests"], ("GR2-REQ-SCHEMA",)),
-    OperationSpec(CONTRACT_OPERATIONS["request"], ("GR2-REQ-SCHEMA",)),
-    OperationSpec(CONTRACT_OPERATIONS["tokens"], ()),
-    OperationSpec(CONTRACT_OPERATIONS["discovery"], ("GR2-DISCOVERY",), negative=False),
-    OperationSpec(CONTRACT_OPERATIONS["post-request"], ("GR2-KEY-MISSING", "GR2-KEY-INVALID"),
-                  negative=False),
+    OperationSpec(CONTRACT_OPERATIONS["services"], "GR2-SVC-LIST"),
+    OperationSpec(CONTRACT_OPERATIONS["service-definition"], "GR2-SVC-DEF"),
+    OperationSpec(CONTRACT_OPERATIONS["requests"], "GR2-REQ-SCHEMA"),
+    OperationSpec(CONTRACT_OPERATIONS["request"], "GR2-REQ-SCHEMA"),
+    OperationSpec(CONTRACT_OPERATIONS["tokens"], "GR2-TOKEN-ANSWER"),
+    OperationSpec(CONTRACT_OPERATIONS["discovery"], "GR2-DISCOVERY", negative=False),
+    OperationSpec(CONTRACT_OPERATIONS["post-request"], "GR2-POST-RESPONSE", negative=False),
+)
+
+
+CONTENT_TYPE_REQUIREMENT = {"json": "GR2-FMT-JSON-CONTENT-TYPE", "xml": "GR2-FMT-XML-CONTENT-TYPE"}
+UNSAFE_XML = "unsafe XML refused"  # how wire's UnsafeXmlError reads once schemathesis wraps it
+
+Blame = Callable[["Answered", Any], str]
+Blamable = Callable[["OperationSpec", str], tuple[str, ...]]
+
+
+@dataclass(slots=True, frozen=True)
+class Answered:
+    """What a judgement's blame looks at: the operation, the format and the answer's status."""
+
+    spec: OperationSpec
+    fmt: str
+    status: int
+
+
+@dataclass(slots=True, frozen=True)
+class Judgement:
+    """One property every generated answer is judged on, and the requirement its failure breaks.
+
+    ``blame`` names the one requirement a failure of ``check`` broke; ``requirements`` lists
+    every one it can name, so a check's marks are the union of its judgements' and a finding
+    can never blame a requirement its check does not carry.
+    """
+
+    name: str
+    check: Callable[..., Any]
+    blame: Blame
+    requirements: Blamable
+
+
+def _one(requirement: str) -> tuple[Blame, Blamable]:
+    return (lambda _answered, _failure: requirement), (lambda _spec, _fmt: (requirement,))
+
+
+def _content_type_blame(answered: Answered, _failure: Any) -> str:
+    # an error answer in another type is an error not in the requested format
+    return "GR2-ERR-FORMAT" if answered.status >= 400 else CONTENT_TYPE_REQUIREMENT[answered.fmt]
+
+
+def _by_format() -> tuple[Blame, Blamable]:
+    return _content_type_blame, (lambda _spec, fmt: (CONTENT_TYPE_REQUIREMENT[fmt], "GR2-ERR-FORMAT"))
+
+
+def _schema_blame(answered: Answered, failure: Any) -> str:
+    unreadable = isinstance(failure, ContentDeserializationError | MalformedJson)
+    if answered.status >= 400:
+        # an error answer that cannot be read in its format, or that is not an error list
+        return "GR2-ERR-FORMAT" if unreadable else "GR2-ERR-BODY"
+    if unreadable and answered.fmt == "xml":
+        return "GR2-FMT-XML-SAFE" if UNSAFE_XML in (failure.message or "") else "GR2-FMT-XML-ROOT"
+    return answered.spec.schema_requirement
+
+
+def _schema_requirements(spec: OperationSpec, fmt: str) -> tuple[str, ...]:
+    xml = ("GR2-FMT-XML-ROOT", "GR2-FMT-XML-SAFE") if fmt == "xml" else ()
+    return ("GR2-ERR-FORMAT", "GR2-ERR-BODY", *xml, spec.schema_requirement)
+
+
+def _named_by_check(default: str) -> Blame:
+    """The requirement a check of ours named when it raised (wiring.Blamed), else ``default``."""
+    def blame(_answered: Answered, failure: Any) -> str:
+        raised = getattr(failure, "exception", None)
+        return raised.requirement if isinstance(raised, wiring.Blamed) else default
+
+    return blame
+
+
+# What the fuzzing judges. Each judgement runs on its own, so a failure is blamed on the
+# requirement of the judgement that raised it, never on every requirement of the check.
+JUDGEMENTS: tuple[Judgement, ...] = (
+    Judgement("server error", not_a_server_error, *_one("GR2-ERR-NO-5XX")),
+    Judgement("undocumented status", openapi_checks.status_code_conformance, *_one("GR2-STATUS-DOCUMENTED")),
+    Judgement("undocumented content type", openapi_checks.content_type_conformance, *_by_format()),
+    Judgement("schema violation", openapi_checks.response_schema_conformance, _schema_blame,
+              _schema_requirements),
+    Judgement("invalid input accepted", wiring.open311_negative_rejected, *_one("GR2-INPUT-REFUSED")),
+    Judgement("wrong content type for the format", wiring.open311_format_content_type, *_by_format()),
+    Judgement("error list", wiring.open311_error_list, _named_by_check("GR2-ERR-BODY"),
+              lambda _spec, _fmt: ("GR2-ERR-FORMAT", "GR2-ERR-BODY")),
+    Judgement("key not enforced", wiring.open311_key_enforced, _named_by_check("GR2-KEY-INVALID"),
+              lambda spec, _fmt: ("GR2-KEY-INVALID", "GR2-KEY-MISSING") if spec.method == "POST" else ()),
 )
 
 
@@ -96,13 +168,28 @@ class Finding:
     method: str
     url: str
     status: int | None
-    failures: list[str]
+    failures: list[Broken]
     curl: str
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.requirement for f in self.failures))
 
     def describe(self) -> str:
         head = f"{self.method} {self.url} -> {self.status}"
         lines = [head] + [f"    {f}" for f in self.failures] + [f"    reproduce: {self.curl}"]
         return "\n".join(lines)
+
+
+@dataclass(slots=True, frozen=True)
+class Broken:
+    """One property a generated answer broke, in the kit's words, and the requirement it names."""
+
+    requirement: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.requirement}: {self.text}"
 
 
 @dataclass(slots=True)
@@ -161,14 +248,12 @@ def request_cap(spec: OperationSpec, examples: int) -> int:
 # -- running ------------------------------------------------------------------------------------
 def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, seed: int,
          examples: int, api_key: str | None = None, post_fields: Mapping[str, Any] | None = None,
-         on_exchange: Callable[[Exchange], None] | None = None,
          profile: Profile | str = profiles.DEFAULT) -> FuzzResult:
     """Generate, send and judge the cases of one operation in one format, with the
     parameters and schemas of ``profile``."""
     schema = wiring.load_schema(profile)
     operation = schema[spec.path][spec.method]
-    adapter = wiring.TransportAdapter(transport, f"{LABEL_PREFIX} {spec.operation_id} {fmt}",
-                                      on_exchange)
+    adapter = wiring.TransportAdapter(transport, f"{LABEL_PREFIX} {spec.operation_id} {fmt}")
     session = wiring.session_for(adapter)
     result = FuzzResult(spec.operation_id, fmt, seed, examples, exchanges=adapter.sent)
     cap = request_cap(spec, examples)
@@ -188,13 +273,12 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
         try:
             response = case.call(**kwargs)
             result.cases += 1
-            try:
-                case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
-            except FailureGroup as group:
+            broken = judge(case, response, spec, fmt, kwargs)
+            if broken:
                 sent = adapter.sent[before]
                 result.findings.append(Finding(
                     sent.method, sent.url, sent.status,
-                    [transport.redact(_describe(f)) for f in group.exceptions],
+                    [Broken(b.requirement, transport.redact(b.text)) for b in broken],
                     wiring.curl_command(sent)))
         except TransportError as exc:
             result.error = exc
@@ -211,6 +295,24 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
         strategy = operation.as_strategy(generation_mode=mode, path_parameters={"format": fmt})
         _drive(strategy, count, check_seed + (mode is GenerationMode.NEGATIVE), one)
     return result
+
+
+def judge(case: Any, response: Any, spec: OperationSpec, fmt: str, kwargs: Mapping[str, Any]) -> list[Broken]:
+    """Every property ``response`` broke, each blamed on its own requirement.
+
+    A 5xx is a server error and nothing else: what its body or content type lacks follows
+    from the failure, and blaming it again would name requirements the server never reached.
+    """
+    answered = Answered(spec, fmt, response.status_code)
+    judgements = JUDGEMENTS[:1] if response.status_code >= 500 else JUDGEMENTS
+    broken = []
+    for judgement in judgements:
+        try:
+            case.validate_response(response, checks=[judgement.check], transport_kwargs=dict(kwargs))
+        except (FailureGroup, Failure) as raised:
+            failures = raised.exceptions if isinstance(raised, FailureGroup) else [raised]
+            broken += [Broken(judgement.blame(answered, f), _describe(judgement, f)) for f in failures]
+    return broken
 
 
 def _drive(strategy: Any, count: int, seed: int, body: Callable[[Any], None]) -> None:
@@ -241,8 +343,9 @@ def _post_body(generated: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
     return {**body, **fields}
 
 
-def _describe(failure: Any) -> str:
-    title = getattr(failure, "title", "") or type(failure).__name__
+def _describe(judgement: Judgement, failure: Any) -> str:
+    # a check of ours raised a plain AssertionError: schemathesis titles it after the function
+    title = judgement.name if isinstance(failure, CustomFailure) else getattr(failure, "title", "") or judgement.name
     message = (getattr(failure, "message", "") or "").strip()
     first = " ".join(line.strip() for line in message.splitlines()[:3] if line.strip())
     return f"{title}: {first}" if first else title

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import io
 import shlex
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -105,6 +104,14 @@ def _name(parameter: dict[str, Any], raw: dict[str, Any]) -> str | None:
     return parameter.get("name")
 
 
+class Blamed(AssertionError):
+    """A check of ours failed, naming the one requirement the answer broke."""
+
+    def __init__(self, requirement: str, message: str) -> None:
+        super().__init__(message)
+        self.requirement = requirement
+
+
 # -- answers ------------------------------------------------------------------------------------
 def resource_for(operation_id: str | None, status: int) -> str | None:
     """The resource an answer of that operation and status carries (the contract's table)."""
@@ -165,12 +172,12 @@ def open311_error_list(ctx: Any, response: schemathesis.Response, case: Any) -> 
     try:
         data = wire.decode(response.content, fmt, "errors").data
     except wire.WireError as exc:
-        raise AssertionError(f"the {response.status_code} answer is not an error list in "
-                             f"{fmt}: {exc}") from None
+        raise Blamed("GR2-ERR-FORMAT", f"the {response.status_code} answer is not an error list in "
+                                       f"{fmt}: {exc}") from None
     violations = contract.validate(data, "errors", contract.DEFAULT_PROFILE)
     if violations:
-        raise AssertionError(f"the {response.status_code} answer is not a list of code and "
-                             f"description: {violations[0]}")
+        raise Blamed("GR2-ERR-BODY", f"the {response.status_code} answer is not a list of code and "
+                                     f"description: {violations[0]}")
     return True
 
 
@@ -205,7 +212,7 @@ def open311_key_enforced(ctx: Any, response: schemathesis.Response, case: Any) -
     if case.method.upper() != "POST":
         return None
     if response.status_code not in (401, 403):
-        raise AssertionError(f"POST with a wrong api_key answered {response.status_code}, expected 403")
+        raise Blamed("GR2-KEY-INVALID", f"POST with a wrong api_key answered {response.status_code}, expected 403")
     session = (ctx.internals.transport_kwargs or {}).get("session")
     if session is None:
         return None
@@ -214,7 +221,7 @@ def open311_key_enforced(ctx: Any, response: schemathesis.Response, case: Any) -
                             headers={k: v for k, v in response.request.headers.items()
                                      if k.lower() in ("content-type",)})
     if probe.status_code not in (401, 403):
-        raise AssertionError(f"POST without api_key answered {probe.status_code}, expected 403")
+        raise Blamed("GR2-KEY-MISSING", f"POST without api_key answered {probe.status_code}, expected 403")
     return True
 
 
@@ -230,13 +237,11 @@ def _with_key(url: str, key: str | None) -> str:
 class TransportAdapter(BaseAdapter):
     """A requests adapter that sends through the kit's transport and keeps what it sent."""
 
-    def __init__(self, transport: Transport, label: str,
-                 on_exchange: Callable[[Exchange], None] | None = None) -> None:
+    def __init__(self, transport: Transport, label: str) -> None:
         super().__init__()
         self._builder = HTTPAdapter()
         self.transport = transport
         self.label = label
-        self.on_exchange = on_exchange
         self.sent: list[Exchange] = []
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
@@ -244,8 +249,6 @@ class TransportAdapter(BaseAdapter):
         answer = self.transport.send(request.method or "GET", request.url or "", body=request.body,
                                      headers=dict(request.headers), label=self.label)
         self.sent.append(answer.exchange)
-        if self.on_exchange:
-            self.on_exchange(answer.exchange)
         raw = HTTPResponse(body=io.BytesIO(answer.body), headers=HTTPHeaderDict(dict(answer.headers)),
                            status=answer.status, reason=answer.exchange.reason, version=11,
                            preload_content=False, decode_content=False)

@@ -1,34 +1,13 @@
-"""What the artifacts of a run share: exchange bodies as text, the evidence of each check."""
+"""What the artifacts of a run share: exchange bodies as text, contract digests."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-if TYPE_CHECKING:
-    from conformance.outcomes import CheckResult
-    from conformance.record import WriteEvidence
-
 BODY_SHOWN = 64 * 1024  # bytes of a body the HTML report shows; the HAR keeps all of it
-
-# The write flow runs on its own thread, so the checks judging it list no exchanges of
-# their own: these requirements get the flow's exchanges and the token timeline as evidence.
-WRITE_FLOW_REQUIREMENTS = frozenset({
-    "CHI-KEY-WRITE", "GR2-POST-RESPONSE", "CHI-POST-TOKEN", "CHI-TOKEN-PENDING",
-    "CHI-TOKEN-RESOLVES", "CHI-READBACK-ID", "CHI-READBACK-LIST", "CHI-PENDING-ONLY-LISTS",
-    "CHI-PENDING-SHAPE",
-})
-
-
-def evidence_for(result: CheckResult, write: WriteEvidence | None) -> list[int]:
-    """The exchanges a check's judgement rests on, the write flow's included where it judged it."""
-    seqs = list(result.exchanges)
-    if write is not None and WRITE_FLOW_REQUIREMENTS.intersection(result.requirement_ids):
-        seqs += [s for s in write.exchanges if s not in seqs]
-    return seqs
-
 
 # --- bodies ---------------------------------------------------------------------------------
 

@@ -20,17 +20,10 @@ from pathlib import Path
 
 import jinja2
 
-from conformance import profiles, requirements
 from conformance.checklist import State
 from conformance.outcomes import CheckResult, Level, Outcome, Verdict
 from conformance.record import Mode, RunRecord, Subject
-from conformance.report.evidence import (
-    BODY_SHOWN,
-    WRITE_FLOW_REQUIREMENTS,
-    body_text,
-    contract_digest,
-    evidence_for,
-)
+from conformance.report.evidence import BODY_SHOWN, body_text, contract_digest
 from conformance.transport import Exchange
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -75,8 +68,7 @@ class Capped:
 class Row:
     result: CheckResult
     first: bool  # the check's own row (a check judging several requirements is listed under each)
-    evidence: list[int]
-    on_flow: bool
+    on_flow: bool  # it cites the write flow's exchanges: the flow's section holds their story
 
 
 @dataclass(slots=True, frozen=True)
@@ -108,7 +100,7 @@ def cap(message: str, lines: int = MESSAGE_LINES) -> Capped:
 def why(record: RunRecord) -> str:
     failing = [r for r in record.results if r.outcome is Outcome.FAILED]
     if record.verdict is Verdict.FAIL:
-        ids = sorted({i for r in failing for i in r.requirement_ids})
+        ids = record.broken(Level.MUST)
         subject = "application" if record.subject is Subject.APPLICATION else "target"
         return (f"The {subject} broke {len(ids)} MUST requirement{'s' if len(ids) != 1 else ''} "
                 f"({', '.join(ids)}): {len(failing)} check{'s' if len(failing) != 1 else ''} failed.")
@@ -143,7 +135,7 @@ def _open_checks(record: RunRecord) -> dict[str, list[CheckResult]]:
 
 
 def _groups(record: RunRecord) -> list[Group]:
-    registry = requirements.load()
+    registry = record.requirements
     grouped: dict[str, list[CheckResult]] = {}
     for r in record.results:
         for rid in r.requirement_ids or ["(none)"]:
@@ -154,11 +146,11 @@ def _groups(record: RunRecord) -> list[Group]:
     for rid in order:
         req = registry.get(rid)
         rows = []
+        flow = set(record.write.exchanges) if record.write is not None else set()
         for r in grouped[rid]:
-            flow = record.write is not None and bool(WRITE_FLOW_REQUIREMENTS.intersection(r.requirement_ids))
-            rows.append(Row(r, r.id not in placed, evidence_for(r, record.write), flow))
+            rows.append(Row(r, r.id not in placed, bool(flow.intersection(r.exchanges))))
             placed.add(r.id)
-        level = str(profiles.get(record.profile).level_of(req)) if req else ""
+        level = str(req.level) if req else ""
         groups.append(Group(rid, level, req.statement if req else "", req.source if req else "", rows))
     return groups
 
@@ -215,7 +207,7 @@ def exchanges_page(record: RunRecord) -> str:
     cited: dict[int, list[Cited]] = {}
     opened: set[int] = set()
     for r in record.results:
-        for seq in evidence_for(r, record.write):
+        for seq in r.exchanges:
             cited.setdefault(seq, []).append(Cited(anchor(r.id), r.title))
             if r.outcome in _OPEN:
                 opened.add(seq)

@@ -46,7 +46,8 @@ def _case(result: CheckResult) -> ET.Element:
                                    "name": name or result.id, "time": f"{result.duration_s:.3f}"})
     properties = ET.SubElement(case, "properties")
     for key, value in (("conformance_outcome", result.outcome), ("level", result.level),
-                       ("requirements", " ".join(result.requirement_ids)), ("title", result.title)):
+                       ("requirements", " ".join(result.requirement_ids)),
+                       ("broken_requirements", " ".join(result.broken)), ("title", result.title)):
         ET.SubElement(properties, "property", {"name": key, "value": str(value)})
     message = _xml_text(result.message)
     tag = {Outcome.FAILED: "failure", Outcome.ERROR: "error", Outcome.SKIPPED: "skipped",

@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from conformance.contract import SCHEMAS, contract_root
+from conformance.outcomes import Level
 from conformance.record import RunRecord
 from conformance.report.evidence import contract_digest
 from conformance.timestamps import iso_utc
@@ -68,4 +69,5 @@ def build(record: RunRecord, *, files: list[str]) -> dict[str, Any]:
         "application": None if record.application is None else dict(record.application),
         "report_files": files,
         "checks": [r.as_dict() for r in record.results],
+        "broken_requirements": {str(level): record.broken(level) for level in (Level.MUST, Level.SHOULD)},
     }

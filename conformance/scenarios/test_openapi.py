@@ -9,7 +9,6 @@ lists, and a POST refused without or with a wrong key. See :mod:`conformance.fuz
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from conformance.client import Client, attribute_fields
 from conformance.context import RunContext
 from conformance.outcomes import Inconclusive, fail
 from conformance.target import Target
-from conformance.transport import Exchange
 from conformance.write_flow import choose_service, ensure_location, fill_attributes, post_fields
 
 # read by the plugin: these checks are reported with source "openapi" in summary.json
@@ -50,29 +48,20 @@ def test_openapi_contract(open311_context: RunContext, spec: fuzzing.OperationSp
     base_url = target.root_url if spec.operation.beside_base else target.base_url
     result = fuzzing.fuzz(context.transport, spec, fmt, base_url=base_url, seed=seed,
                           examples=examples, api_key=target.api_key, post_fields=post_fields,
-                          on_exchange=_noting(context), profile=context.profile)
+                          profile=context.profile)
     summary = (f"{result.cases} generated case(s), {result.sent} request(s), seed {seed}, "
                f"{examples} example(s) per operation")
     if result.findings:
         shown = [f.describe() for f in result.findings[:MAX_FINDINGS_SHOWN]]
         more = len(result.findings) - len(shown)
         fail(f"{len(result.findings)} generated request(s) broke the contract ({summary}):\n"
-             + "\n".join(shown) + (f"\n... and {more} more" if more > 0 else ""))
+             + "\n".join(shown) + (f"\n... and {more} more" if more > 0 else ""),
+             requirements=sorted({i for f in result.findings for i in f.requirements}))
     if result.error is not None:
         raise result.error
     if result.cases == 0:
         raise Inconclusive(f"no generated case was sent ({summary})")
     print(summary)
-
-
-def _noting(context: RunContext) -> Callable[[Exchange], None]:
-    """Attach each exchange to the running check, as the client does for its own answers."""
-    def note(exchange: Exchange) -> None:
-        current = context.current_exchanges
-        if current is not None and exchange.seq not in current:
-            current.append(exchange.seq)
-
-    return note
 
 
 def _acceptable_post(client: Client, target: Target) -> dict[str, Any]:

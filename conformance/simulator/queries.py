@@ -36,6 +36,8 @@ def wants_extensions(params: Mapping[str, str], faults: frozenset[str]) -> bool:
         return value.lower() == "true"
     if "odd-parameter-500" in faults:
         raise Refused(500, "Internal Server Error")
+    if "odd-extensions-ignored" in faults:
+        return False
     raise Refused(400, f"extensions must be true or false, not '{value}'")
 
 

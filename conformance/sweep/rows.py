@@ -84,8 +84,9 @@ def from_bundle(name: str, bundle: Path, sweep_dir: Path) -> TargetRow:
         name=name, verdict=verdict, exit_code=verdict.exit_code, report_dir=relative(bundle, sweep_dir),
         base_url=target.get("base_url") or None, started=data.get("started"), finished=data.get("finished"),
         requests_sent=data.get("requests_sent"),
+        # a bundle older than broken_requirements blames every requirement of a failed check
         failed_requirements=tuple(sorted({rid for c in data["checks"] if c["outcome"] == "failed"
-                                          for rid in c.get("requirement_ids") or ()})),
+                                          for rid in c.get("broken_requirements") or c.get("requirement_ids") or ()})),
         pre_approval_complete=bool((data.get("pre_approval") or {}).get("complete")),
         cut_short=cut.get("reason") if isinstance(cut, dict) else None,
         token_resolution_s=data.get("token_resolution_s"),
