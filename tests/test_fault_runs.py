@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import profiles, requirements
+from conformance.outcomes import Level
 from conformance.runner import run_simulator
 from conformance.simulator.faults import CATALOGUE
 
@@ -51,23 +52,26 @@ CONSEQUENCES = {("post-long-description-accepted", "georeport-v2"): {"GR2-REQ-SC
 def test_must_fault_fails_the_run(name, tmp_path):
     fault = CATALOGUE[name]
     result = run_with(name, tmp_path)
-    failed = {i for r in result.results if r.outcome == "failed" for i in r.requirement_ids}
+    blamed = set(result.record.broken(Level.MUST))
     assert result.verdict == "fail", f"{name}: verdict {result.verdict}"
-    assert fault.requirement in failed, f"{name} breaks {fault.requirement}; the run failed {sorted(failed)}"
+    assert fault.requirement in blamed, f"{name} breaks {fault.requirement}; the run blamed {sorted(blamed)}"
+    # blame is exact: the verdict names the fault's requirement and nothing else it did not break
+    also = CONSEQUENCES.get((name, profile_for(name).name), set())
+    assert blamed - {fault.requirement} <= also, f"{name} breaks {fault.requirement}; also blamed {sorted(blamed)}"
 
 
 @pytest.mark.parametrize("name", SHOULD_FAULTS)
 def test_should_fault_warns(name, tmp_path):
     fault = CATALOGUE[name]
     result = run_with(name, tmp_path)
-    warned = {i for r in result.results if r.outcome == "warning" for i in r.requirement_ids}
+    warned = set(result.record.broken(Level.SHOULD))
     assert fault.requirement in warned, f"{name} breaks {fault.requirement}; the run warned of {sorted(warned)}"
     # a SHOULD deviation alone does not fail the run
     assert result.verdict == "pass", [(r.id, r.message) for r in result.results if r.outcome == "failed"]
 
 
 def _by_outcome(result, outcome):
-    return {i for r in result.results if r.outcome == outcome for i in r.requirement_ids}
+    return {i for r in result.results if r.outcome == outcome for i in r.broken}
 
 
 @pytest.mark.parametrize(("name", "profile"), OTHER_LEVELS)
