@@ -61,6 +61,22 @@ def test_no_server_error_on_odd_input(open311_client):
         fail(f"{len(crashed)} odd input(s) crashed the server:\n" + checks.listing(crashed))
 
 
+# values of the parameters Chicago defines that no reading of its documents makes valid: not
+# empty (empty is absent), not a number out of range (CHI-PAGE-SIZE-LIMIT judges those)
+UNREADABLE = [{"extensions": "maybe"}, {"page": "abc"}, {"page_size": "1e3"}]
+
+
+@requirement("GR2-INPUT-REFUSED")
+def test_unreadable_values_refused(open311_client, open311_profile):
+    """A value of a documented parameter that cannot be read is refused with a 4xx"""
+    if not (open311_profile.quirks.extensions and open311_profile.quirks.paging):
+        pytest.skip(f"profile {open311_profile.name} defines no extensions, page or page_size: "
+                    "a server may ignore them")
+    kept = [a.describe() for a in map(open311_client.requests, UNREADABLE) if a.status < 400]
+    if kept:
+        fail(f"{len(kept)} unreadable value(s) answered as if valid:\n" + checks.listing(kept))
+
+
 # every kind of error a run provokes with a GET, beyond the unknown resources above:
 # situation -> (path, query). An answer that is not a 4xx is no error here (other checks
 # judge whether it should have been one).

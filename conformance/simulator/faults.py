@@ -48,8 +48,9 @@ _FAULTS = (
           "400 answers to .xml requests come as JSON; 404s stay right"),
     Fault("odd-parameter-500", "GR2-ERR-NO-5XX",
           "an extensions value other than true/false crashes the request lists with a 500"),
-    Fault("odd-extensions-ignored", "GR2-INPUT-REFUSED",
-          "an extensions value other than true/false is answered as if extensions were absent",
+    Fault("odd-input-ignored", "GR2-INPUT-REFUSED",
+          "request lists answer an extensions value other than true/false, and a page or page_size "
+          "that is no number, as if the parameter were absent",
           found_by="fuzzing"),
     Fault("odd-id-500", "GR2-ERR-NO-5XX",
           "requests/{id} crashes with a 500 when the id holds anything but letters, digits and "

@@ -36,7 +36,7 @@ def wants_extensions(params: Mapping[str, str], faults: frozenset[str]) -> bool:
         return value.lower() == "true"
     if "odd-parameter-500" in faults:
         raise Refused(500, "Internal Server Error")
-    if "odd-extensions-ignored" in faults:
+    if "odd-input-ignored" in faults:
         return False
     raise Refused(400, f"extensions must be true or false, not '{value}'")
 
@@ -80,8 +80,11 @@ def parse(params: Mapping[str, str], faults: frozenset[str],
     if "filter-updated-ignored" not in faults:
         query.updated_after = dates.get("updated_after")
         query.updated_before = dates.get("updated_before")
-    query.page = _positive(params.get("page"), "page", 1)
-    query.page_size = _page_size(params.get("page_size"), faults)
+    paging = {name: params.get(name) for name in ("page", "page_size")}
+    if "odd-input-ignored" in faults:  # what is no number at all counts as absent
+        paging = {k: v if v is None or re.fullmatch(r"-?\d+", v) else None for k, v in paging.items()}
+    query.page = _positive(paging["page"], "page", 1)
+    query.page_size = _page_size(paging["page_size"], faults)
     if "paging-ignored" in faults:
         query.page = 1
     if dialect.window_days is not None:
