@@ -108,7 +108,8 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
     simulator = server.start(delay=delay, faults=target.faults, dialect=target.simulator_dialect)
     try:
         target.base_url = simulator.base_url
-        target.api_key = target.api_key or simulator.api_key
+        if not target.api_key:
+            target.api_key, target.key_from_simulator = simulator.api_key, True
         yield target
     finally:
         simulator.stop()
@@ -228,7 +229,8 @@ def _print_start(context: RunContext, console: Console, quiet: bool) -> None:
     console.say(f"  target  {target.base_url} ({target.kind}), profile {target.profile.name}")
     if target.app_name:
         console.say(f"  app     {target.app_name}")
-    key = f"given, fingerprint {context.transport.key_fingerprint}" if target.api_key else "none"
+    source = target.key_source
+    key = f"{source.words} ({source}), fingerprint {context.transport.key_fingerprint}" if source else "none"
     console.say(f"  key     {key}{' (read-only run: nothing is written)' if target.read_only else ''}")
     console.say("")
 
