@@ -1,7 +1,7 @@
 """The pre-approval checklist: the City's conditions, each judged from the checks that support it.
 
 A condition names who showed what. A run of the kit (``run``) shows what the *server* did
-with your test key, and what the kit, as a client, managed to do with it; only a grading of
+with the key the run used, and what the kit, as a client, managed to do with it; only a grading of
 your application (``check-app``) can say what the *application* does. Each requirement of
 the registry names the condition it supports (its ``checklist`` key).
 """
@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from conformance import requirements
 from conformance.outcomes import CheckResult, Level, Outcome
+from conformance.target import KeySource
 
 
 class State(StrEnum):
@@ -28,14 +29,20 @@ class State(StrEnum):
 
 @dataclass(slots=True, frozen=True)
 class Condition:
+    """A condition; ``{key}`` in its title names the key the run used, as the record knows it
+    (a practice run's key is the simulator's, not the user's)."""
+
     key: str
     title: str
+
+    def title_for(self, key_source: KeySource | None) -> str:
+        return self.title.replace("{key}", (key_source or KeySource.GIVEN).words)
 
 
 # What a run of the kit against a server can show: the server's side, and the kit's own write.
 TARGET_CONDITIONS: tuple[Condition, ...] = (
-    Condition("key", "The server accepts a write with your test key, refuses it without, and needs no key to read"),
-    Condition("write", "With your test key, the kit wrote a service request"),
+    Condition("key", "The server accepts a write with {key}, refuses it without, and needs no key to read"),
+    Condition("write", "With {key}, the kit wrote a service request"),
     Condition("readback", "The kit polled the token until an id came, and read the request back by id"),
     Condition("pending", "Rows without a service_request_id appear only in lists, and the kit ignored them"),
     Condition("formats", "The server answers in JSON and in XML as documented"),
@@ -69,8 +76,8 @@ def _bearing(result: CheckResult) -> list[str]:
         else result.requirement_ids
 
 
-def checklist(results: Iterable[CheckResult],
-              conditions: tuple[Condition, ...] = TARGET_CONDITIONS) -> tuple[ChecklistItem, ...]:
+def checklist(results: Iterable[CheckResult], conditions: tuple[Condition, ...] = TARGET_CONDITIONS,
+              key_source: KeySource | None = None) -> tuple[ChecklistItem, ...]:
     registry = requirements.load()
     results = list(results)
     items = []
@@ -85,5 +92,5 @@ def checklist(results: Iterable[CheckResult],
             state = State.MET
         else:
             state = State.NOT_SHOWN
-        items.append(ChecklistItem(condition.key, condition.title, state, tuple(r.id for r in related)))
+        items.append(ChecklistItem(condition.key, condition.title_for(key_source), state, tuple(r.id for r in related)))
     return tuple(items)

@@ -227,6 +227,48 @@ def partition_rows(rows: Iterable[Any]) -> tuple[list[Any], list[Any]]:
     return identified, pending
 
 
+# --- rules beyond the schemas ---------------------------------------------------------------
+
+# the identifiers of a request row (GR2-IDS-STRINGS)
+REQUEST_IDENTIFIERS = ("service_request_id", "service_code", "address_id", "zipcode")
+
+
+def numeric_identifiers(data: Any, resource: str) -> list[Violation]:
+    """GR2-IDS-STRINGS over one JSON document: every identifier that is not a JSON string.
+
+    The schemas let identifiers be numbers (the specification's own examples are), and the
+    profile decides how much that matters, so this is a rule of its own: the run's check and
+    ``validate`` both ask it, each then weighing it by the profile's level. Rows without a
+    service_request_id are not judged (the City says to ignore them)."""
+    found: list[Violation] = []
+
+    def judge(path: tuple[Any, ...], value: Any, who: str) -> None:
+        if value is not None and not isinstance(value, str):
+            name = str(path[-1]) if path[-1] != "key" else "value key"
+            found.append(Violation(_pointer(path), "a JSON string", _show(value), f"{who}: {name} {_show(value)}"))
+
+    if resource == "services" and isinstance(data, list):
+        for i, row in enumerate(data):
+            if isinstance(row, dict):
+                judge((i, "service_code"), row.get("service_code"), f"service {_show(row.get('service_code'))}")
+    elif resource == "service-definition" and isinstance(data, dict):
+        code = _show(data.get("service_code"))
+        judge(("service_code",), data.get("service_code"), f"definition {code}")
+        for i, attribute in enumerate(data.get("attributes") or []):
+            if not isinstance(attribute, dict):
+                continue
+            for j, value in enumerate(attribute.get("values") or []):
+                if isinstance(value, dict):
+                    judge(("attributes", i, "values", j, "key"), value.get("key"),
+                          f"definition {code}: attribute {attribute.get('code')}")
+    elif resource == "service-requests" and isinstance(data, list):
+        for i, row in enumerate(data):
+            if isinstance(row, dict) and is_identified(row):
+                for name in REQUEST_IDENTIFIERS:
+                    judge((i, name), row.get(name), f"request {_show(row.get('service_request_id'))}")
+    return found
+
+
 # --- validation ----------------------------------------------------------------------------
 
 def _check_datetime(value: object) -> bool:
@@ -308,7 +350,7 @@ def judge(data: Any, resource: str, profile: Profile | str = DEFAULT_PROFILE
     for error in checker.iter_errors(data):
         leaf = _leaf(error)
         violation = _violation(leaf)
-        key = _sort_key(violation.pointer)
+        key = sort_key(violation.pointer)
         if key not in best or relevance(leaf) > relevance(best[key][0]):
             best[key] = (leaf, violation)
     violations: list[Violation] = []
@@ -429,7 +471,7 @@ def _pointer(path: Sequence[Any]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
-def _sort_key(pointer: str) -> tuple[Any, ...]:
+def sort_key(pointer: str) -> tuple[Any, ...]:
     # numbers compare as numbers so /10 sorts after /9
     parts: Iterator[str] = iter(pointer.split("/")[1:]) if pointer else iter(())
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)

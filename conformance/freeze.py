@@ -19,6 +19,7 @@ from conformance.record import Mode, PollRow, RunRecord, Subject, WriteEvidence,
 from conformance.transport import Exchange
 
 if TYPE_CHECKING:
+    from conformance.client import Answer
     from conformance.context import RunContext
 
 
@@ -31,13 +32,15 @@ def freeze(context: RunContext, results: Iterable[CheckResult], *, started: str,
     return RunRecord(
         run_id=context.run_id, subject=Subject.TARGET, started=started, finished=finished,
         target=target.describe(), profile=target.profile.name, mode=mode, practice=target.simulator,
-        results=results, checklist=checklist(results, target_conditions(target.profile.checklist)),
+        results=results,
+        checklist=checklist(results, target_conditions(target.profile.checklist), key_source=target.key_source),
         exchanges=tuple(transport.exchanges),
         requests_sent=transport.requests_sent, kit_version=__version__, contract=contract_hashes(),
         key_fingerprint=transport.key_fingerprint, app_name=target.app_name, stop=transport.stop,
         kit_errors=tuple(transport.redact(e) for e in kit_errors),
         write=write_evidence(context, results), fuzzing=fuzzing_facts(context), catalogue=catalogue(context),
         requirements=requirements.named_by(results, target.profile),
+        key_source=target.key_source,
     )
 
 
@@ -50,8 +53,8 @@ def write_evidence(context: RunContext, results: Iterable[CheckResult]) -> Write
         if reason:
             state, note = candidate, str(reason)
             break
-    if state is WriteState.WRITTEN and out.post is None:
-        state, note = WriteState.NOT_WRITTEN, "the write flow did not reach the POST"
+    if state is WriteState.WRITTEN:
+        state, note = _post_state(out.post, bool(out.token or out.immediate_id))
     polls: tuple[PollRow, ...] = ()
     waited = poll_error = resolution = None
     if out.immediate_id:
@@ -71,7 +74,38 @@ def write_evidence(context: RunContext, results: Iterable[CheckResult]) -> Write
         resolution_s=resolution, waited_s=waited, poll_error=poll_error, polls=polls,
         post=out.post.exchange.seq if out.post is not None else None,
         pending_list=out.pending_list.exchange.seq if out.pending_list is not None else None,
-        probes=tuple(a.exchange.seq for a in out.pending_probes), sent=tuple(context.write_flow.exchanges))
+        probes=tuple(a.exchange.seq for a in out.pending_probes), sent=tuple(context.write_flow.exchanges),
+        post_status=out.post.status if out.post is not None else None)
+
+
+def _post_state(post: Answer | None, answered_handle: bool) -> tuple[WriteState, str]:
+    """What the POST showed: written only when its answer holds a token or an id."""
+    if post is None:
+        return WriteState.NOT_WRITTEN, "the write flow did not reach the POST"
+    if not post.status:
+        return WriteState.NOT_WRITTEN, f"the POST got no answer ({post.exchange.error or 'no status'})"
+    status = f"{post.status} {post.exchange.reason}".strip()
+    if not post.ok:
+        said = server_text(post)
+        return WriteState.REFUSED, f"the POST was answered {status}" + (f": {said}" if said else "")
+    if not answered_handle:
+        return WriteState.ACCEPTED, (f"the POST was answered {status}, but with neither a token nor a "
+                                     "service_request_id: nothing shows a request was written")
+    return WriteState.WRITTEN, ""
+
+
+SERVER_TEXT_LIMIT = 300  # characters of a refusal's own words kept in the note
+
+
+def server_text(answer: Answer) -> str:
+    """The server's own words for an answer: the descriptions of an Open311 error list, else
+    the start of its body as text."""
+    data = answer.data
+    rows = data if isinstance(data, list) else [data]
+    said = [str(r["description"]) for r in rows if isinstance(r, dict) and r.get("description")]
+    text = "; ".join(said) if said else answer.body.decode("utf-8", "replace").strip()
+    text = " ".join(text.split())
+    return text if len(text) <= SERVER_TEXT_LIMIT else text[:SERVER_TEXT_LIMIT] + "..."
 
 
 def _poll_exchanges(token: str | None, polls: int, flow: Iterable[int],

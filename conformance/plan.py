@@ -46,6 +46,7 @@ def print_plan(target: Target) -> int:
         key = target.api_key or (stand_in.api_key if simulated else None)
         if key:
             stand_in.store.add_key("plan", "plan@open311-conformance.invalid", key=key)
+        target.key_from_simulator = simulated and not target.api_key
         target.api_key = key
         where = "the embedded simulator" if simulated else target.base_url
         print(f"# plan of a run against {where} ({target.kind}), profile {target.profile.name}")

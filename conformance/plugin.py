@@ -53,6 +53,9 @@ class RunPlugin:
         self._exchanges: dict[str, list[int]] = {}
         self._undecided: dict[str, tuple[Outcome, str]] = {}
         self.items: list[pytest.Item] = []  # every check the run meant to judge, in order
+        self._dropped: set[str] = set()  # checks the profile does not select: not the run's
+        self._not_run: dict[str, str] = {}  # nodeid -> why pytest was kept from running it
+        self._stopped: str | None = None  # why pytest stopped the session early (-x, --maxfail, a stop)
 
     # -- set-up --------------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -63,6 +66,8 @@ class RunPlugin:
         self.context.watch()
         self.context.write_flow.start()
 
+    # first: the run's checks are known before any other hook can take some away
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         registry = requirements.load()
         keep, drop = [], []
@@ -76,6 +81,7 @@ class RunPlugin:
             applies = any(self.context.profile.selects(registry[i]) for i in ids)
             (keep if applies else drop).append(item)
         if drop:
+            self._dropped.update(item.nodeid for item in drop)
             config.hook.pytest_deselected(items=drop)
         if self.order_seed is not None:
             random.Random(self.order_seed).shuffle(keep)
@@ -84,6 +90,18 @@ class RunPlugin:
             keep.sort(key=lambda it: "test_write_readback" in it.nodeid)
         items[:] = keep
         self.items = list(keep)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if item.nodeid not in self._dropped:
+                self._not_run.setdefault(item.nodeid, "deselected by a pytest option or plugin")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        kept = {item.nodeid for item in session.items}
+        for item in self.items:
+            if item.nodeid not in kept:
+                self._not_run.setdefault(item.nodeid, "left out of the run by a pytest plugin")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -152,6 +170,12 @@ class RunPlugin:
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         self.context.current_exchanges = None
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        why = session.shouldfail or session.shouldstop
+        # a stop of the transport is said in its own words (the runner's)
+        if isinstance(why, str) and why and self.context.transport.stop is None:
+            self._stopped = f"pytest stopped the session: {why}"
+
     # -- judging -------------------------------------------------------------------------
     def _judge(self, item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> CheckResult:
         outcome, message, broken = Outcome.PASSED, "", []
@@ -202,10 +226,14 @@ class RunPlugin:
             broken=list(broken or ()),
         )
 
-    def unrun(self, reason: str) -> list[CheckResult]:
-        """Checks the run meant to judge but never reached (it was stopped): inconclusive, each
-        with the reason, so a report never reads as if they had not existed."""
-        return [self._result(item, Outcome.INCONCLUSIVE, f"not run: {reason}")
+    def unrun(self, ended: str) -> list[CheckResult]:
+        """Checks of the profile the run never judged: inconclusive, each with why (deselected,
+        left out, or ``ended``: why the run stopped before them), so a verdict counts every check
+        and a report never reads as if one had not existed."""
+        def why(item: pytest.Item) -> str:
+            return self._not_run.get(item.nodeid) or self._stopped or ended
+
+        return [self._result(item, Outcome.INCONCLUSIVE, f"not run: {why(item)}")
                 for item in self.items if item.nodeid not in self.context.results]
 
     def _print(self, result: CheckResult) -> None:

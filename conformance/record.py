@@ -19,6 +19,7 @@ from conformance import outcomes
 from conformance.checklist import ChecklistItem, State
 from conformance.outcomes import CheckResult, Level, Outcome, Verdict
 from conformance.requirements import Requirement
+from conformance.target import KeySource
 from conformance.transport import Exchange, Stop, StopReason
 
 
@@ -64,7 +65,11 @@ class PreApproval:
 
 
 class WriteState(StrEnum):
-    WRITTEN = "written"
+    """What became of the kit's write; each word claims no more than the run showed."""
+
+    WRITTEN = "written"  # the POST was answered a token or a service_request_id
+    ACCEPTED = "accepted"  # answered 2xx, but with neither a token nor an id
+    REFUSED = "refused"  # answered, but not 2xx
     SKIPPED = "skipped"
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"
@@ -104,6 +109,7 @@ class WriteEvidence:
     pending_list: int | None = None
     probes: tuple[int, ...] = ()
     sent: tuple[int, ...] = ()  # everything the flow sent: every write's POST, polls, probes
+    post_status: int | None = None  # the HTTP status the POST was answered with
 
     @property
     def exchanges(self) -> list[int]:
@@ -118,6 +124,7 @@ class WriteEvidence:
             "immediate_id": self.immediate_id, "resolution_s": self.resolution_s,
             "waited_s": self.waited_s, "poll_error": self.poll_error,
             "polls": [p.as_dict() for p in self.polls], "exchanges": self.exchanges,
+            "post_status": self.post_status,
         }
 
 
@@ -148,6 +155,7 @@ class RunRecord:
     # every requirement a result names, as the run's profile states it (its level there):
     # writers read levels, statements and sources here, never from the live registry
     requirements: Mapping[str, Requirement] = field(default_factory=dict)
+    key_source: KeySource | None = None  # who supplied the key the run used; None: no key
     verdict: Verdict = field(init=False)
     pre_approval: PreApproval = field(init=False)
 
@@ -176,6 +184,14 @@ class RunRecord:
     def cut_short(self) -> str | None:
         """Why the kit stopped before the run was done, in words; None for a whole run."""
         return None if self.stop is None else self.stop.detail  # each detail names its cause
+
+    @property
+    def key_words(self) -> str:
+        """The key the run used, as a reader may be told: whose it was, and its fingerprint."""
+        if self.key_source is None:
+            return "none"
+        fingerprint = f", fingerprint {self.key_fingerprint}" if self.key_fingerprint else ""
+        return f"{self.key_source.words} ({self.key_source}){fingerprint}"
 
     @property
     def target_kind(self) -> str:

@@ -108,7 +108,8 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
     simulator = server.start(delay=delay, faults=target.faults, dialect=target.simulator_dialect)
     try:
         target.base_url = simulator.base_url
-        target.api_key = target.api_key or simulator.api_key
+        if not target.api_key:
+            target.api_key, target.key_from_simulator = simulator.api_key, True
         yield target
     finally:
         simulator.stop()
@@ -146,16 +147,11 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     started = iso_utc()
     _print_start(context, console, quiet)
     plugin = RunPlugin(context, quiet=quiet, order_seed=order_seed)
-    pytest_args = [
-        str(SCENARIOS), "--rootdir", str(SCENARIOS), "-c", str(SCENARIOS / "pytest.ini"),
-        "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:html",
-        # the plugin by module name, whether or not the kit is installed with its entry point
-        "-p", "no:open311_conformance", "-p", "conformance.plugin",
-    ]
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
     with stop_on_signals(lambda stop: transport.halt(stop.reason, stop.detail, stop.at)):
         try:
-            code = pytest.main(pytest_args, plugins=[plugin])
+            with hermetic():
+                code = pytest.main(pytest_args(), plugins=[plugin])
         except KeyboardInterrupt:  # a signal outside pytest's own handling: the same stop
             pass
         finally:
@@ -166,14 +162,44 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     kit_errors = list(context.kit_errors)
     results = list(context.results.values())
     if transport.stop is not None:
-        results += plugin.unrun(transport.stop.detail)
+        ended = transport.stop.detail
     elif code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         kit_errors.append(f"pytest ended with {code!r} after {len(context.results)} checks")
-        results += plugin.unrun(f"pytest ended with {code!r}")
+        ended = f"pytest ended with {code!r}"
+    else:
+        ended = "the run ended before it"
+    results += plugin.unrun(ended)
     record = freeze(context, results, started=started, finished=iso_utc(), kit_errors=kit_errors)
     record = write_bundle(record, report_dir, key=transport.api_key)
     _print_end(record, report_dir, console, quiet)  # quiet still ends with the checklist and the verdict
     return RunResult(record, report_dir)
+
+
+# what a user's shell or CI may set that would change what the run judges (pytest reads them
+# in pytest.main); the run's checks are the kit's to choose, so they are hidden while it runs
+PYTEST_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
+def pytest_args() -> list[str]:
+    """The in-process pytest's whole configuration: the kit's ini, rootdir and plugins only."""
+    return [
+        str(SCENARIOS), "--rootdir", str(SCENARIOS), "-c", str(SCENARIOS / "pytest.ini"),
+        # no conftest.py above the scenarios, no plugin installed beside the kit
+        "--confcutdir", str(SCENARIOS), "--disable-plugin-autoload",
+        "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:html",
+        # the plugin by module name, whether or not the kit is installed with its entry point
+        "-p", "no:open311_conformance", "-p", "conformance.plugin",
+    ]
+
+
+@contextlib.contextmanager
+def hermetic() -> Iterator[None]:
+    """PYTEST_ADDOPTS and PYTEST_PLUGINS hidden from the run's pytest, and put back after."""
+    saved = {name: os.environ.pop(name) for name in PYTEST_ENVIRONMENT if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 class Console:
@@ -228,7 +254,8 @@ def _print_start(context: RunContext, console: Console, quiet: bool) -> None:
     console.say(f"  target  {target.base_url} ({target.kind}), profile {target.profile.name}")
     if target.app_name:
         console.say(f"  app     {target.app_name}")
-    key = f"given, fingerprint {context.transport.key_fingerprint}" if target.api_key else "none"
+    source = target.key_source
+    key = f"{source.words} ({source}), fingerprint {context.transport.key_fingerprint}" if source else "none"
     console.say(f"  key     {key}{' (read-only run: nothing is written)' if target.read_only else ''}")
     console.say("")
 

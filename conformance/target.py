@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,17 @@ def make_write_policy(allow_writes: bool = False, allow_production: bool = False
                       read_only: bool = False) -> WritePolicy:
     test, production = cities.known_hosts()
     return WritePolicy(allow_writes, allow_production, test, production, read_only)
+
+
+class KeySource(StrEnum):
+    """Who supplied the key a run used: what the artifacts may say of it."""
+
+    GIVEN = "given"  # the user gave it (--api-key, OPEN311_API_KEY, a config file)
+    SIMULATOR = "simulator"  # the embedded simulator handed the run its practice key
+
+    @property
+    def words(self) -> str:
+        return "your test key" if self is KeySource.GIVEN else "the simulator's practice key"
 
 
 @dataclass(slots=True)
@@ -57,6 +69,7 @@ class Target:
     fuzz_examples: int | None = None  # per operation; None: a default by kind of target
     read_only: bool = False  # a deliberate run without writes (--read-only)
     app_name: str | None = None  # the application the key was issued to (--app-name)
+    key_from_simulator: bool = False  # the embedded simulator supplied api_key, not the user
     _deadline: float | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -90,6 +103,12 @@ class Target:
         return "embedded simulator" if self.simulator else describe_host(self.base_url)
 
     @property
+    def key_source(self) -> KeySource | None:
+        if not self.api_key:
+            return None
+        return KeySource.SIMULATOR if self.key_from_simulator else KeySource.GIVEN
+
+    @property
     def remote(self) -> bool:
         return not (self.simulator or is_loopback(self.host))
 
@@ -97,7 +116,7 @@ class Target:
         """What may appear in artifacts: no key, only whether one was given."""
         return {
             "base_url": self.base_url, "kind": self.kind, "profile": self.profile.name,
-            "jurisdiction_id": self.jurisdiction_id, "api_key_given": bool(self.api_key),
+            "jurisdiction_id": self.jurisdiction_id, "api_key_given": self.key_source is KeySource.GIVEN,
             "timeout_s": self.timeout, "poll_timeout_s": self.poll_timeout, "max_duration_s": self.max_duration,
             "write_service_code": self.write_service_code,
             "location": list(self.location) if self.location is not None else None,

@@ -5,18 +5,24 @@ that is the answer's fault, not the user's), 2 usage error (no such file, unread
 suffix that names no format). Usage errors are one line on stderr, never a traceback.
 
 An empty string in a field that may be empty (``"media_url": ""``, as real cities answer
-for "no photo") is a warning: listed, but the exit code stays 0.
+for "no photo") is a warning: listed, but the exit code stays 0. So is what breaks a
+requirement the profile makes a SHOULD (a numeric identifier under georeport-v2); under a
+profile that makes it a MUST (chicago) it is a violation, as in a run. Every violation of a
+document is listed: a wrong XML root too, with the problems of the rows it holds.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from conformance import contract, profiles, wire
+from conformance import contract, profiles, requirements, wire
 from conformance.errors import UsageError
+from conformance.outcomes import Level
 
 EXIT_VALID, EXIT_INVALID = 0, 1
 
@@ -37,8 +43,17 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     resource = args.resource
     print(f"{path}: {resource}, {fmt.upper()}, {profile.name} profile", file=out)
+    root_problems: list[contract.Violation] = []
     try:
-        data = wire.decode(body, fmt, resource).data
+        if fmt == "xml":
+            # a wrong root is one violation among the others: the rows are still read and judged
+            expected = wire.ROOTS[resource]
+            root, data = wire.decode_xml(body, read_as=expected)
+            if root != expected:
+                root_problems.append(contract.Violation("/", f"the XML root element <{expected}>", f"<{root}>",
+                                                        "wrong XML root element"))
+        else:
+            data = wire.decode(body, fmt, resource).data
     except wire.WireError as exc:
         print(f"  cannot decode: {exc}", file=out)
         print("invalid: the body cannot be decoded", file=out)
@@ -46,24 +61,72 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     seems = looks_like(data)
     if seems is not None and seems not in _ALIKE.get(resource, {resource}):
+        for violation in root_problems:
+            print(f"  {violation}", file=out)
         print(f"  this looks like a {_NOUNS_OF[seems]}, not {_NOUNS_OF[resource]}", file=out)
         print(f"invalid: this looks like a {_NOUNS_OF[seems]} (try --resource {seems})", file=out)
         return EXIT_INVALID
     outcome = contract.check(data, resource, profile)
-    for violation in outcome.violations:
-        print(f"  {violation}", file=out)
+    ruled, advised = rule_findings(data, resource, profile, fmt)
+    violations = root_problems + sorted([*outcome.violations, *(v for v, _ in ruled)], key=_place)
+    for violation in violations:
+        print(f"  {_said(violation, ruled)}", file=out)
     for warning in outcome.warnings:
         print(f"  warning: {warning}", file=out)
+    for warning, why in advised:
+        print(f"  warning: {warning} ({why})", file=out)
     if outcome.warnings:
         count = len(outcome.warnings)
         print(f"{count} empty string{'s' if count != 1 else ''} where the field may be empty: "
               "warnings, not violations", file=out)
+    if advised:
+        count = len(advised)
+        print(f"{count} finding{'s' if count != 1 else ''} of a requirement the {profile.name} profile does "
+              f"not make a MUST: {'warnings, not violations' if count != 1 else 'a warning, not a violation'}",
+              file=out)
     if outcome.ignored:
         rows = "row" if outcome.ignored == 1 else "rows"
         print(f"{outcome.ignored} {rows} without service_request_id ignored, as the City "
               "instructs", file=out)
+    outcome = dataclasses.replace(outcome, violations=tuple(violations))
     print(_verdict(outcome, data), file=out)
     return EXIT_VALID if outcome.valid else EXIT_INVALID
+
+
+# Requirements a document can break beyond its schema, each judged by the very predicate the
+# run's check uses; the profile's level of the requirement makes a finding a violation (MUST)
+# or a warning (SHOULD, MAY), as it makes the run's check fail or warn.
+DOCUMENT_RULES: dict[str, Callable[[object, str], list[contract.Violation]]] = {
+    "GR2-IDS-STRINGS": contract.numeric_identifiers,
+}
+
+Finding = tuple[contract.Violation, str]  # the finding, and which requirement at which level
+
+
+def rule_findings(data: object, resource: str, profile: profiles.Profile,
+                  fmt: str) -> tuple[list[Finding], list[Finding]]:
+    """(violations, warnings) of ``data`` under the rules of DOCUMENT_RULES."""
+    registry = requirements.load()
+    violations: list[Finding] = []
+    warnings: list[Finding] = []
+    for requirement_id, rule in DOCUMENT_RULES.items():
+        requirement = registry[requirement_id]
+        if not profile.selects(requirement) or fmt not in requirement.formats:
+            continue
+        level = profile.level_of(requirement)
+        why = f"{requirement_id}, {level} under {profile.name}"
+        found = [(violation, why) for violation in rule(data, resource)]
+        (violations if level is Level.MUST else warnings).extend(found)
+    return violations, warnings
+
+
+def _place(violation: contract.Violation) -> tuple[object, ...]:
+    return contract.sort_key(violation.pointer)
+
+
+def _said(violation: contract.Violation, ruled: list[Finding]) -> str:
+    why = next((w for v, w in ruled if v is violation), None)
+    return f"{violation} ({why})" if why else str(violation)
 
 
 def _check_arguments(args: argparse.Namespace) -> tuple[Path, str, profiles.Profile]:

@@ -123,8 +123,11 @@ def unwrap_jsonp(body: bytes | str, callback: str) -> bytes:
     return match.group(2).encode("utf-8")
 
 
-def decode_xml(body: bytes | str, expected_root: str | None = None) -> tuple[str, Any]:
-    """Parse untrusted XML (no DTD, no entities) into the JSON data model."""
+def decode_xml(body: bytes | str, expected_root: str | None = None,
+               read_as: str | None = None) -> tuple[str, Any]:
+    """Parse untrusted XML (no DTD, no entities) into the JSON data model; the root element's
+    tag is returned as found. ``read_as``: read the root as that element, whatever its tag (a
+    wrong root still holds rows worth judging)."""
     if isinstance(body, str):
         body = body.encode("utf-8")
     try:
@@ -140,8 +143,11 @@ def decode_xml(body: bytes | str, expected_root: str | None = None) -> tuple[str
         raise WireError(f"XML not well-formed: {exc}") from None
     if expected_root is not None and element.tag != expected_root:
         raise WireError(f"wrong XML root element <{element.tag}>, expected <{expected_root}>")
+    tag = element.tag
+    if read_as is not None:
+        element.tag = read_as
     try:
-        return element.tag, _element_value(element, parent=None, is_root=True)
+        return tag, _element_value(element, parent=None, is_root=True)
     except RecursionError:
         raise WireError("XML nested too deeply to decode") from None
 

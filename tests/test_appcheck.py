@@ -347,3 +347,12 @@ def test_a_report_directory_is_never_overwritten(capsys, tmp_path):
     (tmp_path / "summary.json").write_text("{}")
     assert cli.main(["check-app", "--report-dir", str(tmp_path), "--", "true"]) == 2
     assert "already holds a run's report" in capsys.readouterr().err
+
+
+def test_a_post_answered_2xx_without_token_or_id_shows_no_write():
+    # the server's empty answer leaves the write unproven: not shown, never met (nor the app's failure)
+    seen = _replace(good_flow(), 3, response_body=b"[]")
+    results = {r.requirement_ids[0]: r for r in judges.judge_all(seen, facts())}
+    assert results["APP-WRITE"].outcome == "inconclusive"
+    assert "neither a token nor a service_request_id" in results["APP-WRITE"].message
+    assert outcomes_of(good_flow().seen)["APP-WRITE"] == "passed"

@@ -171,3 +171,18 @@ def test_outcome_changes_without_runs() -> None:
     assert [c.id for c in result.fixed] == ["b"]
     assert [c.id for c in result.changed] == ["c", "d"]  # error -> failed still fails: not new
     assert result.exit_code == 1
+
+
+def test_key_source_is_compared_like_key_presence() -> None:
+    def summary(source: str | None, given: bool) -> dict[str, Any]:
+        return {"checks": [], "target": {"base_url": "http://127.0.0.1:1/", "api_key_given": given},
+                "key_source": source}
+
+    practice, given = summary("simulator", False), summary("given", True)
+    drift = compare.setting_drift(practice, given)
+    assert "API key source differs: 'simulator' then, 'given' now" in drift
+    assert "API key given differs: False then, True now" in drift
+    assert compare.setting_drift(given, given) == []
+    # a summary from before key_source was recorded: no difference claimed
+    older = {k: v for k, v in given.items() if k != "key_source"}
+    assert compare.setting_drift(older, given) == []

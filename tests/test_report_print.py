@@ -49,7 +49,8 @@ def failing(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 def test_a_passing_run_prints_its_essentials_first_and_briefly(passing: RunResult, tmp_path: Path) -> None:
     page1, pages = _print(passing.report_dir / "report.html", tmp_path)
     for words in ("Practice run", "Verdict: PASS", "Pre-approval evidence: NOT complete", "Pothole Pal",
-                  "With your test key, the kit wrote a service request", "The server answers errors as documented"):
+                  "With the simulator's practice key, the kit wrote a service request",
+                  "The server answers errors as documented"):
         assert words in page1, words
     assert pages <= 10
 

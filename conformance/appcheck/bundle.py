@@ -11,7 +11,7 @@ from conformance.appcheck.grading import AppGrading
 from conformance.contract import contract_hashes
 from conformance.record import Mode, RunRecord, Subject
 from conformance.report import write_bundle
-from conformance.target import describe_host
+from conformance.target import KeySource, describe_host
 from conformance.transport import Stop
 
 
@@ -24,12 +24,14 @@ def to_record(grading: AppGrading, run_id: str, stop: Stop | None = None) -> Run
                    **(grading.app.as_dict() if grading.app else {"command": None})}
     return RunRecord(
         run_id=run_id, subject=Subject.APPLICATION, started=grading.started, finished=grading.finished,
-        target={"base_url": server, "kind": kind, "profile": "chicago", "api_key_given": True},
+        target={"base_url": server, "kind": kind, "profile": "chicago", "api_key_given": proxied},
         profile="chicago", mode=Mode.FULL, practice=not proxied, results=grading.results,
         checklist=grading.checklist, exchanges=grading.exchanges, requests_sent=len(grading.exchanges),
         kit_version=__version__, contract=contract_hashes(), key_fingerprint=grading.key_fingerprint,
         app_name=grading.app_name, kit_errors=grading.kit_errors, application=application, stop=stop,
-        requirements=requirements.named_by(grading.results, "chicago"))
+        requirements=requirements.named_by(grading.results, "chicago"),
+        # the grading simulator makes the key the application uses; a proxy uses the one given
+        key_source=KeySource.GIVEN if proxied else KeySource.SIMULATOR)
 
 
 def write(grading: AppGrading, directory: Path, api_key: str, run_id: str, stop: Stop | None = None) -> RunRecord:

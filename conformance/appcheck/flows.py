@@ -54,6 +54,12 @@ class TokenFlow:
         return [p for p in self.polls if p.seq > self.id_answer.seq and p.at >= delivered]
 
 
+def answered_handle(post: Seen) -> bool:
+    """Whether a POST's answer holds a token or a service_request_id: what shows a write
+    happened (a bare 2xx does not)."""
+    return post.accepted and any(r.get("token") or r.get("service_request_id") for r in rows(post))
+
+
 def rows(seen: Seen) -> list[dict[str, Any]]:
     data = seen.data()
     return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []

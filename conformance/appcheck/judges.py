@@ -93,8 +93,14 @@ def write_accepted(rec: Recording, facts: Facts) -> Judgement:
         return not_shown("the application sent no POST")
     judged = [(p, _post_problems(p, facts)) for p in posts]
     good = [p for p, problems in judged if not problems]
+    written = [p for p in good if flows.answered_handle(p)]
+    if written:
+        return met(f"POST #{written[0].seq} accepted ({written[0].form.get('service_code')}), "
+                   "answered with a token or a service_request_id", _seqs(written))
     if good:
-        return met(f"POST #{good[0].seq} accepted ({good[0].form.get('service_code')})", _seqs(good))
+        # the server's answer, not the application, leaves the write unproven
+        return not_shown(f"POST #{good[0].seq} was answered {good[0].status}, but with neither a token nor a "
+                         "service_request_id: nothing shows a request was written", _seqs(good))
     post, problems = judged[-1]
     return not_met(f"no acceptable POST among {len(posts)}; the last, #{post.seq}: {'; '.join(problems)}",
                    _seqs(posts))

@@ -104,16 +104,21 @@ _SETTINGS: tuple[tuple[str, Any], ...] = (
     ("target", lambda d: (d.get("target") or {}).get("base_url")),
     ("profile", lambda d: d.get("profile")),
     ("API key given", lambda d: (d.get("target") or {}).get("api_key_given")),
+    ("API key source", lambda d: d.get("key_source")),
     ("read-only", lambda d: d.get("mode")),
     ("kit version", lambda d: d.get("kit_version")),
     ("subject", lambda d: d.get("subject", "target")),
 )
 
 
+# settings an older summary may lack: not a difference of the runs
+_NEWER = ("read-only", "API key source")
+
+
 def setting_drift(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """One line per setting that differs: a changed outcome may then be the setting's doing."""
     lines = [f"{label} differs: {read(old)!r} then, {read(new)!r} now" for label, read in _SETTINGS
-             if read(old) != read(new) and not (label == "read-only" and read(old) is None)]
+             if read(old) != read(new) and not (label in _NEWER and read(old) is None)]
     old_contract, new_contract = _contract(old), _contract(new)
     if old_contract != new_contract:
         lines.append("contract hashes differ (openapi.yaml or schemas/ changed between the runs)")

@@ -166,7 +166,7 @@ def _facts(record: RunRecord) -> list[tuple[str, str]]:
         ("Kit", f"open311-conformance {record.kit_version} · Python {platform.python_version()}"),
         ("openapi.yaml sha256", str(digest["openapi.yaml"])),
         ("schemas/ sha256", f"{digest['schemas']} over {digest['schema_files']} files (each listed in manifest.json)"),
-        ("API key fingerprint", record.key_fingerprint or "no key given"),
+        ("API key", record.key_words),
         ("Run id", record.run_id), ("Started", record.started), ("Finished", record.finished),
     ]
     sent = f"{record.requests_sent}"

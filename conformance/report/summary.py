@@ -60,6 +60,7 @@ def build(record: RunRecord, *, files: list[str]) -> dict[str, Any]:
         "kit_version": record.kit_version,
         "contract": contract_digest(record.contract),
         "api_key_fingerprint": record.key_fingerprint,
+        "key_source": None if record.key_source is None else str(record.key_source),
         "counts": {str(o): n for o, n in record.counts.items()},
         "checklist": [item.as_dict() for item in record.checklist],
         "kit_errors": list(record.kit_errors),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import checks
+from conformance import checks, contract
 from conformance.client import Client
 from conformance.outcomes import Inconclusive, fail
 from conformance.scenarios._endpoints import sample_request_id
@@ -104,23 +104,17 @@ def test_newest_first(open311_client):
 
 
 # fields that hold identifiers: the specification's examples write them as numbers
-ID_FIELDS = ("service_request_id", "service_code", "address_id", "zipcode")
-
-
 @requirement("GR2-IDS-STRINGS")
 def test_identifiers_are_strings(open311_catalogue, open311_history):
     """Identifiers are JSON strings"""
-    numbers = [f"service {s.get('service_code')!r}" for s in open311_catalogue.services
-               if not isinstance(s.get("service_code"), str)]
-    for code, attribute in open311_catalogue.list_attributes():
-        numbers += [f"definition {code}: {attribute.get('code')} key {v.get('key')!r}"
-                    for v in attribute.get("values") or [] if isinstance(v, dict)
-                    and not isinstance(v.get("key"), str)]
-    numbers += [f"request {row.get('service_request_id')!r}: {name} {row[name]!r}"
-                for row in open311_history for name in ID_FIELDS
-                if row.get(name) is not None and not isinstance(row[name], str)]
+    # the rule validate applies too (contract.numeric_identifiers): one rule, one place
+    numbers = contract.numeric_identifiers(open311_catalogue.services, "services")
+    for definition in open311_catalogue.definitions.values():
+        numbers += contract.numeric_identifiers(definition, "service-definition")
+    numbers += contract.numeric_identifiers(open311_history, "service-requests")
     if numbers:
-        fail(f"{len(numbers)} identifier(s) are JSON numbers, not strings:\n" + checks.listing(numbers))
+        fail(f"{len(numbers)} identifier(s) are JSON numbers, not strings:\n"
+             + checks.listing(v.message for v in numbers))
 
 
 @requirement("GR2-EMPTY-NULL")

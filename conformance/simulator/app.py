@@ -439,6 +439,8 @@ class App:
         if immediate:
             self._process()
             row = self.store.by_token(token or "") or row
+        if "post-answers-nothing" in self.faults:
+            return self._ok(call, [], "post-response")
         if "post-answers-both" in self.faults:
             return self._ok(call, [{"token": token, "service_request_id": row.id}],
                             "post-response")
