@@ -418,7 +418,8 @@ class App:
         if not location and not errors and "post-no-location-accepted" not in self.faults:
             errors.append("A location is required: lat and long, address_string or address_id")
         description = form.get("description")
-        if not description and "post-description-required" in self.faults:
+        if not description and self.faults & {"post-description-required", "post-description-required-html",
+                                              "post-description-required-text"}:
             errors.append("description required")
         if description and len(description) > MAX_DESCRIPTION:
             if "post-long-description-cut" in self.faults:
@@ -431,6 +432,13 @@ class App:
         for name, value in form.items():
             if _XML_ILLEGAL.search(value):
                 errors.append(f"{name} contains control characters that are not allowed")
+        if "description required" in errors and "post-description-required-html" in self.faults:
+            raise _Immediate(Answer(400, [("Content-Type", HTML_TYPE)], b"<html><head><title>400 Bad "
+                                    b"Request</title></head><body><h1>Bad Request</h1><p>The field "
+                                    b"<b>description</b> is required.</p></body></html>"))
+        if "description required" in errors and "post-description-required-text" in self.faults:
+            raise _Immediate(Answer(400, [("Content-Type", "text/plain; charset=utf-8")],
+                                    b"Error: description is required"))
         if errors:
             raise Refused(400, *errors)
         if "key-revoked" in self.faults:  # after validation: only acceptable POSTs meet it

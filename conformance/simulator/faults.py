@@ -102,6 +102,12 @@ _FAULTS = (
           "a POST without service_code is answered 404 (the empty code looked up) instead of 400"),
     Fault("post-description-required", "GR2-POST-DESCRIPTION-OPTIONAL",
           "a POST without a description is refused with 400 'description required'"),
+    Fault("post-description-required-html", "GR2-POST-DESCRIPTION-OPTIONAL",
+          "a POST without a description is refused with 400 and an HTML page saying it is required",
+          sharpens="post-description-required"),
+    Fault("post-description-required-text", "GR2-POST-DESCRIPTION-OPTIONAL",
+          "a POST without a description is refused with 400 and a plain-text line saying it is "
+          "required", sharpens="post-description-required"),
     Fault("description-lines-joined", "GR2-POST-DESCRIPTION-TEXT",
           "a written description is stored with its line breaks turned into spaces"),
     Fault("media-url-altered", "GR2-POST-OPTIONAL-FIELDS",
