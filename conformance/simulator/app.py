@@ -244,10 +244,12 @@ class App:
         if "error-body-text" in self.faults and status == 400 and call.answer_fmt == "json":
             return Answer(status, [("Content-Type", "text/plain; charset=utf-8")],
                           HTTPStatus(status).phrase.encode())
+        plain = "errors-no-charset" in self.faults
         if call.answer_fmt == "xml" and not ("errors-always-json" in self.faults and status == 400):
-            return Answer(status, [("Content-Type", XML_TYPE)],
+            return Answer(status, [("Content-Type", _no_charset(XML_TYPE) if plain else XML_TYPE)],
                           wire.encode(errors, "xml", "errors"))
-        return Answer(status, [("Content-Type", JSON_TYPE)], wire.encode(errors, "json", "errors"))
+        return Answer(status, [("Content-Type", _no_charset(JSON_TYPE) if plain else JSON_TYPE)],
+                      wire.encode(errors, "json", "errors"))
 
     # -- discovery, services, definitions ---------------------------------------------------
     def _discovery(self, call: Call) -> Answer:
