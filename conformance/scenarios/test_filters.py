@@ -18,6 +18,9 @@ CHICAGO = "cityofchicago.org"
 DAY = 86400
 SPAN_DAYS = 90  # the specification's default window and widest start..end span
 MAX_ROWS = 1000  # the specification's default cap
+# the span GR2-DATE-SPAN asks: wider than 90 days, ending some days before now
+SPAN_ASKED_DAYS = 110
+SPAN_END_DAYS_AGO = 10
 
 
 def _stamp(value):
@@ -290,17 +293,24 @@ def test_default_window(open311_client):
 
 @requirement("GR2-DATE-SPAN")
 def test_span_limit(open311_client):
-    """A span over 90 days is refused or clamped"""
+    """A span over 90 days is refused, or clamped to 90 days inside it"""
+    # a span ending before now, so a server that drops the dates (and answers its recent
+    # default) shows rows after end_date
     now = time.time()
-    start, end = (dt.datetime.fromtimestamp(now - 120 * DAY, dt.UTC),
-                  dt.datetime.fromtimestamp(now, dt.UTC))
+    end = dt.datetime.fromtimestamp(now - SPAN_END_DAYS_AGO * DAY, dt.UTC).replace(microsecond=0)
+    start = end - dt.timedelta(days=SPAN_ASKED_DAYS)
     answer = open311_client.requests({"start_date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
                                       "end_date": end.strftime("%Y-%m-%dT%H:%M:%SZ")})
     if answer.status == 400:
         return
     checks.expect_status(answer, 200, 400)
     rows, _ = Client.identified(answer)
+    strays = _outside(rows, "requested_datetime", start, end)
+    if strays:
+        fail(f"{answer.describe()}: {len(strays)} row(s) outside the {SPAN_ASKED_DAYS}-day span asked "
+             f"({start:%Y-%m-%d} to {end:%Y-%m-%d}); a span may be refused or clamped, never widened "
+             "or ignored:\n" + checks.listing(strays))
     stamps = [s for s in (_stamp(r.get("requested_datetime")) for r in rows) if s is not None]
     if stamps and (max(stamps) - min(stamps)).total_seconds() > (SPAN_DAYS + 1) * DAY:
-        fail(f"{answer.describe()}: a 120-day span answered requests {max(stamps) - min(stamps)} "
+        fail(f"{answer.describe()}: a {SPAN_ASKED_DAYS}-day span answered requests {max(stamps) - min(stamps)} "
              f"apart; the specification allows at most {SPAN_DAYS} days")
