@@ -38,10 +38,12 @@ def _records(report_dir) -> list[str]:
             if e["request"]["method"] == "POST" and e["response"]["status"] in (200, 201)]
 
 
-def test_a_run_writes_at_most_three_requests(clean_run):
-    # the write flow's three; every other POST (checks, fuzzing) is one a conformant server refuses
+def test_a_run_writes_at_most_four_requests(clean_run):
+    # the write flow's four (the simulator refuses the one with an unknown jurisdiction_id);
+    # every other POST (checks, fuzzing) is one a conformant server refuses
     records = _records(clean_run.report_dir)
-    assert 1 <= len(records) <= 3, records
+    assert 1 <= len(records) <= 4, records
+    assert len(records) == 3, records
     summary = json.loads((clean_run.report_dir / "summary.json").read_text())
     assert summary["requests_sent"] == clean_run.requests_sent
 
@@ -63,6 +65,18 @@ def test_a_bare_post_answer_fails_its_shape_yet_the_read_back_is_judged(tmp_path
     assert outcomes["GR2-POST-RESPONSE"] == "failed"
     assert outcomes["CHI-READBACK-ID"] == outcomes["GR2-POST-DESCRIPTION-TEXT"] == "passed"
     assert outcomes["GR2-POST-ADDRESS-STRING"] == "passed"
+
+
+def test_an_unknown_jurisdiction_ignored_everywhere_passes_and_is_the_fourth_write(tmp_path, monkeypatch):
+    from conformance.simulator.app import App
+
+    # a server with one jurisdiction that ignores any jurisdiction_id, on GETs and POSTs alike
+    monkeypatch.setattr(App, "_check_jurisdiction", lambda self, value: None)
+    result = run_simulator(report_dir=tmp_path)
+    outcomes = {i: r.outcome for r in result.results for i in r.requirement_ids}
+    assert outcomes["GR2-JURISDICTION-POST"] == outcomes["GR2-JURISDICTION-CONSISTENT"] == "passed"
+    assert result.verdict == "pass", [(r.id, r.message) for r in result.results if r.outcome == "failed"]
+    assert len(_records(result.report_dir)) == 4
 
 
 def test_summary_json_fields(clean_run):

@@ -12,6 +12,7 @@ from conformance import checks, wire
 from conformance.client import Client
 from conformance.outcomes import Inconclusive, fail
 from conformance.scenarios._endpoints import JURISDICTION_READS, UNKNOWN_ID, fetch, title
+from conformance.write_flow import UNKNOWN_JURISDICTION
 
 requirement = pytest.mark.requirement
 CHICAGO = "cityofchicago.org"
@@ -200,7 +201,7 @@ def test_malformed_date_refused(open311_client, field, value):
 def test_unknown_jurisdiction(open311_client, operation, fmt):
     """An unknown jurisdiction_id is answered 404, or ignored consistently"""
     plain = fetch(open311_client, operation, fmt)
-    odd = fetch(open311_client, operation, fmt, {"jurisdiction_id": "unknown.example.invalid"})
+    odd = fetch(open311_client, operation, fmt, {"jurisdiction_id": UNKNOWN_JURISDICTION})
     if odd.status == 404 or (odd.status == plain.status and odd.decoded and plain.decoded
                              and wire.normalize(odd.data) == wire.normalize(plain.data)):
         return

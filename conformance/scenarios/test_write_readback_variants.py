@@ -1,9 +1,10 @@
 """What the run's writes show beyond the plain read-back.
 
-The write flow (conformance/write_flow.py) sends at most three POSTs: the main write, with a
+The write flow (conformance/write_flow.py) sends at most four POSTs: the main write, with a
 4000-character description holding line breaks and non-ASCII text and every optional field;
 one located by address_string alone, without a description; one located by address_id alone,
-sent as .xml with its token polled as .xml. These checks judge what those writes recorded.
+sent as .xml with its token polled as .xml; one with an unknown jurisdiction_id, which the
+server may refuse. These checks judge what those writes recorded.
 (The module's name keeps it among the read-back checks, which the run puts last.)
 """
 
@@ -17,7 +18,14 @@ from conformance import checks
 from conformance.client import Answer
 from conformance.outcomes import Inconclusive, fail
 from conformance.scenarios._writes import read_back, readback_params
-from conformance.write_flow import MADE_UP_ADDRESS_ID, OPTIONAL_FIELDS, Location, Write, answer_row
+from conformance.write_flow import (
+    MADE_UP_ADDRESS_ID,
+    OPTIONAL_FIELDS,
+    UNKNOWN_JURISDICTION,
+    Location,
+    Write,
+    answer_row,
+)
 
 requirement = pytest.mark.requirement
 KEY_REFUSALS = (401, 403)
@@ -176,3 +184,23 @@ def test_token_answer_echoes_token(open311_written, open311_client, fmt):
     if wrong:
         fail(f"{len(wrong)} of {len(answers)} token answer(s) are not one request echoing the token:\n"
              + checks.listing(wrong))
+
+
+@requirement("GR2-JURISDICTION-POST")
+def test_unknown_jurisdiction_post(open311_written, open311_profile):
+    """A POST with an unknown jurisdiction_id is refused with an error list, or accepted as if it were absent"""
+    write = open311_written.unknown_jurisdiction
+    if write is None or write.post is None:
+        raise Inconclusive(f"the write flow sent no POST with jurisdiction_id={UNKNOWN_JURISDICTION}")
+    answer = write.post
+    if answer.status in KEY_REFUSALS:
+        raise Inconclusive(f"the POST was refused for the key (judged by CHI-KEY-WRITE): {answer.describe()}")
+    if answer.ok:
+        if not (answer_row(answer) or {}).keys() & {"token", "service_request_id"}:
+            fail(f"{answer.describe()}: accepted with jurisdiction_id={UNKNOWN_JURISDICTION}, yet answered "
+                 f"neither a token nor an id: {checks.clip(answer.exchange.response_body, 200)}")
+        return
+    if not 400 <= answer.status < 500:
+        fail(f"{answer.describe()}: a POST with jurisdiction_id={UNKNOWN_JURISDICTION} is refused with a "
+             "4xx or accepted as if it were absent")
+    checks.expect_error_list(answer, open311_profile)

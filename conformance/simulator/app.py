@@ -406,6 +406,9 @@ class App:
             raise Refused(403, "api_key missing -- can't proceed with create_request.")
         if key and not self.store.key_valid(key) and "post-any-key-accepted" not in self.faults:
             raise Refused(403, "Invalid api_key received -- can't proceed with create_request.")
+        if "post-jurisdiction-unknown-500" in self.faults \
+                and form.get("jurisdiction_id") not in (None, "", self.jurisdiction):
+            raise Refused(500, "Internal Server Error")
         self._check_jurisdiction(form.get("jurisdiction_id"))
         code = form.get("service_code", "").strip()
         if not code:

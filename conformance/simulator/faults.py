@@ -178,6 +178,8 @@ _FAULTS = (
           "identifiers are answered as JSON numbers, as in the specification's examples"),
     Fault("jurisdiction-unknown-empty", "GR2-JURISDICTION-CONSISTENT",
           "an unknown jurisdiction_id is answered 200 with an empty list (or definition)"),
+    Fault("post-jurisdiction-unknown-500", "GR2-JURISDICTION-POST",
+          "a POST with an unknown jurisdiction_id crashes with a 500"),
     Fault("date-zone-optional", "GR2-DATE-ZONE-400",
           "a start_date or end_date without a zone is taken as UTC"),
     Fault("date-offset-refused", "GR2-DATE-OFFSET",
