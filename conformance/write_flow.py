@@ -262,12 +262,7 @@ class WriteFlow:
             if not write.skipped:
                 write.take(self.client.create(write.fields, write.attributes, fmt=write.fmt,
                                               label=f"write: POST located by {location}"))
-        out.unknown_jurisdiction = Write(attributes=out.attributes, fields={
-            **post_fields(self.target, out.service_code,
-                          f"open311-conformance write check (unknown jurisdiction_id), run {self.run_id}"),
-            "jurisdiction_id": UNKNOWN_JURISDICTION})
-        out.unknown_jurisdiction.take(self.client.create(
-            out.unknown_jurisdiction.fields, out.attributes, label="write: POST with an unknown jurisdiction_id"))
+        out.unknown_jurisdiction = self._unknown_jurisdiction(out.service_code, out.attributes)
         started = time.monotonic()
         if out.token is not None:
             # While the City processes the request, lists may show it without an id.
@@ -290,6 +285,20 @@ class WriteFlow:
         if out.token_result is not None and out.token_result.service_request_id is None and stop is not None:
             # the kit stopped polling, the target did not fail to resolve
             out.inconclusive = f"token polling stopped: {stop.detail}"
+
+    def _unknown_jurisdiction(self, service_code: str, attributes: dict[str, Any]) -> Write:
+        """The POST with an unknown jurisdiction_id. What becomes of it is its own check's
+        (GR2-JURISDICTION-POST): a transport failure here leaves the other writes judged."""
+        write = Write(attributes=attributes, fields={
+            **post_fields(self.target, service_code,
+                          f"open311-conformance write check (unknown jurisdiction_id), run {self.run_id}"),
+            "jurisdiction_id": UNKNOWN_JURISDICTION})
+        try:
+            write.take(self.client.create(write.fields, attributes,
+                                          label="write: POST with an unknown jurisdiction_id"))
+        except TransportError as exc:
+            write.skipped = str(exc)
+        return write
 
     def _alternatives(self, service_code: str, attributes: dict[str, Any]) -> dict[Location, Write]:
         """The writes located by address_string alone (without a description) and by
