@@ -7,6 +7,7 @@ cannot be judged on this point because another requirement already broke.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -116,6 +117,37 @@ def error_text(answer: Answer) -> str:
     if not isinstance(errors, list):
         return ""
     return " ".join(str(e.get("description", "")) for e in errors if isinstance(e, dict))
+
+
+def refusal_text(answer: Answer, limit: int = 300) -> str:
+    """What a refusal says, from whatever body it came in: an error list in either format, a
+    bare JSON object, HTML, other XML or plain text ('' when the body says nothing).
+
+    Read from the evidence copy of the body, where the transport redacted the key."""
+    listed = error_text(answer)
+    if listed.strip():
+        return listed
+    body = answer.exchange.response_body
+    try:
+        text = " ".join(_strings(wire.decode_json(body)))
+    except wire.WireError:
+        # HTML or XML: the words without the markup (never parsed: no entity is expanded)
+        text = body.decode("utf-8", "replace")
+        if "<" in text:
+            text = html.unescape(_TAGS.sub(" ", _HIDDEN.sub(" ", text)))
+    return clip(" ".join(text.split()), limit)
+
+
+_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
 
 
 def clip(value: Any, limit: int = 60) -> str:

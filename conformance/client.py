@@ -187,7 +187,7 @@ class Client:
             path = f"{path}?{urlencode({'api_key': key})}"
         elif send:
             form.append(("api_key", key))
-        if self.jurisdiction_id:
+        if self.jurisdiction_id and "jurisdiction_id" not in fields:
             form.append(("jurisdiction_id", self.jurisdiction_id))
         form.extend((k, v) for k, v in fields.items() if v is not None)
         form.extend(attribute_fields(attributes or {}).items())

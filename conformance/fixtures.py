@@ -77,9 +77,10 @@ def open311_catalogue(open311_client: Client) -> Catalogue:
 
 
 @pytest.fixture()
-def open311_history(open311_client: Client) -> list[dict[str, Any]]:
-    """The identified rows of a large page of requests: the data the filter checks judge."""
-    answer = open311_client.requests({"page_size": 500})
+def open311_history(open311_client: Client, open311_profile: Profile) -> list[dict[str, Any]]:
+    """The identified rows of a large page of requests (where the profile pages): the data the
+    filter checks judge."""
+    answer = open311_client.requests(open311_profile.quirks.documented({"page_size": 500}))
     if not answer.ok:
         answer = open311_client.requests()
     rows, _pending = Client.identified(answer)

@@ -30,10 +30,11 @@ Nothing here does I/O: this module is imported by the command line for its ``cho
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conformance.errors import UsageError
 
@@ -52,6 +53,16 @@ class KeyPlace(StrEnum):
     QUERY = "query"  # in the POST's query string (servers that read only the URL)
 
 
+# the query parameters each quirk brings: a scenario sends one only under a profile with that
+# quirk (a server following the specification alone would ignore it, or read it otherwise)
+QUIRK_PARAMETERS: dict[str, frozenset[str]] = {
+    "extensions": frozenset({"extensions"}),
+    "paging": frozenset({"page", "page_size"}),
+    "updated_filters": frozenset({"updated_after", "updated_before"}),
+    "jsonp": frozenset({"callback"}),
+}
+
+
 @dataclass(slots=True, frozen=True)
 class Quirks:
     """What the target is documented to do beyond (or against) the specification."""
@@ -62,6 +73,20 @@ class Quirks:
     updated_filters: bool = False  # updated_after and updated_before
     jsonp: bool = False  # callback=NAME wraps a JSON answer
     key_on: KeyPlace = KeyPlace.POST_FORM
+
+    def undocumented_parameters(self) -> frozenset[str]:
+        """The quirks' parameters this target is not documented to take."""
+        return frozenset(name for quirk, names in QUIRK_PARAMETERS.items()
+                         if not getattr(self, quirk) for name in names)
+
+    def documents(self, query: Mapping[str, Any]) -> bool:
+        """Whether every parameter of ``query`` is one the target is documented to take."""
+        return not (set(query) & self.undocumented_parameters())
+
+    def documented(self, query: Mapping[str, Any]) -> dict[str, Any]:
+        """``query`` without the parameters the target is not documented to take."""
+        left_out = self.undocumented_parameters()
+        return {name: value for name, value in query.items() if name not in left_out}
 
 
 @dataclass(slots=True, frozen=True)

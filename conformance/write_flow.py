@@ -6,10 +6,12 @@ from its definition, POST with the key, look at the list while the request is pe
 (the City warns that such rows have no id), then poll the token until the id appears.
 The checks in ``scenarios/test_write_readback*.py`` judge what this flow recorded.
 
-A run writes at most three requests, so each write shows as much as it can: the main write
+A run writes at most four requests, so each write shows as much as it can: the main write
 carries a description of exactly 4000 characters with line breaks and non-ASCII text and
 every optional field; a second is located by address_string alone and has no description;
-a third is located by address_id alone and is sent (and its token polled) as .xml.
+a third is located by address_id alone and is sent (and its token polled) as .xml. A fourth
+POST carries an unknown jurisdiction_id: a server may refuse it, or accept it as if the
+jurisdiction_id were absent, and then it is a write (its token is not polled).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ OPTIONAL_FIELDS = {
 }
 # when the target lists no address_id of its own (GR2-POST-ADDRESS-ID says so when refused)
 MADE_UP_ADDRESS_ID = "open311-conformance-address"
+# a jurisdiction_id no server serves (.invalid is reserved, RFC 2606)
+UNKNOWN_JURISDICTION = "unknown.example.invalid"
 
 
 class Location(StrEnum):
@@ -88,6 +92,9 @@ class WriteOutcome(Write):
     error: str | None = None
     # the writes located otherwise (address_string alone, address_id alone)
     alternatives: dict[Location, Write] = field(default_factory=dict)
+    # the POST with an unknown jurisdiction_id (GR2-JURISDICTION-POST): a write only when
+    # accepted, and none of writes(), whose checks judge the writes the server must accept
+    unknown_jurisdiction: Write | None = None
 
     def writes(self) -> list[Write]:
         """Every write of the flow that was sent, the main one first."""
@@ -260,6 +267,7 @@ class WriteFlow:
             if not write.skipped:
                 write.take(self.client.create(write.fields, write.attributes, fmt=write.fmt,
                                               label=f"write: POST located by {location}"))
+        out.unknown_jurisdiction = self._unknown_jurisdiction(out.service_code, out.attributes)
         started = time.monotonic()
         if out.token is not None:
             # While the City processes the request, lists may show it without an id.
@@ -282,6 +290,20 @@ class WriteFlow:
         if out.token_result is not None and out.token_result.service_request_id is None and stop is not None:
             # the kit stopped polling, the target did not fail to resolve
             out.inconclusive = f"token polling stopped: {stop.detail}"
+
+    def _unknown_jurisdiction(self, service_code: str, attributes: dict[str, Any]) -> Write:
+        """The POST with an unknown jurisdiction_id. What becomes of it is its own check's
+        (GR2-JURISDICTION-POST): a transport failure here leaves the other writes judged."""
+        write = Write(attributes=attributes, fields={
+            **post_fields(self.target, service_code,
+                          f"open311-conformance write check (unknown jurisdiction_id), run {self.run_id}"),
+            "jurisdiction_id": UNKNOWN_JURISDICTION})
+        try:
+            write.take(self.client.create(write.fields, attributes,
+                                          label="write: POST with an unknown jurisdiction_id"))
+        except TransportError as exc:
+            write.skipped = str(exc)
+        return write
 
     def _alternatives(self, service_code: str, attributes: dict[str, Any]) -> dict[Location, Write]:
         """The writes located by address_string alone (without a description) and by

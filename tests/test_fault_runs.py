@@ -96,3 +96,13 @@ def test_input_cut_fails_under_the_specification_too(tmp_path):
     assert "GR2-POST-INPUT-KEPT" in failed
     assert "GR2-POST-DESCRIPTION-LENGTH" in warned
     assert failed - {"GR2-POST-INPUT-KEPT"} <= DOCUMENTED_FAILURES["georeport-v2"]
+
+
+def test_ignored_dates_fail_the_span_under_the_specification(tmp_path):
+    # the server keeps its default window (no dates asked: the last 90 days, rightly), but a
+    # span asked before now answers those recent rows: outside the span, so the span check fails
+    result = run_simulator(("filter-dates-ignored",), profile="georeport-v2", simulator_dialect="georeport",
+                           timeout=2.0, poll_timeout=3.0, report_dir=tmp_path)
+    failed = _by_outcome(result, "failed")
+    assert {"GR2-FILTER-DATES", "GR2-DATE-SPAN"} <= failed
+    assert "GR2-DEFAULT-WINDOW" not in failed

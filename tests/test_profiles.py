@@ -161,3 +161,19 @@ def test_key_goes_where_the_profile_says(place: KeyPlace, path: str, form_key: b
 def test_every_profile_puts_the_key_in_the_form() -> None:
     # what GeoReport v2 and Chicago document; QUERY exists for a city profile that needs it
     assert {p.quirks.key_on for p in profiles.REGISTRY.values()} == {KeyPlace.POST_FORM}
+
+
+def test_quirk_parameters_follow_the_quirks():
+    from conformance.fuzzing.wiring import unfuzzed_parameters
+
+    assert set(profiles.QUIRK_PARAMETERS) <= {f for f in profiles.Quirks.__dataclass_fields__}
+    chicago, spec = profiles.get("chicago"), profiles.get("georeport-v2")
+    assert chicago.quirks.undocumented_parameters() == frozenset()
+    assert spec.quirks.undocumented_parameters() == {
+        "extensions", "page", "page_size", "updated_after", "updated_before", "callback"}
+    query = {"status": "open", "page_size": 500, "extensions": "true"}
+    assert chicago.quirks.documented(query) == query and chicago.quirks.documents(query)
+    assert spec.quirks.documented(query) == {"status": "open"} and not spec.quirks.documents(query)
+    # the fuzzing leaves out at least what the scenarios leave out
+    for profile in (chicago, spec):
+        assert profile.quirks.undocumented_parameters() <= unfuzzed_parameters(profile)

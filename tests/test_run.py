@@ -38,10 +38,12 @@ def _records(report_dir) -> list[str]:
             if e["request"]["method"] == "POST" and e["response"]["status"] in (200, 201)]
 
 
-def test_a_run_writes_at_most_three_requests(clean_run):
-    # the write flow's three; every other POST (checks, fuzzing) is one a conformant server refuses
+def test_a_run_writes_at_most_four_requests(clean_run):
+    # the write flow's four (the simulator refuses the one with an unknown jurisdiction_id);
+    # every other POST (checks, fuzzing) is one a conformant server refuses
     records = _records(clean_run.report_dir)
-    assert 1 <= len(records) <= 3, records
+    assert 1 <= len(records) <= 4, records
+    assert len(records) == 3, records
     summary = json.loads((clean_run.report_dir / "summary.json").read_text())
     assert summary["requests_sent"] == clean_run.requests_sent
 
@@ -63,6 +65,18 @@ def test_a_bare_post_answer_fails_its_shape_yet_the_read_back_is_judged(tmp_path
     assert outcomes["GR2-POST-RESPONSE"] == "failed"
     assert outcomes["CHI-READBACK-ID"] == outcomes["GR2-POST-DESCRIPTION-TEXT"] == "passed"
     assert outcomes["GR2-POST-ADDRESS-STRING"] == "passed"
+
+
+def test_an_unknown_jurisdiction_ignored_everywhere_passes_and_is_the_fourth_write(tmp_path, monkeypatch):
+    from conformance.simulator.app import App
+
+    # a server with one jurisdiction that ignores any jurisdiction_id, on GETs and POSTs alike
+    monkeypatch.setattr(App, "_check_jurisdiction", lambda self, value: None)
+    result = run_simulator(report_dir=tmp_path)
+    outcomes = {i: r.outcome for r in result.results for i in r.requirement_ids}
+    assert outcomes["GR2-JURISDICTION-POST"] == outcomes["GR2-JURISDICTION-CONSISTENT"] == "passed"
+    assert result.verdict == "pass", [(r.id, r.message) for r in result.results if r.outcome == "failed"]
+    assert len(_records(result.report_dir)) == 4
 
 
 def test_summary_json_fields(clean_run):
@@ -171,9 +185,15 @@ def test_a_report_directory_is_never_overwritten(clean_run, capsys):
 SPEC_SERVERS = {"spec-examples": {"GR2-IDS-STRINGS"}, "georeport": set()}
 
 
-@pytest.mark.parametrize("dialect", list(SPEC_SERVERS))
-def test_georeport_profile_passes_a_server_like_the_specification(dialect, tmp_path):
-    result = run_simulator(profile="georeport-v2", simulator_dialect=dialect, report_dir=tmp_path)
+@pytest.fixture(scope="module", params=list(SPEC_SERVERS))
+def spec_run(request, tmp_path_factory):
+    dialect = request.param
+    return dialect, run_simulator(profile="georeport-v2", simulator_dialect=dialect,
+                                  report_dir=tmp_path_factory.mktemp(dialect))
+
+
+def test_georeport_profile_passes_a_server_like_the_specification(spec_run):
+    dialect, result = spec_run
     failed = [f"{r.id}: {r.message}" for r in result.results if r.outcome in ("failed", "error")]
     assert failed == []
     assert result.verdict == "pass"
@@ -219,3 +239,25 @@ def test_a_refused_post_is_cited_by_the_checks_that_judged_it(tmp_path):
     assert accepted.outcome == "failed"
     post = run.record.write.post
     assert post is not None and post in accepted.exchanges
+
+
+def test_georeport_run_sends_no_chicago_parameter(spec_run):
+    # a server following the specification alone does not know them: only the checks of those
+    # parameters send them, and they are Chicago's (deselected here); the fuzzing, labelled
+    # openapi:, leaves them out itself
+    _dialect, result = spec_run
+    chicago = profiles.QUIRK_PARAMETERS
+    names = frozenset().union(*chicago.values())
+    assert names == profiles.get("georeport-v2").quirks.undocumented_parameters()
+    entries = json.loads((result.report_dir / "evidence.har").read_text())["log"]["entries"]
+    sent = []
+    for entry in entries:
+        request = entry["request"]
+        fields = {q["name"] for q in request["queryString"]}
+        fields |= {p["name"] for p in (request.get("postData") or {}).get("params", [])}
+        if fields & names:
+            sent.append((entry.get("comment", ""), request["method"], request["url"]))
+    fuzzing = [s for s in sent if s[0].startswith("openapi:")]
+    assert fuzzing == [], fuzzing
+    assert sent == [], sent
+    assert any(e.get("comment", "").startswith("openapi:") for e in entries)  # the fuzzing ran

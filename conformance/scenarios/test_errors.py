@@ -50,10 +50,10 @@ ODD_QUERIES = [
 
 
 @requirement("GR2-ERR-NO-5XX")
-def test_no_server_error_on_odd_input(open311_client):
+def test_no_server_error_on_odd_input(open311_client, open311_profile):
     """Odd parameter values are never answered with a 5xx"""
     crashed = []
-    for query in ODD_QUERIES:
+    for query in filter(open311_profile.quirks.documents, ODD_QUERIES):
         answer = open311_client.requests(query)
         if answer.status >= 500:
             crashed.append(f"{answer.describe()}")
@@ -89,8 +89,9 @@ PROVOKED = {
 }
 
 
-def _provoked_errors(client, fmt):
-    answers = [client.fetch(path, fmt, query) for path, query in PROVOKED.values()]
+def _provoked_errors(client, profile, fmt):
+    answers = [client.fetch(path, fmt, query) for path, query in PROVOKED.values()
+               if profile.quirks.documents(query)]
     errors = [a for a in answers if 400 <= a.status < 500]
     if not errors:
         raise Inconclusive(f"none of {len(answers)} odd .{fmt} requests was answered with a 4xx")
@@ -112,23 +113,23 @@ def _judge_each(errors, judge):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_every_error_is_an_error_list(open311_client, open311_profile, fmt):
     """Every error the run provokes carries a list of code and description"""
-    _judge_each(_provoked_errors(open311_client, fmt),
+    _judge_each(_provoked_errors(open311_client, open311_profile, fmt),
                 lambda answer: checks.expect_error_list(answer, open311_profile))
 
 
 @requirement("GR2-ERR-FORMAT")
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_every_error_in_requested_format(open311_client, fmt):
+def test_every_error_in_requested_format(open311_client, open311_profile, fmt):
     """Every error the run provokes comes in the requested format"""
-    _judge_each(_provoked_errors(open311_client, fmt), checks.expect_error_format)
+    _judge_each(_provoked_errors(open311_client, open311_profile, fmt), checks.expect_error_format)
 
 
 @requirement("GR2-ERR-CODE-STATUS")
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_error_code_is_status(open311_client, fmt):
+def test_error_code_is_status(open311_client, open311_profile, fmt):
     """Each error's code equals the HTTP status"""
     problems = []
-    for answer in _provoked_errors(open311_client, fmt):
+    for answer in _provoked_errors(open311_client, open311_profile, fmt):
         errors = answer.data if answer.decoded and isinstance(answer.data, list) else []
         codes = [e.get("code") for e in errors if isinstance(e, dict)]
         if any(code != answer.status for code in codes):

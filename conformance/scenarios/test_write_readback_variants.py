@@ -1,13 +1,16 @@
 """What the run's writes show beyond the plain read-back.
 
-The write flow (conformance/write_flow.py) sends at most three POSTs: the main write, with a
+The write flow (conformance/write_flow.py) sends at most four POSTs: the main write, with a
 4000-character description holding line breaks and non-ASCII text and every optional field;
 one located by address_string alone, without a description; one located by address_id alone,
-sent as .xml with its token polled as .xml. These checks judge what those writes recorded.
+sent as .xml with its token polled as .xml; one with an unknown jurisdiction_id, which the
+server may refuse. These checks judge what those writes recorded.
 (The module's name keeps it among the read-back checks, which the run puts last.)
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 
@@ -15,7 +18,14 @@ from conformance import checks
 from conformance.client import Answer
 from conformance.outcomes import Inconclusive, fail
 from conformance.scenarios._writes import read_back, readback_params
-from conformance.write_flow import MADE_UP_ADDRESS_ID, OPTIONAL_FIELDS, Location, Write, answer_row
+from conformance.write_flow import (
+    MADE_UP_ADDRESS_ID,
+    OPTIONAL_FIELDS,
+    UNKNOWN_JURISDICTION,
+    Location,
+    Write,
+    answer_row,
+)
 
 requirement = pytest.mark.requirement
 KEY_REFUSALS = (401, 403)
@@ -30,11 +40,13 @@ def _alternative(written, location: Location) -> Write:
     return write
 
 
-def _accepted(answer: Answer | None, what: str, names: tuple[str, ...] = ()) -> None:
+def _accepted(answer: Answer | None, what: str, names: tuple[str, ...] = (),
+              read: Callable[[Answer], str] = checks.error_text) -> None:
     """Fail when ``answer`` refused the POST for what the check is about.
 
     Without ``names`` any refusal but the key's fails; with them, only a refusal whose
-    errors name one of them (the POST carried more than the check's subject)."""
+    errors (as ``read`` finds them in the body) name one of them (the POST carried more
+    than the check's subject)."""
     if answer is None:
         raise Inconclusive(f"the POST {what} was not sent")
     if answer.ok:
@@ -42,7 +54,7 @@ def _accepted(answer: Answer | None, what: str, names: tuple[str, ...] = ()) -> 
     if answer.status in KEY_REFUSALS:
         raise Inconclusive(f"the POST {what} was refused for the key (judged by CHI-KEY-WRITE): "
                            f"{answer.describe()}")
-    text = checks.error_text(answer)
+    text = read(answer)
     named = [n for n in names if n in text]
     if not names or named or answer.status >= 500:
         fail(f"the POST {what} was refused: {answer.describe()}" + (f"\n  errors: {text}" if text else ""))
@@ -82,7 +94,8 @@ def test_description_optional(open311_written):
     if "description" in write.fields:
         raise Inconclusive("the POST without a description carried one")
     try:
-        _accepted(write.post, "without a description", names=("description",))
+        # a refusal may come as HTML or plain text: its words still say what was refused
+        _accepted(write.post, "without a description", names=("description",), read=checks.refusal_text)
     except Inconclusive as exc:
         if write.post is not None and write.post.status not in KEY_REFUSALS:
             # the same POST is located by address_string alone: that is what was refused
@@ -171,3 +184,24 @@ def test_token_answer_echoes_token(open311_written, open311_client, fmt):
     if wrong:
         fail(f"{len(wrong)} of {len(answers)} token answer(s) are not one request echoing the token:\n"
              + checks.listing(wrong))
+
+
+@requirement("GR2-JURISDICTION-POST")
+def test_unknown_jurisdiction_post(open311_written, open311_profile):
+    """A POST with an unknown jurisdiction_id is refused with an error list, or accepted as if it were absent"""
+    write = open311_written.unknown_jurisdiction
+    if write is None or write.post is None:
+        why = f": {write.skipped}" if write is not None and write.skipped else ""
+        raise Inconclusive(f"the write flow has no answer to its POST with jurisdiction_id={UNKNOWN_JURISDICTION}{why}")
+    answer = write.post
+    if answer.status in KEY_REFUSALS:
+        raise Inconclusive(f"the POST was refused for the key (judged by CHI-KEY-WRITE): {answer.describe()}")
+    if answer.ok:
+        if not (answer_row(answer) or {}).keys() & {"token", "service_request_id"}:
+            fail(f"{answer.describe()}: accepted with jurisdiction_id={UNKNOWN_JURISDICTION}, yet answered "
+                 f"neither a token nor an id: {checks.clip(answer.exchange.response_body, 200)}")
+        return
+    if not 400 <= answer.status < 500:
+        fail(f"{answer.describe()}: a POST with jurisdiction_id={UNKNOWN_JURISDICTION} is refused with a "
+             "4xx or accepted as if it were absent")
+    checks.expect_error_list(answer, open311_profile)

@@ -244,10 +244,12 @@ class App:
         if "error-body-text" in self.faults and status == 400 and call.answer_fmt == "json":
             return Answer(status, [("Content-Type", "text/plain; charset=utf-8")],
                           HTTPStatus(status).phrase.encode())
+        plain = "errors-no-charset" in self.faults
         if call.answer_fmt == "xml" and not ("errors-always-json" in self.faults and status == 400):
-            return Answer(status, [("Content-Type", XML_TYPE)],
+            return Answer(status, [("Content-Type", _no_charset(XML_TYPE) if plain else XML_TYPE)],
                           wire.encode(errors, "xml", "errors"))
-        return Answer(status, [("Content-Type", JSON_TYPE)], wire.encode(errors, "json", "errors"))
+        return Answer(status, [("Content-Type", _no_charset(JSON_TYPE) if plain else JSON_TYPE)],
+                      wire.encode(errors, "json", "errors"))
 
     # -- discovery, services, definitions ---------------------------------------------------
     def _discovery(self, call: Call) -> Answer:
@@ -364,7 +366,11 @@ class App:
             other = self.store.neighbour(sr_id)
             rows += [other] if other else []
         payload = [queries.render(r, extensions, self.faults, dialect=self.dialect) for r in rows]
-        return self._ok(call, payload, "service-requests")
+        answer = self._ok(call, payload, "service-requests")
+        if "readback-wrong-root" in self.faults and call.answer_fmt == "xml" and row.origin == "open311":
+            answer.body = answer.body.replace(b"<service_requests>", b"<requests>", 1).replace(
+                b"</service_requests>", b"</requests>")
+        return answer
 
     # -- tokens ----------------------------------------------------------------------------
     def _token(self, call: Call, token: str) -> Answer:
@@ -400,6 +406,9 @@ class App:
             raise Refused(403, "api_key missing -- can't proceed with create_request.")
         if key and not self.store.key_valid(key) and "post-any-key-accepted" not in self.faults:
             raise Refused(403, "Invalid api_key received -- can't proceed with create_request.")
+        if "post-jurisdiction-unknown-500" in self.faults \
+                and form.get("jurisdiction_id") not in (None, "", self.jurisdiction):
+            raise Refused(500, "Internal Server Error")
         self._check_jurisdiction(form.get("jurisdiction_id"))
         code = form.get("service_code", "").strip()
         if not code:
@@ -414,7 +423,8 @@ class App:
         if not location and not errors and "post-no-location-accepted" not in self.faults:
             errors.append("A location is required: lat and long, address_string or address_id")
         description = form.get("description")
-        if not description and "post-description-required" in self.faults:
+        if not description and self.faults & {"post-description-required", "post-description-required-html",
+                                              "post-description-required-text"}:
             errors.append("description required")
         if description and len(description) > MAX_DESCRIPTION:
             if "post-long-description-cut" in self.faults:
@@ -427,6 +437,13 @@ class App:
         for name, value in form.items():
             if _XML_ILLEGAL.search(value):
                 errors.append(f"{name} contains control characters that are not allowed")
+        if "description required" in errors and "post-description-required-html" in self.faults:
+            raise _Immediate(Answer(400, [("Content-Type", HTML_TYPE)], b"<html><head><title>400 Bad "
+                                    b"Request</title></head><body><h1>Bad Request</h1><p>The field "
+                                    b"<b>description</b> is required.</p></body></html>"))
+        if "description required" in errors and "post-description-required-text" in self.faults:
+            raise _Immediate(Answer(400, [("Content-Type", "text/plain; charset=utf-8")],
+                                    b"Error: description is required"))
         if errors:
             raise Refused(400, *errors)
         if "key-revoked" in self.faults:  # after validation: only acceptable POSTs meet it
