@@ -33,6 +33,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "open311_simulator(delay=0.5, grading=True, faults=()): how the open311_simulator fixture starts",
     )
+    config.addinivalue_line(
+        "markers", "after_all: judged after every other check of the run (it judges what the run recorded)")
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:
@@ -86,8 +88,10 @@ class RunPlugin:
         if self.order_seed is not None:
             random.Random(self.order_seed).shuffle(keep)
         else:
-            # read-back checks wait for the write flow, so they go last
+            # read-back checks wait for the write flow, so they go late
             keep.sort(key=lambda it: "test_write_readback" in it.nodeid)
+        # a check of the whole run's answers needs every other check's behind it, in any order
+        keep.sort(key=lambda it: it.get_closest_marker("after_all") is not None)
         items[:] = keep
         self.items = list(keep)
 

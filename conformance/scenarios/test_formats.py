@@ -140,24 +140,24 @@ def _json_or_xml_answer(exchange):
 
 
 @requirement("GR2-FMT-CHARSET")
+@pytest.mark.after_all
 def test_charset_utf8(open311_client, open311_context):
     """Every JSON and XML answer of the run names charset=utf-8"""
     # the answers every run has, whatever ran before (cached: asked again only when not yet)
     for fmt in wire.FORMATS:
         open311_client.services(fmt)
         open311_client.requests(fmt=fmt)
-    # no request of its own beyond those: the answers recorded until now, the write flow's
-    # and the checks' that ran before this one (those after it are not seen)
+    # no request of its own beyond those: every answer the run recorded (it is judged after
+    # every other check), the write flow's included
     answers = [e for e in list(open311_context.transport.exchanges) if _json_or_xml_answer(e)]
     if not answers:
         raise Inconclusive("no JSON or XML answer recorded yet")
     lacking = [e for e in answers
                if "charset=utf-8" not in _content_type(e).lower().replace(" ", "").replace('"', "")]
     if lacking:
-        shown = open311_context.current_exchanges
-        if shown is not None:  # the first few lacking it are the check's evidence
-            shown.extend(e.seq for e in lacking[:checks.MAX_LISTED] if e.seq not in shown)
-        fail(f"{len(lacking)} of the {len(answers)} JSON and XML answers recorded until this check "
+        # the first few lacking it are the check's evidence
+        open311_context.cite(e.seq for e in lacking[:checks.MAX_LISTED])
+        fail(f"{len(lacking)} of the {len(answers)} JSON and XML answers of the run "
              "name no charset=utf-8 in their Content-Type:\n"
              + checks.listing(f"{e.method} {e.url} -> {e.status} {_content_type(e) or '(no content type)'}"
                               for e in lacking))
