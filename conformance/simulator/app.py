@@ -420,7 +420,9 @@ class App:
         if not description and "post-description-required" in self.faults:
             errors.append("description required")
         if description and len(description) > MAX_DESCRIPTION:
-            if "post-long-description-cut" in self.faults or self.dialect.description_cut:
+            if "post-long-description-dropped" in self.faults:
+                description = None  # a CRM that drops what it cannot store
+            elif "post-long-description-cut" in self.faults or self.dialect.description_cut:
                 description = description[:MAX_DESCRIPTION]  # a CRM that cuts without a word
             elif "post-long-description-accepted" not in self.faults:
                 errors.append(f"description may have at most {MAX_DESCRIPTION} characters, "
