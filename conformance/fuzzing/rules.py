@@ -168,7 +168,9 @@ def read(operation_id: str, profile: Profile, query: list[tuple[str, str]],
             seen.add((location, name))
             definition = defined.get(name) or {}
             schema = definition.get("schema") or {}
-            parameters.append(Parameter(name, location, text, not schema or valid(text, schema),
+            # undefined: not a value of the contract; the rule not_defined_by_the_profile says
+            # whether the server may ignore it
+            parameters.append(Parameter(name, location, text, bool(schema) and valid(text, schema),
                                         schema))
     return Request(operation_id, profile, tuple(parameters))
 
