@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import contract, profiles
+from conformance import contract, fuzzing, profiles
 from conformance.fuzzing import rules
+from conformance.simulator import start
+from conformance.transport import Transport
 
 CHICAGO = profiles.get("chicago")
 GEOREPORT = profiles.get("georeport-v2")
@@ -90,3 +92,32 @@ def test_a_page_size_above_the_maximum_may_be_clamped():
 def test_one_unexcused_parameter_keeps_the_demand():
     assert excused_by({"end_date": "", "start_date": "garbage"}) is None
     assert excused_by({"end_date": "", "page_size": "9999"}) == ["empty is absent", "page_size clamped"]
+
+
+# -- the rules at work, on a server ------------------------------------------------------------------
+SEEDS = (1, 4, 6, 7)  # seeds whose invalid dates reach a server without a service_request_id beside them
+
+
+def _rejections(faults=(), dialect="chicago") -> list[int]:
+    """The seeds at which the fuzzing of the request list demanded a refusal it did not get."""
+    spec = next(s for s in fuzzing.OPERATIONS if s.operation_id == rules.REQUEST_LIST)
+    found = []
+    with start(delay=0.3, faults=faults, dialect=dialect) as sim:
+        for seed in SEEDS:
+            transport = Transport(sim.base_url, sim.api_key, timeout=5)
+            result = fuzzing.fuzz(transport, spec, "json", base_url=sim.base_url, seed=seed, examples=10)
+            found += [seed for f in result.findings if any("rejected" in line for line in f.failures)]
+    return found
+
+
+@pytest.mark.integration
+def test_an_accepted_invalid_date_is_still_demanded_a_4xx():
+    # GR2-BAD-DATE-400 is a MUST and no rule excuses a date: the leniency weakened nothing there
+    assert _rejections(("bad-date-accepted",))
+
+
+@pytest.mark.integration
+def test_the_rules_are_what_lets_a_lenient_server_pass(monkeypatch):
+    assert _rejections(dialect="lenient") == []
+    monkeypatch.setattr(rules, "RULES", ())
+    assert _rejections(dialect="lenient"), "without the rules the schema alone demands refusals"

@@ -140,13 +140,13 @@ REFUSALS: dict[tuple[str, str], str] = {
 }
 
 
-def excuses(request: Request, rules: tuple[Rule, ...] = RULES) -> list[Excuse] | None:
+def excuses(request: Request, rules: tuple[Rule, ...] | None = None) -> list[Excuse] | None:
     """Why the server may answer ``request`` normally: one excuse per invalid parameter, or
     None when some invalid parameter has none (or none is invalid: then the schema's own
-    judgement stands)."""
+    judgement stands). ``rules``: :data:`RULES` unless given."""
     found = []
     for parameter in request.invalid:
-        rule = next((r for r in rules if r.applies(parameter, request)), None)
+        rule = next((r for r in (RULES if rules is None else rules) if r.applies(parameter, request)), None)
         if rule is None:
             return None
         found.append(Excuse(parameter.name, rule))
