@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,8 +61,16 @@ def one(args: argparse.Namespace, seed: int) -> tuple[str, list[str], float]:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             return f"no report (exit {done.returncode}: {' / '.join(tail)})", [], wall
         summary = json.loads(summary_file.read_text())
-        failed = [c.get("id", "?") for c in summary.get("checks", []) if c.get("outcome") in FAILED]
-        return str(summary.get("verdict")), failed, wall
+        failed = [c for c in summary.get("checks", []) if c.get("outcome") in FAILED]
+        if failed and args.keep:
+            shutil.copytree(report, Path(args.keep) / f"seed-{seed}", dirs_exist_ok=True)
+        return str(summary.get("verdict")), [_why(c) for c in failed], wall
+
+
+def _why(check: dict) -> str:
+    """The check's id and the first lines of its message, so a failure can be told apart."""
+    lines = [line.strip() for line in str(check.get("message", "")).splitlines() if line.strip()]
+    return f"{check.get('id', '?')}\n      " + "\n      ".join(line[:300] for line in lines[:3])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default=DEFAULT_SEEDS, help=f"e.g. 1-5,311 (default {DEFAULT_SEEDS})")
     parser.add_argument("--simulator-delay", type=float, default=0.3, help="token delay (default 0.3 s)")
     parser.add_argument("--kit", default=str(ROOT), help="the checkout whose kit runs (default this one)")
+    parser.add_argument("--keep", metavar="DIR", help="copy the report of every failing run to DIR/seed-N")
     args = parser.parse_args(argv)
     target = args.base_url or f"simulator --dialect {args.dialect}"
     print(f"target: {target}; profile: {args.profile or 'default'}; kit: {args.kit}")
@@ -84,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         total += wall
         runs_failing += verdict != "pass"
         failed_checks += len(failed)
-        print(f"seed {seed:>4}: {verdict:<12} {wall:5.1f} s  {' '.join(failed) or '-'}", flush=True)
+        print(f"seed {seed:>4}: {verdict:<12} {wall:5.1f} s  {len(failed)} failed", flush=True)
+        for why in failed:
+            print(f"    {why}", flush=True)
     print(f"total: {runs_failing} of {len(chosen)} runs not passing, {failed_checks} failed checks, "
           f"{total:.0f} s")
     return 0 if runs_failing == 0 else 1

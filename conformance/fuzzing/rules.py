@@ -5,8 +5,10 @@ The requirements say less: an empty parameter is absent, ``service_request_id`` 
 other argument of the request list, a parameter the profile does not define may be ignored, a
 refusal the profile makes a SHOULD may be skipped, a ``page_size`` over 500 may be clamped.
 ``open311_negative_rejected`` asks :func:`excuses` first: when every invalid component of the
-request is excused by one of :data:`RULES`, it demands nothing (a 5xx still fails through
-``not_a_server_error``); any invalid component no rule excuses is still demanded a 4xx.
+request is excused by one of :data:`RULES`, or when the request as sent holds no invalid
+value at all (a mutation that serialised to a valid one), it demands nothing (a 5xx still
+fails through ``not_a_server_error``); any invalid component no rule excuses is still
+demanded a 4xx.
 
 Each rule is one function ``(parameter, request) -> bool`` naming its requirement and the
 source it reads, so a rule can be traced to the sentence that allows the leniency.
@@ -141,16 +143,17 @@ REFUSALS: dict[tuple[str, str], str] = {
 
 
 def excuses(request: Request, rules: tuple[Rule, ...] | None = None) -> list[Excuse] | None:
-    """Why the server may answer ``request`` normally: one excuse per invalid parameter, or
-    None when some invalid parameter has none (or none is invalid: then the schema's own
-    judgement stands). ``rules``: :data:`RULES` unless given."""
+    """Why the server may answer ``request`` normally: one excuse per invalid parameter (an
+    empty list when nothing it received is invalid: a mutation that serialised to a valid
+    value, such as ``service_code=false``, demands nothing), or None when some invalid
+    parameter has no excuse. ``rules``: :data:`RULES` unless given."""
     found = []
     for parameter in request.invalid:
         rule = next((r for r in (RULES if rules is None else rules) if r.applies(parameter, request)), None)
         if rule is None:
             return None
         found.append(Excuse(parameter.name, rule))
-    return found or None
+    return found
 
 
 # -- reading a request --------------------------------------------------------------------------

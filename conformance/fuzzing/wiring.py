@@ -198,21 +198,23 @@ def open311_negative_rejected(ctx: Any, response: schemathesis.Response, case: A
     comma-separated list (ignored), both from serialising mutated arrays and objects; and minus
     every request whose invalid parameters the rules (:mod:`conformance.fuzzing.rules`) all
     excuse: empty ones, the rest beside a service_request_id, ones the profile does not define,
-    refusals below MUST, a clamped page_size. Any invalid parameter no rule excuses is still
-    demanded a 4xx.
+    refusals below MUST, a clamped page_size; and every request that, as sent, holds no invalid
+    value (schemathesis' mutation serialised to a valid one). Any invalid parameter no rule
+    excuses is still demanded a 4xx.
     """
     query = urlsplit(response.request.url or "").query
     pairs = parse_qsl(query, keep_blank_values=True)
     names = [name for name, _value in pairs]
     if len(names) != len(set(names)) or any("," in v and "" in v.split(",") for _n, v in pairs):
         return None
-    if excused(case, pairs):
+    if excused(case, pairs) is not None:
         return None
     return openapi_checks.negative_data_rejection(ctx, response, case)
 
 
 def excused(case: Any, pairs: list[tuple[str, str]]) -> list[rules.Excuse] | None:
-    """The rules' excuses for every invalid parameter the case sent, or None."""
+    """The rules' excuses for every invalid parameter the case sent (empty: none is invalid),
+    or None: some invalid parameter has no excuse, or the case cannot be read."""
     reading = _READINGS.get(id(getattr(case.operation, "schema", None)))
     operation_id = _operation_id(case.operation)
     if reading is None or operation_id is None:
