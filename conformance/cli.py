@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=311, help="seed of the simulated history")
     serve.add_argument("--dialect", default="chicago", choices=_dialects(),
                        help="how it speaks GeoReport v2: chicago (default), georeport (the "
-                            "specification, strictly) or spec-examples (as its examples: numeric ids)")
+                            "specification, strictly), spec-examples (as its examples: numeric ids), "
+                            "lenient or lenient-georeport (every open choice taken permissively)")
     serve.set_defaults(handler=_lazy("conformance.simulator.serve", "main"))
 
     validate = sub.add_parser("validate", help="validate a recorded answer offline")
@@ -120,7 +121,8 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--fault", action="append", default=[], metavar="NAME",
                      help="embedded simulator only: switch on a named fault")
     run.add_argument("--simulator-dialect", default="chicago", choices=_dialects(),
-                     help="embedded simulator only: chicago (default), georeport or spec-examples")
+                     help="embedded simulator only: chicago (default), georeport, spec-examples, "
+                          "lenient or lenient-georeport")
     run.add_argument("--read-only", action="store_true",
                      help="a deliberate run without writes (no key needed; never complete pre-approval evidence)")
     run.add_argument("--app-name", metavar="NAME",

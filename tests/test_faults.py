@@ -169,6 +169,7 @@ PREDICATES: dict[str, Callable[[Outcome], bool]] = {
     and "token" not in o.json()[0],
     "token_without_id": lambda o: bool(o.json()) and "service_request_id" not in o.json()[0],
     "description_altered": lambda o: o.json()[0].get("description") != o.values["description"],
+    "media_url_missing": lambda o: "media_url" not in o.json()[0],
     "status_outside_enum": lambda o: any(r["status"] not in ("open", "closed")
                                          for r in _rows(o) if "service_request_id" in r),
     "row_without_id": lambda o: any("service_request_id" not in r for r in _rows(o)),

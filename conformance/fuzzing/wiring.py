@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import io
 import shlex
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,6 +24,7 @@ from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 
 from conformance import contract, profiles, wire
+from conformance.fuzzing import rules
 from conformance.profiles import Profile
 from conformance.transport import Exchange, Transport
 
@@ -31,23 +33,14 @@ from conformance.transport import Exchange, Transport
 UNFUZZED_PARAMETERS = frozenset({"callback"})
 
 
-# the parameters only a profile with that quirk documents: a server following the
-# specification alone ignores them, so generating invalid values for them proves nothing
-QUIRK_PARAMETERS: dict[str, frozenset[str]] = {
-    "extensions": frozenset({"extensions"}),
-    "paging": frozenset({"page", "page_size"}),
-    "updated_filters": frozenset({"updated_after", "updated_before"}),
-}
 SCHEMA_REF_PREFIX = f"{contract.SCHEMAS}/{profiles.DEFAULT.schema_set}/"
 
 
 def unfuzzed_parameters(profile: Profile) -> frozenset[str]:
-    """What the fuzzing leaves out under ``profile``: JSONP and the quirks it lacks."""
-    left_out = set(UNFUZZED_PARAMETERS)
-    for quirk, names in QUIRK_PARAMETERS.items():
-        if not getattr(profile.quirks, quirk):
-            left_out |= names
-    return frozenset(left_out)
+    """What the fuzzing leaves out under ``profile``: JSONP, and the parameters of the quirks it
+    lacks (a server following the specification alone ignores them, so generating invalid
+    values for them proves nothing)."""
+    return UNFUZZED_PARAMETERS | profile.quirks.undocumented_parameters()
 
 
 def load_schema(profile: Profile | str = profiles.DEFAULT) -> Any:
@@ -70,7 +63,20 @@ def _load_schema(profile: Profile) -> Any:
     # an explicit, empty config: a schemathesis.toml lying around must not change a verdict
     schema = schemathesis.openapi.from_dict(raw, config=schemathesis.Config())
     schema.location = contract.openapi_path().resolve().as_uri()
+    _READINGS[id(schema)] = _Reading(profile, {
+        op.operation_id: rules.parameters_of(raw, op.operation_id) for op in contract.OPERATION_TABLE})
     return schema
+
+
+@dataclass(slots=True, frozen=True)
+class _Reading:
+    """How the rules read a request of a loaded schema: its profile, each operation's parameters."""
+
+    profile: Profile
+    parameters: dict[str, dict[str, dict[str, Any]]]
+
+
+_READINGS: dict[int, _Reading] = {}  # id() of a cached schema -> its reading
 
 
 def _tolerate_application_xml(node: Any) -> None:
@@ -183,18 +189,37 @@ def open311_error_list(ctx: Any, response: schemathesis.Response, case: Any) -> 
 
 @schemathesis.check
 def open311_negative_rejected(ctx: Any, response: schemathesis.Response, case: Any) -> bool | None:
-    """Invalid input is refused with a 4xx, except where GeoReport servers are lenient by habit.
+    """Invalid input is refused with a 4xx, unless the requirements let the server answer it.
 
     schemathesis' ``negative_data_rejection``, minus two query-string readings the City's
     documentation leaves open: a repeated parameter (the first counts) and empty items of a
-    comma-separated list (ignored). Both come from serialising mutated arrays and objects.
+    comma-separated list (ignored), both from serialising mutated arrays and objects; and minus
+    every request whose invalid parameters the rules (:mod:`conformance.fuzzing.rules`) all
+    excuse: empty ones, the rest beside a service_request_id, ones the profile does not define,
+    refusals below MUST, a clamped page_size; and every request that, as sent, holds no invalid
+    value (schemathesis' mutation serialised to a valid one). Any invalid parameter no rule
+    excuses is still demanded a 4xx.
     """
     query = urlsplit(response.request.url or "").query
     pairs = parse_qsl(query, keep_blank_values=True)
     names = [name for name, _value in pairs]
     if len(names) != len(set(names)) or any("," in v and "" in v.split(",") for _n, v in pairs):
         return None
+    if excused(case, pairs) is not None:
+        return None
     return openapi_checks.negative_data_rejection(ctx, response, case)
+
+
+def excused(case: Any, pairs: list[tuple[str, str]]) -> list[rules.Excuse] | None:
+    """The rules' excuses for every invalid parameter the case sent (empty: none is invalid),
+    or None: some invalid parameter has no excuse, or the case cannot be read."""
+    reading = _READINGS.get(id(getattr(case.operation, "schema", None)))
+    operation_id = _operation_id(case.operation)
+    if reading is None or operation_id is None:
+        return None
+    request = rules.read(operation_id, reading.profile, pairs, case.path_parameters or {},
+                         reading.parameters.get(operation_id, {}))
+    return rules.excuses(request)
 
 
 KEY_PARAMETER = "api_key"

@@ -130,6 +130,18 @@ def test_optional_fields_accepted(open311_written, open311_client, open311_profi
         fail(f"request {open311_written.service_request_id}: media_url: wrote {sent!r}, read {row['media_url']!r}")
 
 
+@requirement("GR2-POST-MEDIA-URL-KEPT")
+def test_media_url_read_back(open311_written, open311_client, open311_profile):
+    """The media_url of the POST reads back with the request"""
+    if not (open311_written.post and open311_written.post.ok):
+        raise Inconclusive("the POST with every optional field was not accepted (see GR2-POST-OPTIONAL-FIELDS)")
+    row = read_back(open311_client, open311_written, params=readback_params(open311_profile))
+    if row.get("media_url") in (None, ""):
+        # an altered one is GR2-POST-OPTIONAL-FIELDS' failure; a missing one is this warning
+        fail(f"request {open311_written.service_request_id} reads back without the media_url it was "
+             f"written with ({open311_written.fields['media_url']!r})")
+
+
 @requirement("GR2-POST-TYPE")
 def test_post_answer_matches_service_type(open311_written, open311_catalogue):
     """Each POST answers as its service's type says: realtime an id, batch a token, blackbox neither"""

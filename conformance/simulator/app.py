@@ -185,6 +185,8 @@ class App:
             raise Refused(400, "jurisdiction_id is empty")
         if not value or value == self.jurisdiction:  # empty is the same as absent
             return
+        if self.dialect.jurisdiction_ignored:  # GR2-JURISDICTION-CONSISTENT: ignored everywhere
+            return
         raise Refused(404, f"jurisdiction_id '{value}' not found: use {self.jurisdiction}")
 
     def _check_callback(self, call: Call) -> None:
@@ -215,7 +217,7 @@ class App:
     def _xml_type(self) -> str:
         if "xml-content-type-json" in self.faults:
             return JSON_TYPE
-        if "xml-application-type" in self.faults:
+        if "xml-application-type" in self.faults or self.dialect.xml_application_type:
             return "application/xml; charset=utf-8"
         return _no_charset(XML_TYPE) if "content-type-no-charset" in self.faults else XML_TYPE
 
@@ -273,9 +275,9 @@ class App:
 
     def _services(self, call: Call) -> Answer:
         services = [dict(s) for s in data.services()]
-        if self.dialect.immediate_ids:
+        for service in services:
             # the specification's POST example answers the id at once: its services are realtime
-            for service in services:
+            if self.dialect.realtime(service["service_code"]):
                 service["type"] = "realtime"
         if "services-type-misstated" in self.faults:
             for service in services:
@@ -310,6 +312,7 @@ class App:
         self.store.process(resolve="token-never-resolves" not in self.faults)
 
     def _requests(self, call: Call) -> Answer:
+        call.params = self.dialect.list_params(call.params)
         extensions = queries.wants_extensions(call.params, self.faults)
         query = queries.parse(call.params, self.faults, self.dialect)
         self._process()
@@ -427,7 +430,9 @@ class App:
                                               "post-description-required-text"}:
             errors.append("description required")
         if description and len(description) > MAX_DESCRIPTION:
-            if "post-long-description-cut" in self.faults:
+            if "post-long-description-dropped" in self.faults:
+                description = None  # a CRM that drops what it cannot store
+            elif "post-long-description-cut" in self.faults or self.dialect.description_cut:
                 description = description[:MAX_DESCRIPTION]  # a CRM that cuts without a word
             elif "post-long-description-accepted" not in self.faults:
                 errors.append(f"description may have at most {MAX_DESCRIPTION} characters, "
@@ -449,8 +454,10 @@ class App:
         if "key-revoked" in self.faults:  # after validation: only acceptable POSTs meet it
             raise Refused(403, "api_key revoked -- can't proceed with create_request.")
         doc = writes.written(code, form, description, location, attributes, self.faults)
+        if "media-url-dropped" in self.faults or self.dialect.media_url_dropped:
+            doc.pop("media_url", None)
         immediate = bool({"post-answers-both", "post-answers-id"} & self.faults) \
-            or self.dialect.immediate_ids
+            or self.dialect.realtime(code)
         row = self.store.write(code, doc, 0.0 if immediate else self.delay)
         token = row.token
         if immediate:
@@ -461,7 +468,7 @@ class App:
         if "post-answers-both" in self.faults:
             return self._ok(call, [{"token": token, "service_request_id": row.id}],
                             "post-response")
-        if "post-answers-id" in self.faults or self.dialect.immediate_ids:
+        if "post-answers-id" in self.faults or self.dialect.realtime(code):
             return self._ok(call, [{"service_request_id": row.id}], "post-response")
         return self._ok(call, [{"token": token}], "post-response")
 

@@ -13,6 +13,44 @@ server it should find conformant:
 - ``spec-examples``: as ``georeport``, but answering like the specification's own examples:
   identifiers as JSON numbers (``"service_request_id":638344``, ``"zipcode":94122``, value
   ``"key":123``) and a POST answered with the ``service_request_id`` at once.
+- ``lenient`` and ``lenient-georeport``: servers that, wherever the specification and the
+  City's documents leave a choice, take the most permissive one allowed (below), so the kit's
+  own tests see the answers a conformant server nobody here wrote may give. Each conforms to
+  one profile only: ``lenient`` to ``chicago`` (it lists rows without an id while a request
+  is processed, which GR2-REQ-HAS-ID forbids under georeport-v2), ``lenient-georeport`` to
+  ``georeport-v2`` (numeric identifiers: GR2-IDS-STRINGS is a SHOULD there, a MUST under
+  chicago; descriptions cut to 4000 characters: GR2-POST-DESCRIPTION-LENGTH is a MUST under
+  chicago). Not chosen: keeping a list attribute value outside its keys (a SHOULD refusal
+  under georeport-v2), because georeport-v2 reads attributes back nowhere, so the kit could
+  only call GR2-POST-INPUT-KEPT inconclusive.
+
+The lenient choices, each with its source (requirement id; GR2 = the specification):
+
+- empty parameters count as absent (GR2-PARAMS-EMPTY, CHI-JURISDICTION: "optional" arguments
+  sent empty are treated as not sent), as in every dialect;
+- with ``service_request_id`` given, every other parameter of the request list is ignored,
+  invalid values included, and not validated (GR2-FILTER-ID; GR2 "GET Service Requests":
+  service_request_id "overrides all other arguments"); a valid ``extensions`` still counts;
+- an unknown ``jurisdiction_id`` is ignored, on every GET and on POST, the same answer as
+  without it (GR2-JURISDICTION-CONSISTENT: "answered 404 on every GET, or ignored
+  consistently");
+- parameters the profile does not define are ignored (GR2: unknown arguments are not
+  errors; ``lenient-georeport`` ignores the Chicago parameters like ``georeport``);
+- a ``page_size`` above 500 answers 500 rows (CHI-PAGE-SIZE-LIMIT: "refused with 400 or
+  answers at most 500 rows"), ``lenient`` only;
+- some services realtime, answering the ``service_request_id`` at once, the others batch
+  answering a token (GR2 "GET Service List": type realtime, batch or blackbox; GR2-POST-TYPE;
+  CHI-SVC-BATCH is a SHOULD): ``lenient`` writes to a realtime service, ``lenient-georeport``
+  to a batch one, so both answers are exercised;
+- XML served as ``application/xml`` (GR2-FMT-XML-CONTENT-TYPE tolerates it; GR2-FMT-XML-TEXT
+  is a SHOULD);
+- ``lenient-georeport`` only, where georeport-v2 makes the refusal a SHOULD: a status other
+  than open or closed matches nothing (GR2-BAD-STATUS-400 SHOULD; GR2-BAD-STATUS-IGNORED
+  forbids answering the whole list), a description over 4000 characters cut to 4000
+  (GR2-POST-DESCRIPTION-LENGTH SHOULD; GR2-POST-INPUT-KEPT allows a cut to the limit where
+  the refusal is a SHOULD), a written ``media_url`` not stored (GR2-POST-MEDIA-URL-KEPT
+  SHOULD), ``address_id`` and ``zipcode`` left out when unknown
+  (GR2-REQ-ADDRESS-FIELDS SHOULD), numeric identifiers (GR2-IDS-STRINGS SHOULD).
 
 Identifiers are stored as the City's strings; a numeric dialect translates them at the edge
 (:meth:`Dialect.outgoing` on every answer, :meth:`Dialect.incoming_*` on what a client sends),
@@ -42,6 +80,30 @@ class Dialect:
     max_rows: int | None = None  # the most rows one list answers (the specification's 1000)
     immediate_ids: bool = False  # POST answers the service_request_id instead of a token
     address_fields: bool = False  # address_id and zipcode on every request (null when unknown)
+    # the lenient choices (module docstring): each False/empty in the strict dialects
+    realtime_services: frozenset[str] = frozenset()  # City codes answering the id at once
+    ids_override_all: bool = False  # with service_request_id, other list parameters ignored
+    jurisdiction_ignored: bool = False  # an unknown jurisdiction_id answered as if absent
+    page_size_clamped: bool = False  # a page_size above 500 answers 500 rows
+    xml_application_type: bool = False  # XML served as application/xml
+    bad_status_matches_nothing: bool = False  # a status other than open/closed: no rows
+    description_cut: bool = False  # a description over the limit cut to it
+    media_url_dropped: bool = False  # a written media_url accepted but not stored
+
+    def realtime(self, code: str) -> bool:
+        """Whether a POST to the service (City code) answers the service_request_id at once."""
+        return self.immediate_ids or code in self.realtime_services
+
+    def list_params(self, params: Mapping[str, str]) -> dict[str, str]:
+        """The request-list parameters this dialect reads: with ids_override_all and a
+        service_request_id given, only that and a valid extensions."""
+        ids = params.get("service_request_id", "")
+        if not self.ids_override_all or not any(item.strip() for item in ids.split(",")):
+            return dict(params)
+        out = {"service_request_id": ids}
+        if params.get("extensions", "").lower() in ("true", "false"):
+            out["extensions"] = params["extensions"]
+        return out
 
     # -- identifiers out ---------------------------------------------------------------------
     def outgoing(self, payload: Any, resource: str) -> Any:
@@ -102,7 +164,21 @@ CHICAGO = Dialect("chicago")
 GEOREPORT = Dialect("georeport", chicago_parameters=False, pending_rows=False, window_days=90,
                     max_rows=1000, address_fields=True)
 SPEC_EXAMPLES = replace(GEOREPORT, name="spec-examples", numeric_ids=True, immediate_ids=True)
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (CHICAGO, GEOREPORT, SPEC_EXAMPLES)}
+_LENIENCY: dict[str, Any] = {"ids_override_all": True, "jurisdiction_ignored": True,
+                             "xml_application_type": True}
+# Abandoned Vehicle is the chicago profile's write service; Pothole in Street, Graffiti
+# Removal: listed ones
+LENIENT = replace(CHICAGO, name="lenient", page_size_clamped=True, **_LENIENCY,
+                  realtime_services=frozenset({"4ffa4c69601827691b000018",
+                                               "4fd3b656e750846c53000004"}))
+# the georeport-v2 write goes to the first service listed (Test): it stays batch
+LENIENT_GEOREPORT = replace(GEOREPORT, name="lenient-georeport", numeric_ids=True,
+                            address_fields=False, bad_status_matches_nothing=True,
+                            description_cut=True, media_url_dropped=True, **_LENIENCY,
+                            realtime_services=frozenset({"4fd3b656e750846c53000004",
+                                                         "4fd3b167e750846744000005"}))
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (CHICAGO, GEOREPORT, SPEC_EXAMPLES, LENIENT,
+                                                      LENIENT_GEOREPORT)}
 DEFAULT = CHICAGO
 
 

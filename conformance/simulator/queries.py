@@ -50,7 +50,7 @@ def parse(params: Mapping[str, str], faults: frozenset[str],
         statuses = [params["status"]]  # "" and "open,closed" as one value each: matches nothing
     elif statuses is not None:
         unknown = [s for s in statuses if s not in ("open", "closed")]
-        if unknown and "bad-status-accepted" in faults:
+        if unknown and ("bad-status-accepted" in faults or dialect.bad_status_matches_nothing):
             statuses = [s for s in statuses if s in ("open", "closed")] or ["(none)"]
         elif unknown and "bad-status-ignored" in faults:
             statuses = [s for s in statuses if s in ("open", "closed")] or None
@@ -84,7 +84,7 @@ def parse(params: Mapping[str, str], faults: frozenset[str],
     if "odd-input-ignored" in faults:  # what is no number at all counts as absent
         paging = {k: v if v is None or re.fullmatch(r"-?\d+", v) else None for k, v in paging.items()}
     query.page = _positive(paging["page"], "page", 1)
-    query.page_size = _page_size(paging["page_size"], faults)
+    query.page_size = _page_size(paging["page_size"], faults, dialect.page_size_clamped)
     if "paging-ignored" in faults:
         query.page = 1
     if dialect.window_days is not None:
@@ -125,13 +125,15 @@ def _window(query: Query, span: float, faults: frozenset[str]) -> None:
         query.start = end - span
 
 
-def _page_size(text: str | None, faults: frozenset[str]) -> int:
+def _page_size(text: str | None, faults: frozenset[str], clamped: bool = False) -> int:
     if text is None and "page-size-default-100" in faults:
         return 2 * DEFAULT_PAGE_SIZE
     if "page-size-unbounded" in faults and text and re.fullmatch(r"-?\d{1,9}", text):
         size = int(text)
         return size if size > 0 else DEFAULT_PAGE_SIZE
     size = _positive(text, "page_size", DEFAULT_PAGE_SIZE)
+    if size > MAX_PAGE_SIZE and clamped:
+        return MAX_PAGE_SIZE
     if size > MAX_PAGE_SIZE:
         raise Refused(400, f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     return size
