@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from conformance import profiles, requirements
@@ -43,9 +46,9 @@ OTHER_LEVELS = sorted((n, p.name) for n, f in CATALOGUE.items() for p in profile
                       and p.level_of(REGISTRY[f.requirement]) != level(n))
 # what a clean simulator run fails under each profile, by design (see test_run.py)
 DOCUMENTED_FAILURES = {"georeport-v2": {"GR2-REQ-HAS-ID"}}
-# what else a fault breaks under a profile, of necessity: the strict schema holds a listed
-# description to 4000 characters, so the longer one the server kept is listed against it
-CONSEQUENCES = {("post-long-description-accepted", "georeport-v2"): {"GR2-REQ-SCHEMA"}}
+# what else a fault's run blames under a profile, each with why (cases/fault_consequences.json)
+CONSEQUENCES = {(c["fault"], c["profile"]): set(c["also"]) for c in json.loads(
+    (Path(__file__).parent / "cases" / "fault_consequences.json").read_text(encoding="utf-8"))["cases"]}
 
 
 @pytest.mark.parametrize("name", MUST_FAULTS)
@@ -71,7 +74,9 @@ def test_should_fault_warns(name, tmp_path):
 
 
 def _by_outcome(result, outcome):
-    return {i for r in result.results if r.outcome == outcome for i in r.broken}
+    # what a failed or warned check broke; what any other check judged
+    return {i for r in result.results if r.outcome == outcome
+            for i in (r.broken if outcome in ("failed", "warning") else r.requirement_ids)}
 
 
 @pytest.mark.parametrize(("name", "profile"), OTHER_LEVELS)
