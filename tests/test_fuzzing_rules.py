@@ -105,22 +105,27 @@ def test_one_unexcused_parameter_keeps_the_demand():
 SEEDS = (1, 4, 6, 7)  # seeds whose invalid dates reach a server without a service_request_id beside them
 
 
-def _rejections(faults=(), dialect="chicago") -> list[int]:
-    """The seeds at which the fuzzing of the request list demanded a refusal it did not get."""
+def _rejections(faults=(), dialect="chicago") -> list[tuple[int, str]]:
+    """The seeds at which the fuzzing of the request list demanded a refusal it did not get,
+    with the requirement each demand blamed."""
     spec = next(s for s in fuzzing.OPERATIONS if s.operation_id == rules.REQUEST_LIST)
     found = []
     with start(delay=0.3, faults=faults, dialect=dialect) as sim:
         for seed in SEEDS:
             transport = Transport(sim.base_url, sim.api_key, timeout=5)
             result = fuzzing.fuzz(transport, spec, "json", base_url=sim.base_url, seed=seed, examples=10)
-            found += [seed for f in result.findings if any("rejected" in line for line in f.failures)]
+            demanded = rules.refusal_requirements(rules.REQUEST_LIST)
+            found += [(seed, b.requirement) for f in result.findings for b in f.failures
+                      if b.requirement in demanded]
     return found
 
 
 @pytest.mark.integration
 def test_an_accepted_invalid_date_is_still_demanded_a_4xx():
-    # GR2-BAD-DATE-400 is a MUST and no rule excuses a date: the leniency weakened nothing there
-    assert _rejections(("bad-date-accepted",))
+    # GR2-BAD-DATE-400 is a MUST and no rule excuses a date: the leniency weakened nothing there,
+    # and the demand blames the requirement that makes it
+    found = _rejections(("bad-date-accepted",))
+    assert found and {requirement for _seed, requirement in found} == {"GR2-BAD-DATE-400"}
 
 
 @pytest.mark.integration
@@ -128,3 +133,18 @@ def test_the_rules_are_what_lets_a_lenient_server_pass(monkeypatch):
     assert _rejections(dialect="lenient") == []
     monkeypatch.setattr(rules, "RULES", ())
     assert _rejections(dialect="lenient"), "without the rules the schema alone demands refusals"
+
+
+@pytest.mark.parametrize(("query", "profile", "blamed"), [
+    ({"start_date": "yesterday"}, CHICAGO, "GR2-BAD-DATE-400"),
+    ({"status": "opened"}, CHICAGO, "GR2-BAD-STATUS-400"),
+    ({"page": "x"}, CHICAGO, "CHI-PAGE-SIZE-LIMIT"),
+    ({"extensions": "yes"}, CHICAGO, "GR2-INPUT-REFUSED"),  # no requirement demands this refusal
+    ({"status": "", "extensions": "yes"}, CHICAGO, "GR2-INPUT-REFUSED"),  # the empty one is excused
+    ({"status": "opened", "start_date": "yesterday"}, GEOREPORT, "GR2-BAD-DATE-400"),  # status: a SHOULD
+])
+def test_an_accepted_invalid_value_blames_the_requirement_demanding_its_refusal(query, profile, blamed):
+    read = request(query, profile=profile)
+    assert rules.excuses(read) is None
+    assert rules.refusal_requirement(read) == blamed
+    assert blamed in rules.refusal_requirements(LIST)

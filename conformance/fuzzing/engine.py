@@ -24,7 +24,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from conformance import profiles
 from conformance.contract import OPERATIONS as CONTRACT_OPERATIONS
 from conformance.contract import Operation
-from conformance.fuzzing import wiring
+from conformance.fuzzing import rules, wiring
 from conformance.profiles import Profile
 from conformance.transport import Exchange, Transport, TransportError
 
@@ -152,7 +152,8 @@ JUDGEMENTS: tuple[Judgement, ...] = (
     Judgement("undocumented content type", openapi_checks.content_type_conformance, *_by_format()),
     Judgement("schema violation", openapi_checks.response_schema_conformance, _schema_blame,
               _schema_requirements),
-    Judgement("invalid input accepted", wiring.open311_negative_rejected, *_one("GR2-INPUT-REFUSED")),
+    Judgement("invalid input accepted", wiring.open311_negative_rejected, _named_by_check(rules.INPUT_REFUSED),
+              lambda spec, _fmt: rules.refusal_requirements(spec.operation_id)),
     Judgement("wrong content type for the format", wiring.open311_format_content_type, *_by_format()),
     Judgement("error list", wiring.open311_error_list, _named_by_check("GR2-ERR-BODY"),
               lambda _spec, _fmt: ("GR2-ERR-FORMAT", "GR2-ERR-BODY")),

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from conformance import contract, requirements
 from conformance.outcomes import Level
 from conformance.profiles import Profile
@@ -142,6 +144,27 @@ REFUSALS: dict[tuple[str, str], str] = {
 }
 
 
+INPUT_REFUSED = "GR2-INPUT-REFUSED"  # what an unexcused invalid value breaks when nothing sharper does
+
+
+def refusal_requirement(request: Request) -> str:
+    """The requirement an accepted ``request`` breaks: the one demanding the refusal of its
+    first invalid, unexcused parameter that has one (an accepted malformed date breaks
+    GR2-BAD-DATE-400), else GR2-INPUT-REFUSED."""
+    for parameter in request.invalid:
+        if any(r.applies(parameter, request) for r in RULES):
+            continue
+        named = REFUSALS.get((request.operation_id, parameter.name))
+        if named is not None:
+            return named
+    return INPUT_REFUSED
+
+
+def refusal_requirements(operation_id: str) -> tuple[str, ...]:
+    """Every requirement :func:`refusal_requirement` can name for the operation."""
+    return (*dict.fromkeys(r for (op, _name), r in REFUSALS.items() if op == operation_id), INPUT_REFUSED)
+
+
 def excuses(request: Request, rules: tuple[Rule, ...] | None = None) -> list[Excuse] | None:
     """Why the server may answer ``request`` normally: one excuse per invalid parameter (an
     empty list when nothing it received is invalid: a mutation that serialised to a valid
@@ -181,8 +204,6 @@ def read(operation_id: str, profile: Profile, query: list[tuple[str, str]],
 def valid(text: str, schema: Mapping[str, Any]) -> bool:
     """Whether the query-string text is a value of the parameter's schema (arrays comma-
     separated, numbers and booleans as their text)."""
-    from jsonschema import Draft202012Validator
-
     value: Any = text
     kind = schema.get("type")
     if kind == "array":

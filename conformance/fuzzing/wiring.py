@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 import schemathesis
 from requests.adapters import BaseAdapter, HTTPAdapter
+from schemathesis.core.failures import Failure
 from schemathesis.specs.openapi import checks as openapi_checks
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
@@ -205,21 +206,25 @@ def open311_negative_rejected(ctx: Any, response: schemathesis.Response, case: A
     names = [name for name, _value in pairs]
     if len(names) != len(set(names)) or any("," in v and "" in v.split(",") for _n, v in pairs):
         return None
-    if excused(case, pairs) is not None:
+    request = _read(case, pairs)
+    if request is not None and rules.excuses(request) is not None:
         return None
-    return openapi_checks.negative_data_rejection(ctx, response, case)
+    try:
+        return openapi_checks.negative_data_rejection(ctx, response, case)
+    except Failure as failure:
+        # blamed on the requirement that demands refusing what was sent (rules.REFUSALS)
+        requirement = rules.refusal_requirement(request) if request is not None else rules.INPUT_REFUSED
+        raise Blamed(requirement, f"{failure.title}: {failure.message}") from None
 
 
-def excused(case: Any, pairs: list[tuple[str, str]]) -> list[rules.Excuse] | None:
-    """The rules' excuses for every invalid parameter the case sent (empty: none is invalid),
-    or None: some invalid parameter has no excuse, or the case cannot be read."""
+def _read(case: Any, pairs: list[tuple[str, str]]) -> rules.Request | None:
+    """The case as the server received it, read by the rules; None when it cannot be read."""
     reading = _READINGS.get(id(getattr(case.operation, "schema", None)))
     operation_id = _operation_id(case.operation)
     if reading is None or operation_id is None:
         return None
-    request = rules.read(operation_id, reading.profile, pairs, case.path_parameters or {},
-                         reading.parameters.get(operation_id, {}))
-    return rules.excuses(request)
+    return rules.read(operation_id, reading.profile, pairs, case.path_parameters or {},
+                      reading.parameters.get(operation_id, {}))
 
 
 KEY_PARAMETER = "api_key"
