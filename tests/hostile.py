@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +94,13 @@ class _Server(ThreadingHTTPServer):
         self.random = random.Random(311)
         self.released = threading.Event()
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        # the kit hanging up on a hostile answer is the point, not the server's failure: its
+        # traceback would read, in the test's captured output, as the kit's own
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
 
 @contextmanager

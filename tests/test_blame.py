@@ -107,7 +107,7 @@ def test_each_kind_of_finding_blames_its_own_requirement(judgement, operation, f
     spec = SPECS[operation]
     blamed = chosen.blame(engine.Answered(spec, fmt, status), _failure(kind))
     assert blamed == expected
-    assert blamed in spec.requirement_ids(fmt)
+    assert blamed in spec.blamable(fmt)
 
 
 def test_a_check_of_ours_names_the_requirement_it_raised():
@@ -121,6 +121,14 @@ def test_a_check_of_ours_names_the_requirement_it_raised():
     failure = CustomFailure(operation="x", title="t", message=str(raised), exception=raised)
     assert key.blame(engine.Answered(post, "json", 200), failure) == "GR2-KEY-MISSING"
     assert set(post.requirement_ids("json")) >= {"GR2-KEY-MISSING", "GR2-KEY-INVALID"}
+
+
+def test_a_passing_fuzzing_check_never_counts_for_a_write_or_a_read_back():
+    # what it blames when broken, it does not claim when passing: GR2-TOKEN-ANSWER (read-back)
+    # and GR2-POST-RESPONSE (write) are blamable, never marks
+    assert "GR2-TOKEN-ANSWER" in SPECS["tokens"].blamable("json")
+    assert "GR2-TOKEN-ANSWER" not in SPECS["tokens"].requirement_ids("json")
+    assert "GR2-POST-RESPONSE" not in SPECS["post-request"].requirement_ids("json")
 
 
 def test_marks_are_the_union_of_what_the_judgements_can_blame():
