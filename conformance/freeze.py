@@ -38,13 +38,13 @@ def freeze(context: RunContext, results: Iterable[CheckResult], *, started: str,
         requests_sent=transport.requests_sent, kit_version=__version__, contract=contract_hashes(),
         key_fingerprint=transport.key_fingerprint, app_name=target.app_name, stop=transport.stop,
         kit_errors=tuple(transport.redact(e) for e in kit_errors),
-        write=write_evidence(context, results), fuzzing=fuzzing_facts(context), catalogue=catalogue(context),
+        write=write_evidence(context), fuzzing=fuzzing_facts(context), catalogue=catalogue(context),
         requirements=requirements.named_by(results, target.profile),
         key_source=target.key_source,
     )
 
 
-def write_evidence(context: RunContext, results: Iterable[CheckResult]) -> WriteEvidence:
+def write_evidence(context: RunContext) -> WriteEvidence:
     out = context.write_flow.outcome
     redact = context.transport.redact
     state, note = WriteState.WRITTEN, ""
