@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from conformance import __version__, requirements, wire
+from conformance import __version__, checks, requirements, wire
 from conformance.checklist import checklist, target_conditions
 from conformance.contract import contract_hashes
 from conformance.outcomes import CheckResult
@@ -86,26 +86,12 @@ def _post_state(post: Answer | None, answered_handle: bool) -> tuple[WriteState,
         return WriteState.NOT_WRITTEN, f"the POST got no answer ({post.exchange.error or 'no status'})"
     status = f"{post.status} {post.exchange.reason}".strip()
     if not post.ok:
-        said = server_text(post)
+        said = checks.refusal_text(post)  # the server's own words, from whatever body
         return WriteState.REFUSED, f"the POST was answered {status}" + (f": {said}" if said else "")
     if not answered_handle:
         return WriteState.ACCEPTED, (f"the POST was answered {status}, but with neither a token nor a "
                                      "service_request_id: nothing shows a request was written")
     return WriteState.WRITTEN, ""
-
-
-SERVER_TEXT_LIMIT = 300  # characters of a refusal's own words kept in the note
-
-
-def server_text(answer: Answer) -> str:
-    """The server's own words for an answer: the descriptions of an Open311 error list, else
-    the start of its body as text."""
-    data = answer.data
-    rows = data if isinstance(data, list) else [data]
-    said = [str(r["description"]) for r in rows if isinstance(r, dict) and r.get("description")]
-    text = "; ".join(said) if said else answer.body.decode("utf-8", "replace").strip()
-    text = " ".join(text.split())
-    return text if len(text) <= SERVER_TEXT_LIMIT else text[:SERVER_TEXT_LIMIT] + "..."
 
 
 def _poll_exchanges(token: str | None, polls: int, flow: Iterable[int],
