@@ -30,6 +30,11 @@ class Catalogue:
     services: list[dict[str, Any]]
     definitions: dict[str, dict[str, Any]]
 
+    def service_type(self, code: Any) -> Any:
+        """The ``type`` the service list gives ``code`` (realtime, batch, blackbox), as listed."""
+        listed = {str(s.get("service_code")): s.get("type") for s in self.services if isinstance(s, dict)}
+        return listed.get(str(code))
+
     def list_attributes(self) -> list[tuple[str, dict[str, Any]]]:
         return [(code, a) for code, d in self.definitions.items()
                 for a in d.get("attributes") or [] if isinstance(a, dict)]

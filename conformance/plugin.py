@@ -220,7 +220,8 @@ class RunPlugin:
 
     def _result(self, item: pytest.Item, outcome: Outcome, message: str,
                 broken: list[str] | None = None) -> CheckResult:
-        ids = self._ids(item) + [i for i in broken or () if i not in self._ids(item)]
+        judged = self._ids(item)
+        ids = judged + [i for i in broken or () if i not in judged]
         return CheckResult(
             id=item.nodeid, title=_title(item), requirement_ids=ids, outcome=outcome,
             duration_s=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),

@@ -46,15 +46,10 @@ def test_post_answer_shape(open311_written, open311_profile):
         fail("\n".join(problems))
 
 
-def _service_type(written, catalogue) -> str | None:
-    listed = {str(s.get("service_code")): s.get("type") for s in catalogue.services if isinstance(s, dict)}
-    return listed.get(str(written.service_code))
-
-
 def _skip_realtime(written, catalogue) -> None:
     """No token to judge: the service is listed realtime and its POST answered the id at once
     (as GR2-POST-TYPE wants; a batch service answering an id is CHI-POST-TOKEN's failure)."""
-    kind = _service_type(written, catalogue)
+    kind = catalogue.service_type(written.service_code)
     if kind == "realtime" and written.immediate_id and not written.token:
         pytest.skip(f"service {written.service_code} is realtime: its POST answered the "
                     f"service_request_id at once, no token")
@@ -64,7 +59,7 @@ def _skip_realtime(written, catalogue) -> None:
 def test_post_answers_token(open311_written, open311_catalogue):
     """A POST to a batch service answers a token"""
     checks.expect_ok(open311_written.post)
-    kind = _service_type(open311_written, open311_catalogue)
+    kind = open311_catalogue.service_type(open311_written.service_code)
     if kind in ("realtime", "blackbox"):
         pytest.skip(f"service {open311_written.service_code} is {kind}: the token is demanded of batch "
                     "services (its answer is GR2-POST-TYPE's)")

@@ -145,8 +145,7 @@ def test_media_url_read_back(open311_written, open311_client, open311_profile):
 @requirement("GR2-POST-TYPE")
 def test_post_answer_matches_service_type(open311_written, open311_catalogue):
     """Each POST answers as its service's type says: realtime an id, batch a token, blackbox neither"""
-    listed = {str(s.get("service_code")): s.get("type") for s in open311_catalogue.services}
-    kind = listed.get(str(open311_written.service_code))
+    kind = open311_catalogue.service_type(open311_written.service_code)
     wants = {"realtime": ("service_request_id",), "batch": ("token",), "blackbox": ()}
     if kind not in wants:
         raise Inconclusive(f"service {open311_written.service_code} has type {kind!r} (judged by GR2-SVC-LIST)")
