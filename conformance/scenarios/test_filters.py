@@ -259,9 +259,20 @@ def test_neutral_parameter(open311_client, extra):
     answer = open311_client.requests({**base, **extra})
     checks.expect_status(answer, 200)
     rows, _ = Client.identified(answer)
-    if _ids(rows) != _ids(plain_rows):
+    # a server that ignores end_date lists what the run writes meanwhile; that drift is
+    # GR2-FILTER-DATES's to judge, so only requests older than the cutoff are compared
+    if _ids(_settled(rows)) != _ids(_settled(plain_rows)):
         fail(f"{answer.describe()}: {len(rows)} request(s), {len(plain_rows)} without it "
              f"({plain.describe()})")
+
+
+def _settled(rows):
+    cutoff = _stamp(_cutoff())
+
+    def recent(row):
+        stamp = _stamp(row.get("requested_datetime"))
+        return stamp is not None and stamp.tzinfo is not None and stamp > cutoff
+    return [r for r in rows if not recent(r)]
 
 
 @requirement("GR2-BAD-STATUS-IGNORED")
