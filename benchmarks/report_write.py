@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from conformance.record import RunRecord  # noqa: E402
 from conformance.report import har, html, junit, manifest, summary, write_bundle  # noqa: E402
-from conformance.runner import run_simulator  # noqa: E402
+from conformance.run.engine import run_simulator  # noqa: E402
 
 
 def steps(record: RunRecord) -> dict[str, Callable[[Path], object]]:

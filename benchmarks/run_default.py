@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conformance.runner import embedded, execute  # noqa: E402
+from conformance.run.engine import embedded, execute  # noqa: E402
 from conformance.target import Target  # noqa: E402
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conformance.simulator.loadgen import (  # noqa: E402
+from conformance.loadgen import (  # noqa: E402
     DEFAULT_MIX,
     WRITES_ONLY,
     Integrity,

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="test an Open311 endpoint (default: the embedded simulator)")
     _add_run_arguments(run)
-    run.set_defaults(handler=_lazy("conformance.runner", "main"))
+    run.set_defaults(handler=_lazy("conformance.run.engine", "main"))
 
     check_app = sub.add_parser(
         "check-app", help="grade an Open311 application against the City-like simulator",

@@ -220,7 +220,7 @@ def test_open311_simulator_fixture_in_a_developers_suite(pytester, monkeypatch):
             app.flow("json")
             assert [p.split(":")[0] for p in open311_simulator.problems()] == ["APP-IGNORE-PENDING"]
     """)
-    result = pytester.runpytest_subprocess("-p", "no:open311_conformance", "-p", "conformance.plugin", "-q")
+    result = pytester.runpytest_subprocess("-p", "no:open311_conformance", "-p", "conformance.run.plugin", "-q")
     result.assert_outcomes(passed=3)
 
 

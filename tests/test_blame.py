@@ -12,10 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from conformance import fuzzing, profiles
-from conformance.fuzzing import engine
-from conformance.plugin import RunPlugin
-from conformance.runner import SCENARIOS
+from conformance import profiles
+from conformance.run import fuzzing
+from conformance.run.engine import CHECKS
+from conformance.run.fuzzing import engine
+from conformance.run.plugin import RunPlugin
 
 CASES = json.loads((Path(__file__).parent / "cases" / "blame.json").read_text(encoding="utf-8"))["cases"]
 
@@ -42,9 +43,9 @@ def _judged(tmp_path: Path, profile: str) -> dict[str, object]:
     context = SimpleNamespace(profile=profiles.get(profile), watch=lambda: None, results={},
                               write_flow=SimpleNamespace(start=lambda: None), transport=transport,
                               current_exchanges=None, say=lambda _line: None, kit_errors=[])
-    code = pytest.main([str(tmp_path), "-p", "no:open311_conformance", "-p", "conformance.plugin",
+    code = pytest.main([str(tmp_path), "-p", "no:open311_conformance", "-p", "conformance.run.plugin",
                         "-p", "no:cacheprovider", "-p", "no:terminal", "--rootdir", str(tmp_path),
-                        "-c", str(SCENARIOS / "pytest.ini")], plugins=[RunPlugin(context, quiet=True)])
+                        "-c", str(CHECKS / "pytest.ini")], plugins=[RunPlugin(context, quiet=True)])
     assert code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     return {nodeid.rsplit("::test_", 1)[1]: result for nodeid, result in context.results.items()}
 
@@ -113,7 +114,7 @@ def test_each_kind_of_finding_blames_its_own_requirement(judgement, operation, f
 def test_a_check_of_ours_names_the_requirement_it_raised():
     from schemathesis.core.failures import CustomFailure
 
-    from conformance.fuzzing.wiring import Blamed
+    from conformance.run.fuzzing.wiring import Blamed
 
     post = SPECS["post-request"]
     key = next(j for j in engine.JUDGEMENTS if j.name == "key not enforced")

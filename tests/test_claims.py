@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conformance import cli
-from conformance.runner import run_simulator
+from conformance.run.engine import run_simulator
 from conformance.simulator import server
 
 pytestmark = pytest.mark.integration

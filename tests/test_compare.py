@@ -13,7 +13,7 @@ import pytest
 
 from conformance import cli
 from conformance.report import compare
-from conformance.runner import RunResult, run_simulator
+from conformance.run.engine import RunResult, run_simulator
 
 pytestmark = pytest.mark.integration
 

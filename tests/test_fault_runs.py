@@ -9,7 +9,7 @@ import pytest
 
 from conformance import profiles, requirements
 from conformance.outcomes import Level
-from conformance.runner import run_simulator
+from conformance.run.engine import run_simulator
 from conformance.simulator.faults import CATALOGUE
 
 pytestmark = pytest.mark.integration

@@ -10,14 +10,15 @@ import pytest
 import requests
 import schemathesis
 
-from conformance import fuzzing, profiles
-from conformance.fuzzing import wiring
-from conformance.runner import embedded, execute, run_simulator
+from conformance import profiles
+from conformance.run import fuzzing
+from conformance.run.engine import embedded, execute, run_simulator
+from conformance.run.fuzzing import wiring
+from conformance.run.write_flow import fill_attributes
 from conformance.simulator import start
 from conformance.simulator.faults import CATALOGUE
 from conformance.target import Target
 from conformance.transport import Transport, WritePolicy
-from conformance.write_flow import fill_attributes
 
 SPECS = {spec.operation_id: spec for spec in fuzzing.OPERATIONS}
 POTHOLE = "4fd3b656e750846c53000004"

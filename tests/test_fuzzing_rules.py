@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import contract, fuzzing, profiles
-from conformance.fuzzing import rules
+from conformance import contract, profiles
+from conformance.run import fuzzing
+from conformance.run.fuzzing import rules
 from conformance.simulator import start
 from conformance.transport import Transport
 

@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from conformance import runner
-from conformance.runner import run_simulator
+from conformance.run import engine as runner
+from conformance.run.engine import run_simulator
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conformance import cli
-from conformance.runner import run_simulator
+from conformance.run.engine import run_simulator
 from tests.hostile import SCRIPT, hostile_server
 
 pytestmark = pytest.mark.integration

@@ -11,12 +11,12 @@ import json
 
 import pytest
 
-from conformance.runner import run_simulator
+from conformance.run.engine import run_simulator
+from conformance.run.write_flow import fill_attributes
 from conformance.simulator import data
 from conformance.simulator.app import App
 from conformance.simulator.dialect import DIALECTS
 from conformance.simulator.store import Store
-from conformance.write_flow import fill_attributes
 
 SEEDS = (311, *range(1, 20))
 # dialect -> (the profile it conforms to, the SHOULDs it does not meet)

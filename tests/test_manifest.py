@@ -11,7 +11,7 @@ import pytest
 
 from conformance import cli
 from conformance.contract import contract_hashes
-from conformance.runner import RunResult, run_simulator
+from conformance.run.engine import RunResult, run_simulator
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 
 from conformance import profiles
 from conformance.outcomes import Outcome
-from conformance.plugin import RunPlugin
+from conformance.run.plugin import RunPlugin
 
 CHECKS = textwrap.dedent('''
     import pytest
@@ -61,7 +61,7 @@ def _run(tmp_path: Path, *options: str) -> dict[str, tuple[Outcome, str]]:
     context = _context()
     plugin = RunPlugin(context, quiet=True)  # type: ignore[arg-type]
     pytest.main([str(tmp_path / "test_checks.py"), "--rootdir", str(tmp_path), "-q", "--disable-plugin-autoload",
-                 "-p", "no:cacheprovider", "--import-mode=importlib", "-p", "conformance.plugin", *options],
+                 "-p", "no:cacheprovider", "--import-mode=importlib", "-p", "conformance.run.plugin", *options],
                 plugins=[plugin])
     results = [*context.results.values(), *plugin.unrun("the run ended")]
     return {r.id.rsplit("::", 1)[1]: (r.outcome, r.message) for r in results}

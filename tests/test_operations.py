@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import contract, fuzzing, requirements, wire
-from conformance.scenarios._endpoints import READS
+from conformance import contract, requirements, wire
+from conformance.run import fuzzing
+from conformance.run.checks._endpoints import READS
 
 OPENAPI_OPERATIONS = {
     (method.upper(), path): operation["operationId"]

@@ -14,8 +14,8 @@ from conformance.client import Client
 from conformance.errors import UsageError
 from conformance.outcomes import Inconclusive
 from conformance.profiles import KeyPlace
+from conformance.run.write_flow import choose_service, ensure_location
 from conformance.target import Target
-from conformance.write_flow import choose_service, ensure_location
 
 ABANDONED_VEHICLE = "4ffa4c69601827691b000018"
 # quirk -> the requirement that judges it: a profile has the quirk exactly when it selects it
@@ -164,7 +164,7 @@ def test_every_profile_puts_the_key_in_the_form() -> None:
 
 
 def test_quirk_parameters_follow_the_quirks():
-    from conformance.fuzzing.wiring import unfuzzed_parameters
+    from conformance.run.fuzzing.wiring import unfuzzed_parameters
 
     assert set(profiles.QUIRK_PARAMETERS) <= {f for f in profiles.Quirks.__dataclass_fields__}
     chicago, spec = profiles.get("chicago"), profiles.get("georeport-v2")

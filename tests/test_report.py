@@ -12,7 +12,7 @@ import pytest
 from conformance.checklist import TARGET_CONDITIONS
 from conformance.report import summary
 from conformance.report.html import anchor
-from conformance.runner import RunResult, run_simulator
+from conformance.run.engine import RunResult, run_simulator
 from conformance.target import KeySource
 
 pytestmark = pytest.mark.integration

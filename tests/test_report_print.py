@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.runner import RunResult, run_simulator
+from conformance.run.engine import RunResult, run_simulator
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

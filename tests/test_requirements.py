@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from conformance import cli, profiles, requirements
-from conformance.plugin import RunPlugin, requirement_ids
-from conformance.runner import SCENARIOS
+from conformance.run.engine import CHECKS
+from conformance.run.plugin import RunPlugin, requirement_ids
 
 
 class _Collector:
@@ -22,8 +22,8 @@ class _Collector:
 def collect(path, *plugins) -> tuple[int, list[pytest.Item]]:
     collector = _Collector()
     code = pytest.main([str(path), "--collect-only", "-q", "-p", "no:open311_conformance",
-                        "-p", "conformance.plugin", "-p", "no:cacheprovider", "--rootdir", str(path),
-                        "-c", str(SCENARIOS / "pytest.ini")], plugins=[collector, *plugins])
+                        "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "--rootdir", str(path),
+                        "-c", str(CHECKS / "pytest.ini")], plugins=[collector, *plugins])
     return code, collector.items
 
 
@@ -35,7 +35,7 @@ def test_registry_loads_with_both_profiles():
 
 
 def test_every_scenario_names_known_requirements(capsys):
-    code, items = collect(SCENARIOS)
+    code, items = collect(CHECKS)
     assert code == 0 and items
     registry = requirements.load()
     for item in items:
@@ -45,7 +45,7 @@ def test_every_scenario_names_known_requirements(capsys):
 
 
 def test_every_must_requirement_has_a_check(capsys):
-    _code, items = collect(SCENARIOS)
+    _code, items = collect(CHECKS)
     checked = {i for item in items for i in requirement_ids(item)}
     # a MUST under any profile needs a check
     musts = {r.id for r in requirements.load().values() if r.strongest == "MUST" and r.subject == "server"}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from conformance import cli, profiles, requirements
-from conformance.runner import run_simulator
+from conformance.run.engine import run_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -22,6 +23,17 @@ def test_clean_simulator_passes(clean_run):
     assert failed == []
     assert clean_run.verdict == "pass"
     assert clean_run.exit_code == 0
+
+
+CHECK_IDS = Path(__file__).parent / "cases" / "check_ids.txt"
+
+
+def test_check_ids_are_stable(clean_run):
+    # compare matches checks across runs by id: a moved or renamed check file would turn a
+    # check into "vanished" + "appeared"; the list was taken from a default run before the
+    # checks moved to conformance/run/checks/
+    ids = sorted(r.id for r in clean_run.results)
+    assert ids == CHECK_IDS.read_text(encoding="utf-8").split("\n")[:-1]
 
 
 def test_clean_run_checks_every_must_requirement(clean_run):
@@ -161,7 +173,7 @@ def test_a_fault_is_caught_in_any_order(tmp_path):
 
 
 def test_an_interrupted_run_keeps_what_it_recorded(tmp_path, monkeypatch):
-    from conformance.scenarios import test_formats
+    from conformance.run.checks import test_formats
 
     def interrupt(*_args, **_kwargs):
         raise KeyboardInterrupt

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.runner import execute, run_simulator
+from conformance.run.engine import execute, run_simulator
 from conformance.simulator import server
 from conformance.target import Target
 from tests.hostile import hostile_server

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from conformance.loadgen import Kind, Load, LoadResult, drive, verify
 from conformance.simulator import data
-from conformance.simulator.loadgen import Kind, Load, LoadResult, drive, verify
 from conformance.simulator.spawn import ServeProcess
 
 DELAY = "1.0"  # long enough that the last second's POSTs are still pending at the kill

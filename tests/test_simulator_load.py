@@ -1,6 +1,6 @@
 """The simulator under concurrent clients: no errors, and nothing acknowledged lost or doubled.
 
-The traffic and the integrity check are ``conformance.simulator.loadgen``'s, the same the
+The traffic and the integrity check are ``conformance.loadgen``'s, the same the
 benchmark (``benchmarks/simulator_load.py``) measures with; here smaller, and asserted on.
 """
 
@@ -12,8 +12,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from conformance.simulator import RunningSimulator, start
-from conformance.simulator.loadgen import (
+from conformance.loadgen import (
     DEFAULT_MIX,
     WRITES_ONLY,
     Kind,
@@ -26,6 +25,7 @@ from conformance.simulator.loadgen import (
     drive,
     verify,
 )
+from conformance.simulator import RunningSimulator, start
 from conformance.transport import Transport
 
 THREADS = 16

@@ -15,8 +15,8 @@ import time
 import pytest
 import requests
 
+from conformance.loadgen import DEFAULT_MIX, Kind, Load, LoadResult, drive
 from conformance.simulator import start
-from conformance.simulator.loadgen import DEFAULT_MIX, Kind, Load, LoadResult, drive
 from conformance.simulator.spawn import ServeProcess
 
 

@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
     proxy_key = _proxy_key(args.proxy) if args.proxy else None
-    from conformance.runner import new_run_id
+    from conformance.run.engine import new_run_id
 
     run_id = new_run_id()
     report_dir = prepare_directory(Path(args.report_dir) if args.report_dir else Path("reports") / run_id)

@@ -72,7 +72,7 @@ def _end(sweep: Sweep, directory: Path, say: Callable[[str], None]) -> int:
 
 def _prepare(directory: Path | None, names: list[str]) -> Path:
     """The sweep folder, created; a usage error when it already holds a sweep or a target's bundle."""
-    from conformance.runner import new_run_id
+    from conformance.run.engine import new_run_id
 
     directory = (directory or Path("reports") / f"sweep-{new_run_id()}").resolve()
     taken = [directory / rows.SWEEP] + [directory / n / f for n in names for f in (SUMMARY, MANIFEST)]
@@ -83,7 +83,7 @@ def _prepare(directory: Path | None, names: list[str]) -> Path:
 
 def _console(say: Callable[[str], None] | None, keys: list[str]) -> Callable[[str], None]:
     """The sweep's console: as a run's (a closed stdout ends nothing), every key redacted."""
-    from conformance.runner import Console
+    from conformance.run.engine import Console
     from conformance.transport import redact_key
 
     console = Console(say)

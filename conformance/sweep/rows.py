@@ -159,7 +159,7 @@ def write(sweep: Sweep, directory: Path, keys: Iterable[str] = ()) -> Sweep:
 
 
 def _write_files(sweep: Sweep, directory: Path) -> None:
-    from conformance.report.sweep_index import index_page
+    from conformance.sweep.index import index_page
 
     data = sweep.as_dict()
     (directory / SWEEP).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -218,7 +218,7 @@ def _check_type(path: Path, line: int, key: str, value: Any) -> None:
 def _resolve(settings: Mapping[str, Any]) -> target_mod.Target:
     """The run's own checks over the settings, as `run` would apply them (no key, no environment)."""
     from conformance import cli
-    from conformance.runner import check_faults
+    from conformance.run.engine import check_faults
 
     args = cli.build_parser().parse_args(["run"])
     for key, value in settings.items():

@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance import checks
 from conformance.client import Answer
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._writes import read_back, readback_params
-from conformance.write_flow import (
+from conformance.run import expect
+from conformance.run.checks._writes import read_back, readback_params
+from conformance.run.write_flow import (
     MADE_UP_ADDRESS_ID,
     OPTIONAL_FIELDS,
     UNKNOWN_JURISDICTION,
@@ -41,7 +41,7 @@ def _alternative(written, location: Location) -> Write:
 
 
 def _accepted(answer: Answer | None, what: str, names: tuple[str, ...] = (),
-              read: Callable[[Answer], str] = checks.error_text) -> None:
+              read: Callable[[Answer], str] = expect.error_text) -> None:
     """Fail when ``answer`` refused the POST for what the check is about.
 
     Without ``names`` any refusal but the key's fails; with them, only a refusal whose
@@ -67,7 +67,7 @@ def test_address_string_alone(open311_written, open311_client):
     """A POST located by address_string alone is accepted and reads back with that address"""
     write = _alternative(open311_written, Location.ADDRESS_STRING)
     _accepted(write.post, f"located by {Location.ADDRESS_STRING}")
-    problem = checks.address_problem(write.fields["address_string"], read_back(open311_client, write))
+    problem = expect.address_problem(write.fields["address_string"], read_back(open311_client, write))
     if problem:
         fail(f"request {write.service_request_id}: {problem}")
 
@@ -95,7 +95,7 @@ def test_description_optional(open311_written):
         raise Inconclusive("the POST without a description carried one")
     try:
         # a refusal may come as HTML or plain text: its words still say what was refused
-        _accepted(write.post, "without a description", names=("description",), read=checks.refusal_text)
+        _accepted(write.post, "without a description", names=("description",), read=expect.refusal_text)
     except Inconclusive as exc:
         if write.post is not None and write.post.status not in KEY_REFUSALS:
             # the same POST is located by address_string alone: that is what was refused
@@ -160,7 +160,7 @@ def test_post_answer_matches_service_type(open311_written, open311_catalogue):
             wrong.append(f"{write.post.describe()}: answered {', '.join(carries) or 'neither token nor id'}")
     if wrong:
         fail(f"the service is of type {kind}, so a POST answers {' and '.join(wants[kind]) or 'neither'}:\n"
-             + checks.listing(wrong))
+             + expect.listing(wrong))
 
 
 @requirement("GR2-TOKEN-ANSWER")
@@ -194,7 +194,7 @@ def test_token_answer_echoes_token(open311_written, open311_client, fmt):
             wrong.append(f"{answer.describe()}: token {echoed!r}, expected {token!r}")
     if wrong:
         fail(f"{len(wrong)} of {len(answers)} token answer(s) are not one request echoing the token:\n"
-             + checks.listing(wrong))
+             + expect.listing(wrong))
 
 
 @requirement("GR2-JURISDICTION-POST")
@@ -210,9 +210,9 @@ def test_unknown_jurisdiction_post(open311_written, open311_profile):
     if answer.ok:
         if not (answer_row(answer) or {}).keys() & {"token", "service_request_id"}:
             fail(f"{answer.describe()}: accepted with jurisdiction_id={UNKNOWN_JURISDICTION}, yet answered "
-                 f"neither a token nor an id: {checks.clip(answer.exchange.response_body, 200)}")
+                 f"neither a token nor an id: {expect.clip(answer.exchange.response_body, 200)}")
         return
     if not 400 <= answer.status < 500:
         fail(f"{answer.describe()}: a POST with jurisdiction_id={UNKNOWN_JURISDICTION} is refused with a "
              "4xx or accepted as if it were absent")
-    checks.expect_error_list(answer, open311_profile)
+    expect.error_list(answer, open311_profile)

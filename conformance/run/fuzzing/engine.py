@@ -24,8 +24,8 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from conformance import profiles, requirements
 from conformance.contract import OPERATIONS as CONTRACT_OPERATIONS
 from conformance.contract import Operation
-from conformance.fuzzing import rules, wiring
 from conformance.profiles import Profile
+from conformance.run.fuzzing import rules, wiring
 from conformance.transport import Exchange, Transport, TransportError
 
 DEFAULT_SEED = 311

@@ -6,7 +6,7 @@ import pytest
 
 from conformance.contract import OPERATIONS
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import READS, title
+from conformance.run.checks._endpoints import READS, title
 from conformance.transport import TransportError
 
 requirement = pytest.mark.requirement
@@ -52,11 +52,11 @@ def _broken_off(client, name, error):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_discovery(open311_client, open311_profile, fmt):
     """discovery.json and .xml next to the versioned base conform"""
-    from conformance import checks
+    from conformance.run import expect
 
     answer = open311_client.discovery(fmt)
-    checks.expect_status(answer, 200)
-    checks.expect_valid(answer, "discovery", open311_profile)
+    expect.status(answer, 200)
+    expect.valid(answer, "discovery", open311_profile)
     base = open311_client.transport.base_url.rstrip("/")
     urls = [str(e.get("url", "")).rstrip("/") for e in answer.data.get("endpoints") or []
             if isinstance(e, dict)]
@@ -70,7 +70,7 @@ def test_discovery(open311_client, open311_profile, fmt):
 def test_status_is_documented(open311_client, endpoint, fmt):
     """Every status answered is one openapi.yaml allows for the operation"""
     from conformance import contract
-    from conformance.scenarios._endpoints import fetch
+    from conformance.run.checks._endpoints import fetch
 
     answer = fetch(open311_client, endpoint, fmt)
     documented = contract.load_openapi()["paths"][endpoint.template][endpoint.method.lower()]["responses"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import checks, wire
+from conformance import wire
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import READS, fetch, raw_get, title
+from conformance.run import expect
+from conformance.run.checks._endpoints import READS, fetch, raw_get, title
 
 requirement = pytest.mark.requirement
 
@@ -21,8 +22,8 @@ CONTENT_TYPE_CASES = [
 def test_content_type(open311_client, endpoint, fmt):
     """An answer is served with its format's content type"""
     answer = fetch(open311_client, endpoint, fmt)
-    checks.expect_ok(answer)
-    checks.expect_content_type(answer)
+    expect.ok(answer)
+    expect.content_type(answer)
 
 
 @requirement("GR2-FMT-XML-ROOT")
@@ -30,7 +31,7 @@ def test_content_type(open311_client, endpoint, fmt):
 def test_xml_root(open311_client, endpoint):
     """An .xml answer is well-formed with the specified root"""
     answer = fetch(open311_client, endpoint, "xml")
-    checks.expect_ok(answer)
+    expect.ok(answer)
     try:
         wire.decode_xml(answer.body, expected_root=endpoint.xml_root)
     except wire.UnsafeXmlError as exc:
@@ -44,7 +45,7 @@ def test_xml_root(open311_client, endpoint):
 def test_xml_declares_no_dtd(open311_client, endpoint):
     """An .xml answer declares no DTD and no entities"""
     answer = fetch(open311_client, endpoint, "xml")
-    checks.expect_ok(answer)
+    expect.ok(answer)
     head = answer.body[:65536].upper()
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         fail(f"{answer.describe()}: the answer declares a DTD or entities; the kit refused to expand it")
@@ -56,12 +57,12 @@ def test_json_and_xml_agree(open311_client, endpoint):
     """The .json and .xml answers carry the same data"""
     as_json, as_xml = fetch(open311_client, endpoint, "json"), fetch(open311_client, endpoint, "xml")
     for answer in (as_json, as_xml):
-        checks.expect_ok(answer)
+        expect.ok(answer)
         if answer.decode_error:
             raise Inconclusive(f"{answer.describe()}: {answer.decode_error} (judged by its own check)")
     differences = list(diff(wire.normalize(as_json.data), wire.normalize(as_xml.data), ""))
     if differences:
-        fail(f"{title(endpoint)}: JSON and XML differ in {len(differences)} place(s):\n" + checks.listing(differences))
+        fail(f"{title(endpoint)}: JSON and XML differ in {len(differences)} place(s):\n" + expect.listing(differences))
 
 
 def diff(a, b, where):
@@ -88,7 +89,7 @@ def test_unsupported_format_refused(open311_client, open311_profile, suffix):
     answer = raw_get(open311_client, f"services.{suffix}", label="unsupported format")
     if not 400 <= answer.status < 500:
         fail(f"GET services.{suffix} answered HTTP {answer.status}; expected a 4xx")
-    checks.expect_error_list(answer, open311_profile)
+    expect.error_list(answer, open311_profile)
 
 
 # (method, path) a GeoReport server has no resource for
@@ -105,7 +106,7 @@ def test_unknown_path_or_method(open311_client, open311_profile, method, path):
     answer = open311_client.decode(response, "json", None)
     if not 400 <= answer.status < 500:
         fail(f"{answer.describe()}: expected a 4xx")
-    checks.expect_error_list(answer, open311_profile)
+    expect.error_list(answer, open311_profile)
 
 
 # the Accept header each suffix is asked with: the other format's media type
@@ -120,8 +121,8 @@ def test_suffix_wins_over_accept(open311_client, fmt, stem, resource):
     """The suffix picks the format whatever the Accept header says"""
     answer = raw_get(open311_client, f"{stem}.{fmt}", headers={"Accept": OTHER_ACCEPT[fmt]},
                      label=f"Accept: {OTHER_ACCEPT[fmt]}")
-    checks.expect_status(answer, 200)
-    checks.expect_content_type(answer)
+    expect.status(answer, 200)
+    expect.content_type(answer)
     try:
         wire.decode(answer.body, fmt, resource)
     except wire.WireError as exc:
@@ -156,10 +157,10 @@ def test_charset_utf8(open311_client, open311_context):
                if "charset=utf-8" not in _content_type(e).lower().replace(" ", "").replace('"', "")]
     if lacking:
         # the first few lacking it are the check's evidence
-        open311_context.cite(e.seq for e in lacking[:checks.MAX_LISTED])
+        open311_context.cite(e.seq for e in lacking[:expect.MAX_LISTED])
         fail(f"{len(lacking)} of the {len(answers)} JSON and XML answers of the run "
              "name no charset=utf-8 in their Content-Type:\n"
-             + checks.listing(f"{e.method} {e.url} -> {e.status} {_content_type(e) or '(no content type)'}"
+             + expect.listing(f"{e.method} {e.url} -> {e.status} {_content_type(e) or '(no content type)'}"
                               for e in lacking))
 
 
@@ -167,7 +168,7 @@ def test_charset_utf8(open311_client, open311_context):
 def test_xml_is_text_xml(open311_client):
     """XML is served as text/xml"""
     answer = open311_client.services("xml")
-    checks.expect_ok(answer)
+    expect.ok(answer)
     if wire.media_type(answer.content_type) != "text/xml":
         fail(f"{answer.describe()}: the specification serves XML as text/xml")
 
@@ -176,7 +177,7 @@ def test_xml_is_text_xml(open311_client):
 def test_utf8_and_xml_declaration(open311_client):
     """Answers are UTF-8 and XML starts with a declaration"""
     answer = open311_client.services("xml")
-    checks.expect_ok(answer)
+    expect.ok(answer)
     head = answer.body.lstrip()[:60].lower()
     if not head.startswith(b"<?xml"):
         fail(f"{answer.describe()}: no XML declaration")
@@ -192,7 +193,7 @@ def test_utf8_and_xml_declaration(open311_client):
 def test_jsonp_callback(open311_client):
     """callback=NAME wraps the JSON answer"""
     plain = open311_client.services("json")
-    checks.expect_ok(plain)
+    expect.ok(plain)
     response = open311_client.transport.get("services.json", {"callback": "open311cb"}, label="JSONP")
     try:
         data = wire.decode_json(wire.unwrap_jsonp(response.body, "open311cb"))

@@ -22,19 +22,19 @@ DATETIME_FIELDS = ("requested_datetime", "updated_datetime", "expected_datetime"
 MAX_LISTED = 5
 
 
-def expect_status(answer: Answer, *expected: int) -> None:
+def status(answer: Answer, *expected: int) -> None:
     if answer.status not in expected:
         wanted = " or ".join(str(e) for e in expected)
         raise CheckFailed(f"expected HTTP {wanted}, got {answer.status}: {answer.describe()}"
                           + _body_hint(answer))
 
 
-def expect_ok(answer: Answer) -> None:
+def ok(answer: Answer) -> None:
     if not answer.ok:
         raise Inconclusive(f"the answer this check needs failed: {answer.describe()}" + _body_hint(answer))
 
 
-def expect_decoded(answer: Answer) -> Any:
+def decoded(answer: Answer) -> Any:
     if answer.decode_error:
         if answer.unsafe:
             raise Inconclusive(f"{answer.describe()}: {answer.decode_error} (judged by GR2-FMT-XML-SAFE)")
@@ -42,21 +42,21 @@ def expect_decoded(answer: Answer) -> Any:
     return answer.data
 
 
-def expect_valid(answer: Answer, resource: str, profile: Profile, data: Any = None) -> None:
-    data = expect_decoded(answer) if data is None else data
+def valid(answer: Answer, resource: str, profile: Profile, data: Any = None) -> None:
+    data = decoded(answer) if data is None else data
     violations = contract.validate(data, resource, profile)
     if violations:
         raise CheckFailed(f"{answer.describe()}: {len(violations)} schema violation(s) ({resource}, "
                           f"profile {profile.name}):\n" + listing(str(v) for v in violations))
 
 
-def expect_content_type(answer: Answer) -> None:
+def content_type(answer: Answer) -> None:
     if not wire.content_type_matches(answer.content_type, answer.fmt):
         wanted = " or ".join(wire.JSON_CONTENT_TYPES if answer.fmt == "json" else wire.XML_CONTENT_TYPES)
         raise CheckFailed(f"{answer.describe()}: a .{answer.fmt} answer must be served as {wanted}")
 
 
-def error_list(answer: Answer) -> Any:
+def error_entries(answer: Answer) -> Any:
     """The errors of a 4xx answer, decoded in the requested format or, failing that, the other."""
     if answer.status < 400 or answer.status >= 500:
         raise Inconclusive(f"not an error answer: {answer.describe()} (judged by the status check)")
@@ -70,18 +70,18 @@ def error_list(answer: Answer) -> Any:
     return answer.data
 
 
-def expect_error_list(answer: Answer, profile: Profile) -> None:
-    data = error_list(answer)
+def error_list(answer: Answer, profile: Profile) -> None:
+    data = error_entries(answer)
     violations = contract.validate(data, "errors", profile)
     if violations:
         raise CheckFailed(f"{answer.describe()}: the error body is not a list of code/description:\n"
                           + listing(str(v) for v in violations))
 
 
-def expect_error_format(answer: Answer) -> None:
+def error_format(answer: Answer) -> None:
     if answer.status < 400 or answer.status >= 500:
         raise Inconclusive(f"not an error answer: {answer.describe()} (judged by the status check)")
-    expect_content_type(answer)
+    content_type(answer)
     if answer.decode_error:
         raise CheckFailed(f"{answer.describe()}: error not in the requested format: {answer.decode_error}")
 
@@ -111,7 +111,7 @@ def address_problem(address_string: str | None, row: dict[str, Any]) -> str | No
 def error_text(answer: Answer) -> str:
     """The descriptions of an error answer in one string ('' when there is no error list)."""
     try:
-        errors = error_list(answer)
+        errors = error_entries(answer)
     except (CheckFailed, Inconclusive):
         return ""
     if not isinstance(errors, list):

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from conformance.client import Answer, Client
 from conformance.outcomes import CheckResult
 from conformance.profiles import Profile
+from conformance.run.write_flow import WriteFlow
 from conformance.target import Target
 from conformance.transport import Exchange, Transport
-from conformance.write_flow import WriteFlow
 
 
 @dataclass(slots=True)

@@ -1,6 +1,6 @@
 """``open311-conformance run``: test one target and leave the evidence.
 
-Drives pytest over ``conformance.scenarios`` with the plugin, then writes the report
+Drives pytest over ``conformance.run.checks`` with the plugin, then writes the report
 directory and prints the pre-approval checklist and the verdict. With no target it starts
 the embedded simulator in-process and tests that.
 """
@@ -22,20 +22,20 @@ import pytest
 from conformance import profiles
 from conformance import target as target_mod
 from conformance.client import Client, Poll
-from conformance.context import RunContext
 from conformance.errors import UsageError
-from conformance.freeze import freeze
 from conformance.outcomes import CheckResult, Outcome, Verdict
-from conformance.plugin import RunPlugin
 from conformance.profiles import Profile
 from conformance.record import RunRecord
+from conformance.run.context import RunContext
+from conformance.run.freeze import freeze
+from conformance.run.plugin import RunPlugin
+from conformance.run.write_flow import WriteFlow
 from conformance.signals import stop_on_signals
 from conformance.target import Target
 from conformance.timestamps import iso_utc
 from conformance.transport import StopReason, Transport
-from conformance.write_flow import WriteFlow
 
-SCENARIOS = Path(__file__).with_name("scenarios")
+CHECKS = Path(__file__).with_name("checks")
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,7 +80,7 @@ def main(args: Any) -> int:
     if target.simulator:
         check_faults(target.faults)
     if args.plan:
-        from conformance.plan import print_plan
+        from conformance.run.plan import print_plan
 
         return print_plan(target)
     with embedded(target, args.simulator_delay) as live:
@@ -183,12 +183,12 @@ PYTEST_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 def pytest_args() -> list[str]:
     """The in-process pytest's whole configuration: the kit's ini, rootdir and plugins only."""
     return [
-        str(SCENARIOS), "--rootdir", str(SCENARIOS), "-c", str(SCENARIOS / "pytest.ini"),
-        # no conftest.py above the scenarios, no plugin installed beside the kit
-        "--confcutdir", str(SCENARIOS), "--disable-plugin-autoload",
+        str(CHECKS), "--rootdir", str(CHECKS), "-c", str(CHECKS / "pytest.ini"),
+        # no conftest.py above the checks, no plugin installed beside the kit
+        "--confcutdir", str(CHECKS), "--disable-plugin-autoload",
         "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:html",
         # the plugin by module name, whether or not the kit is installed with its entry point
-        "-p", "no:open311_conformance", "-p", "conformance.plugin",
+        "-p", "no:open311_conformance", "-p", "conformance.run.plugin",
     ]
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import checks, wire
+from conformance import wire
 from conformance.client import Answer, Client
 from conformance.contract import OPERATIONS
-from conformance.fixtures import Catalogue
 from conformance.outcomes import Inconclusive, fail
 from conformance.profiles import Profile
+from conformance.run import expect
+from conformance.run.fixtures import Catalogue
+from conformance.run.write_flow import Write, choose_service, ensure_location, fill_attributes, post_fields
 from conformance.target import Target
-from conformance.write_flow import Write, choose_service, ensure_location, fill_attributes, post_fields
 
 
 def valid_post(client: Client, catalogue: Catalogue, target: Target, description: str
@@ -46,7 +47,7 @@ def read_back(client: Client, write: Write, fmt: str = "json", params: dict[str,
     if rid is None:
         raise Inconclusive("the written request has no service_request_id to read back (see CHI-TOKEN-RESOLVES)")
     answer = client.request(rid, fmt, params)
-    checks.expect_status(answer, 200)
+    expect.status(answer, 200)
     if answer.decode_error:
         fail(f"{answer.describe()}: {_undecoded(answer, rid)}")
     rows, _ = Client.identified(answer)

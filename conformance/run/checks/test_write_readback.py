@@ -10,10 +10,10 @@ import math
 
 import pytest
 
-from conformance import checks
 from conformance.client import Client
 from conformance.outcomes import CheckFailed, Inconclusive, fail
-from conformance.scenarios._writes import read_back, readback_params
+from conformance.run import expect
+from conformance.run.checks._writes import read_back, readback_params
 
 requirement = pytest.mark.requirement
 
@@ -27,19 +27,19 @@ def _resolved(written):
 @requirement("CHI-KEY-WRITE")
 def test_post_with_key_accepted(open311_written):
     """A POST with the test key is accepted"""
-    checks.expect_status(open311_written.post, 200, 201)
+    expect.status(open311_written.post, 200, 201)
 
 
 @requirement("GR2-POST-RESPONSE")
 def test_post_answer_shape(open311_written, open311_profile):
     """The POST answers hold a token or an id, never both"""
-    checks.expect_ok(open311_written.post)
+    expect.ok(open311_written.post)
     problems = []
     # every accepted write of the run, the .xml one included
     for write in open311_written.writes():
         if write.post.ok:
             try:
-                checks.expect_valid(write.post, "post-response", open311_profile)
+                expect.valid(write.post, "post-response", open311_profile)
             except CheckFailed as exc:
                 problems.append(str(exc))
     if problems:
@@ -58,7 +58,7 @@ def _skip_realtime(written, catalogue) -> None:
 @requirement("CHI-POST-TOKEN")
 def test_post_answers_token(open311_written, open311_catalogue):
     """A POST to a batch service answers a token"""
-    checks.expect_ok(open311_written.post)
+    expect.ok(open311_written.post)
     kind = open311_catalogue.service_type(open311_written.service_code)
     if kind in ("realtime", "blackbox"):
         pytest.skip(f"service {open311_written.service_code} is {kind}: the token is demanded of batch "
@@ -101,7 +101,7 @@ def test_read_back_by_id(open311_client, open311_written, open311_profile, fmt):
     problems = compare_written(open311_written, row, with_attributes=params is not None)
     if problems:
         fail(f"request {open311_written.service_request_id} does not read back as written:\n"
-             + checks.listing(problems))
+             + expect.listing(problems))
 
 
 @requirement("CHI-READBACK-LIST")
@@ -109,7 +109,7 @@ def test_read_back_in_list(open311_client, open311_written):
     """The written request is found with service_request_id= its id"""
     rid = _resolved(open311_written)
     answer = open311_client.requests({"service_request_id": rid})
-    checks.expect_status(answer, 200)
+    expect.status(answer, 200)
     rows, _ = Client.identified(answer)
     if not any(str(r.get("service_request_id")) == rid for r in rows):
         fail(f"{answer.describe()}: request {rid} is not in the list")
@@ -131,7 +131,7 @@ def test_no_rows_without_id_in_narrow_answers(open311_written, open311_client):
             if pending:
                 leaks.append(f"{answer.describe()}: {len(pending)} row(s) without service_request_id")
     if leaks:
-        fail("rows without an id leaked into narrow answers:\n" + checks.listing(leaks))
+        fail("rows without an id leaked into narrow answers:\n" + expect.listing(leaks))
 
 
 @requirement("CHI-PENDING-SHAPE")
@@ -155,15 +155,15 @@ def compare_written(written, row, with_attributes):
         problems.append(f"service_code: wrote {fields['service_code']!r}, read {row.get('service_code')!r}")
     # the same words; line breaks and characters are GR2-POST-DESCRIPTION-TEXT's to judge
     if " ".join(str(row.get("description")).split()) != " ".join(fields["description"].split()):
-        problems.append(f"description: wrote {checks.clip(fields['description'])!r}, "
-                        f"read {checks.clip(row.get('description'))!r}")
+        problems.append(f"description: wrote {expect.clip(fields['description'])!r}, "
+                        f"read {expect.clip(row.get('description'))!r}")
     for name in ("lat", "long"):
         try:
             if not math.isclose(float(row.get(name)), float(fields[name]), abs_tol=1e-6):
                 problems.append(f"{name}: wrote {fields[name]}, read {row.get(name)}")
         except (TypeError, ValueError):
             problems.append(f"{name}: wrote {fields[name]}, read {row.get(name)!r}")
-    address = checks.address_problem(fields.get("address_string"), row)
+    address = expect.address_problem(fields.get("address_string"), row)
     if address:
         problems.append(address)
     if with_attributes and written.attributes:

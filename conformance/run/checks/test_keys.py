@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import checks
 from conformance.contract import OPERATIONS
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import READS, fetch, title
-from conformance.scenarios._writes import valid_post
+from conformance.run import expect
+from conformance.run.checks._endpoints import READS, fetch, title
+from conformance.run.checks._writes import valid_post
 
 requirement = pytest.mark.requirement
 WRONG_KEY = "open311-conformance-not-a-key-0000"
@@ -26,7 +26,7 @@ def test_reads_need_no_key(open311_client):
         if answer.status in (401, 403):
             refused.append(f"{title(endpoint)}: {answer.describe()}")
     if refused:
-        fail("reads refused without an api_key:\n" + checks.listing(refused))
+        fail("reads refused without an api_key:\n" + expect.listing(refused))
 
 
 # which key a POST carries: none, or one the target never issued
@@ -43,7 +43,7 @@ def test_post_without_valid_key_refused(open311_client, open311_catalogue, open3
     """A POST without a valid api_key is refused with 403"""
     fields, attributes = valid_post(open311_client, open311_catalogue, open311_target, "open311-conformance: key check")
     answer = open311_client.create(fields, attributes, api_key=key, fmt=fmt, label="POST without a valid key")
-    checks.expect_status(answer, 403)
+    expect.status(answer, 403)
 
 
 @requirement("GR2-KEY-GET-WRONG")
@@ -55,7 +55,7 @@ def test_get_with_wrong_key_not_a_bad_request(open311_client, fmt):
         if answer.status == 400 or answer.status >= 500]
     if wrong:
         fail("a key the read does not need made the server fail or call the request bad "
-             "(expected an answer, or 401/403):\n" + checks.listing(wrong))
+             "(expected an answer, or 401/403):\n" + expect.listing(wrong))
 
 
 @requirement("GR2-ERR-BODY")
@@ -64,4 +64,4 @@ def test_key_refusal_is_error_list(open311_client, open311_catalogue, open311_ta
     """The refusal of a keyless POST is an error list"""
     fields, attributes = valid_post(open311_client, open311_catalogue, open311_target, "open311-conformance: no key")
     answer = open311_client.create(fields, attributes, api_key=None, fmt=fmt, label="POST without key")
-    checks.expect_error_list(answer, open311_profile)
+    expect.error_list(answer, open311_profile)

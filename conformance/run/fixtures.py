@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.client import Client
-from conformance.context import RunContext
 from conformance.outcomes import Inconclusive
 from conformance.profiles import Profile
+from conformance.run.context import RunContext
+from conformance.run.write_flow import WriteOutcome
 from conformance.target import Target
-from conformance.write_flow import WriteOutcome
 
 if TYPE_CHECKING:
     from conformance.appcheck.testing import Open311Simulator
@@ -42,7 +42,7 @@ class Catalogue:
 
 @pytest.fixture(scope="session")
 def open311_context(request: pytest.FixtureRequest) -> RunContext:
-    from conformance.plugin import CONTEXT_KEY
+    from conformance.run.plugin import CONTEXT_KEY
 
     context = request.config.stash.get(CONTEXT_KEY, None)
     if context is None:

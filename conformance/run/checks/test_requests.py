@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import checks, contract
+from conformance import contract
 from conformance.client import Client
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import sample_request_id
+from conformance.run import expect
+from conformance.run.checks._endpoints import sample_request_id
 
 requirement = pytest.mark.requirement
 
@@ -20,12 +21,12 @@ def test_request_list_conforms(open311_client, open311_profile, fmt, query):
     if query and not open311_profile.quirks.extensions:
         pytest.skip(f"the {open311_profile.name} profile documents no extensions=true")
     answer = open311_client.requests(query, fmt)
-    checks.expect_status(answer, 200)
-    data = checks.expect_decoded(answer)
+    expect.status(answer, 200)
+    data = expect.decoded(answer)
     if not isinstance(data, list):
         fail(f"{answer.describe()}: expected a list of requests, got {type(data).__name__}")
     rows, _pending = Client.identified(answer)
-    checks.expect_valid(answer, "service-requests", open311_profile, data=rows)
+    expect.valid(answer, "service-requests", open311_profile, data=rows)
 
 
 @requirement("GR2-REQ-HAS-ID")
@@ -37,7 +38,7 @@ def test_every_listed_request_has_id(open311_client, open311_context):
     if flow.pending_list is not None:
         answers.append(flow.pending_list)
     for answer in answers:
-        checks.expect_ok(answer)
+        expect.ok(answer)
         _, pending = Client.identified(answer)
         if pending:
             fail(f"{answer.describe()}: {len(pending)} row(s) without service_request_id")
@@ -48,11 +49,11 @@ def test_dates_are_w3c(open311_client, open311_profile):
     """Every date-time answered is W3C with a zone"""
     query = {"extensions": "true"} if open311_profile.quirks.extensions else {}
     answer = open311_client.requests(query)
-    checks.expect_ok(answer)
+    expect.ok(answer)
     rows, _ = Client.identified(answer)
-    problems = checks.datetime_problems(rows)
+    problems = expect.datetime_problems(rows)
     if problems:
-        fail(f"{len(problems)} date-time(s) are not W3C with a zone:\n" + checks.listing(problems))
+        fail(f"{len(problems)} date-time(s) are not W3C with a zone:\n" + expect.listing(problems))
 
 
 @requirement("GR2-REQ-ONE")
@@ -61,8 +62,8 @@ def test_single_request_is_one_element_list(open311_client, fmt):
     """requests/{id} answers a one-element list holding that request"""
     rid = sample_request_id(open311_client, not_first=True)
     answer = open311_client.request(rid, fmt)
-    checks.expect_status(answer, 200)
-    data = checks.expect_decoded(answer)
+    expect.status(answer, 200)
+    data = expect.decoded(answer)
     if not isinstance(data, list) or len(data) != 1:
         size = len(data) if isinstance(data, list) else type(data).__name__
         fail(f"{answer.describe()}: expected a list of one request, got {size}")
@@ -74,7 +75,7 @@ def test_single_request_is_one_element_list(open311_client, fmt):
 def test_extensions_add_fields(open311_client, open311_profile):
     """extensions=true adds attributes, extended_attributes and notes"""
     answer = open311_client.requests({"extensions": "true"})
-    checks.expect_status(answer, 200)
+    expect.status(answer, 200)
     rows, _ = Client.identified(answer)
     if not rows:
         raise Inconclusive("no identified requests to look at")
@@ -82,7 +83,7 @@ def test_extensions_add_fields(open311_client, open311_profile):
                if not any(isinstance(r.get(name), dict | list) for r in rows)]
     if missing:
         fail(f"{answer.describe()}: no row carries {' or '.join(missing)}")
-    checks.expect_valid(answer, "service-requests", open311_profile, data=rows)
+    expect.valid(answer, "service-requests", open311_profile, data=rows)
 
 
 @requirement("CHI-ORDER-NEWEST")
@@ -91,7 +92,7 @@ def test_newest_first(open311_client):
     import datetime as dt
 
     answer = open311_client.requests({"status": "closed"})
-    checks.expect_ok(answer)
+    expect.ok(answer)
     rows, _ = Client.identified(answer)
     stamps = []
     for row in rows:
@@ -114,7 +115,7 @@ def test_identifiers_are_strings(open311_catalogue, open311_history):
     numbers += contract.numeric_identifiers(open311_history, "service-requests")
     if numbers:
         fail(f"{len(numbers)} identifier(s) are JSON numbers, not strings:\n"
-             + checks.listing(v.message for v in numbers))
+             + expect.listing(v.message for v in numbers))
 
 
 @requirement("GR2-EMPTY-NULL")
@@ -123,7 +124,7 @@ def test_empty_fields_are_null(open311_history):
     empty = [f"request {row.get('service_request_id')}: {name}" for row in open311_history
              for name, value in row.items() if value == ""]
     if empty:
-        fail(f"{len(empty)} field(s) are empty strings:\n" + checks.listing(empty))
+        fail(f"{len(empty)} field(s) are empty strings:\n" + expect.listing(empty))
 
 
 @requirement("GR2-REQ-ADDRESS-FIELDS")
@@ -132,7 +133,7 @@ def test_address_fields_present(open311_history):
     missing = [f"request {row.get('service_request_id')}: no {name}" for row in open311_history
                for name in ("address_id", "zipcode") if name not in row]
     if missing:
-        fail(f"{len(missing)} field(s) missing:\n" + checks.listing(missing))
+        fail(f"{len(missing)} field(s) missing:\n" + expect.listing(missing))
 
 
 @requirement("GR2-REQ-CODE-LISTED")
@@ -142,4 +143,4 @@ def test_listed_requests_have_listed_codes(open311_catalogue, open311_history):
     strays = [f"request {row.get('service_request_id')}: {row.get('service_code')!r}"
               for row in open311_history if str(row.get("service_code")) not in listed]
     if strays:
-        fail(f"{len(strays)} request(s) of codes the service list lacks:\n" + checks.listing(strays))
+        fail(f"{len(strays)} request(s) of codes the service list lacks:\n" + expect.listing(strays))

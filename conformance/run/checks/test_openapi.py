@@ -4,7 +4,7 @@ Hand-written scenarios check what the City documents; these let schemathesis gen
 parameter values nobody thought of, valid and invalid, and judge every answer: no server
 error, documented status and content type, the body conforms to the operation's schema (XML
 decoded through ``wire`` first), invalid input refused with a 4xx, errors as GeoReport error
-lists, and a POST refused without or with a wrong key. See :mod:`conformance.fuzzing`.
+lists, and a POST refused without or with a wrong key. See :mod:`conformance.run.fuzzing`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from conformance import checks, fuzzing
 from conformance.client import Client, attribute_fields
-from conformance.context import RunContext
 from conformance.outcomes import Inconclusive, fail
+from conformance.run import expect, fuzzing
+from conformance.run.context import RunContext
+from conformance.run.write_flow import choose_service, ensure_location, fill_attributes, post_fields
 from conformance.target import Target
-from conformance.write_flow import choose_service, ensure_location, fill_attributes, post_fields
 
 # read by the plugin: these checks are reported with source "openapi" in summary.json
 CHECK_SOURCE = "openapi"
@@ -67,7 +67,7 @@ def test_openapi_contract(open311_context: RunContext, spec: fuzzing.OperationSp
 def _acceptable_post(client: Client, target: Target) -> dict[str, Any]:
     """Service, location and required attributes the target accepts, from its own catalogue."""
     services = client.services()
-    checks.expect_ok(services)
+    expect.ok(services)
     service = choose_service(services.data if isinstance(services.data, list) else [], target)
     if service is None:
         raise Inconclusive("no service to write to in the service list")

@@ -8,11 +8,12 @@ from functools import cache
 
 import pytest
 
-from conformance import checks, wire
+from conformance import wire
 from conformance.client import Client
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import JURISDICTION_READS, UNKNOWN_ID, fetch, title
-from conformance.write_flow import UNKNOWN_JURISDICTION
+from conformance.run import expect
+from conformance.run.checks._endpoints import JURISDICTION_READS, UNKNOWN_ID, fetch, title
+from conformance.run.write_flow import UNKNOWN_JURISDICTION
 
 requirement = pytest.mark.requirement
 CHICAGO = "cityofchicago.org"
@@ -33,7 +34,7 @@ def _stamp(value):
 
 def _rows(client, query):
     answer = client.requests(query)
-    checks.expect_status(answer, 200)
+    expect.status(answer, 200)
     rows, _ = Client.identified(answer)
     return answer, rows
 
@@ -72,7 +73,7 @@ def test_filter_by_service_code(open311_client, open311_history, open311_profile
     strays = [f"{r['service_request_id']}: {r.get('service_code')}" for r in rows
               if str(r.get("service_code")) not in wanted]
     if strays:
-        fail(f"{answer.describe()}: {len(strays)} row(s) of other codes:\n" + checks.listing(strays))
+        fail(f"{answer.describe()}: {len(strays)} row(s) of other codes:\n" + expect.listing(strays))
     if not rows:
         fail(f"{answer.describe()}: no rows, though the history has requests of {wanted}")
     # a listed code without requests answers no row of another code
@@ -86,7 +87,7 @@ def test_filter_by_service_code(open311_client, open311_history, open311_profile
                   if str(r.get("service_code")) != idle[0]]
         if strays:
             fail(f"{answer.describe()}: a code without requests answered {len(strays)} row(s) of "
-                 "other codes:\n" + checks.listing(strays))
+                 "other codes:\n" + expect.listing(strays))
 
 
 @requirement("GR2-FILTER-STATUS")
@@ -98,7 +99,7 @@ def test_filter_by_status(open311_client, open311_history, open311_profile, stat
     answer, rows = _rows(open311_client, _wide(open311_profile, {"status": status}))
     strays = [f"{r['service_request_id']}: {r.get('status')}" for r in rows if r.get("status") != status]
     if strays or not rows:
-        fail(f"{answer.describe()}: " + (f"{len(strays)} row(s) of another status:\n" + checks.listing(strays)
+        fail(f"{answer.describe()}: " + (f"{len(strays)} row(s) of another status:\n" + expect.listing(strays)
                                         if strays else "no rows"))
 
 
@@ -136,7 +137,7 @@ def test_filter_by_time_window(open311_client, open311_history, open311_profile,
     answer, rows = _rows(open311_client, _wide(open311_profile, {lower: low.isoformat(), upper: high.isoformat()}))
     strays = _outside(rows, field, low, high)
     if strays:
-        fail(f"{answer.describe()}: {len(strays)} row(s) outside the window:\n" + checks.listing(strays))
+        fail(f"{answer.describe()}: {len(strays)} row(s) outside the window:\n" + expect.listing(strays))
     if not rows:
         fail(f"{answer.describe()}: no rows inside a window the history fills")
 
@@ -162,7 +163,7 @@ def test_paging(open311_client, open311_history):
 def test_default_page_size(open311_client):
     """Without page_size a page holds at most 50 requests"""
     answer = open311_client.requests()
-    checks.expect_ok(answer)
+    expect.ok(answer)
     if isinstance(answer.data, list) and len(answer.data) > 50:
         fail(f"{answer.describe()}: {len(answer.data)} rows without page_size (default is 50)")
 
@@ -178,13 +179,13 @@ def test_paging_limits(open311_client, query):
         if len(rows) > 500:
             fail(f"{answer.describe()}: {len(rows)} rows; never more than 500")
         return
-    checks.expect_status(answer, 400)
+    expect.status(answer, 400)
 
 
 @requirement("GR2-BAD-STATUS-400")
 def test_unknown_status_refused(open311_client):
     """An unknown status value is refused with 400"""
-    checks.expect_status(open311_client.requests({"status": "bogus"}), 400)
+    expect.status(open311_client.requests({"status": "bogus"}), 400)
 
 
 @requirement("GR2-BAD-DATE-400")
@@ -192,7 +193,7 @@ def test_unknown_status_refused(open311_client):
 @pytest.mark.parametrize("field", ["start_date", "end_date"])
 def test_malformed_date_refused(open311_client, field, value):
     """A malformed date is refused with 400"""
-    checks.expect_status(open311_client.requests({field: value}), 400)
+    expect.status(open311_client.requests({field: value}), 400)
 
 
 @requirement("GR2-JURISDICTION-CONSISTENT")
@@ -215,7 +216,7 @@ def test_unknown_jurisdiction(open311_client, operation, fmt):
 def test_chicago_jurisdiction(open311_client, value):
     """jurisdiction_id=cityofchicago.org is accepted and an empty one is ignored"""
     answer = open311_client.fetch("services", "json", {"jurisdiction_id": value}, with_jurisdiction=False)
-    checks.expect_status(answer, 200)
+    expect.status(answer, 200)
 
 
 # --- dates and parameters ------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def test_chicago_jurisdiction(open311_client, value):
 @pytest.mark.parametrize("field", ["start_date", "end_date"])
 def test_date_without_zone_refused(open311_client, field):
     """A date without a zone is refused with 400"""
-    checks.expect_status(open311_client.requests({field: "2024-01-01T00:00:00"}), 400)
+    expect.status(open311_client.requests({field: "2024-01-01T00:00:00"}), 400)
 
 
 @requirement("GR2-DATE-OFFSET")
@@ -237,7 +238,7 @@ def test_date_with_offset_accepted(open311_client, open311_history):
     strays = _outside(rows, "requested_datetime", low, high)
     if strays or not rows:
         fail(f"{answer.describe()}: " + ("no rows" if not rows else
-                                        "rows outside the window:\n" + checks.listing(strays)))
+                                        "rows outside the window:\n" + expect.listing(strays)))
 
 
 @cache
@@ -257,7 +258,7 @@ def test_neutral_parameter(open311_client, extra):
     base = {"end_date": _cutoff()}
     plain, plain_rows = _rows(open311_client, base)
     answer = open311_client.requests({**base, **extra})
-    checks.expect_status(answer, 200)
+    expect.status(answer, 200)
     rows, _ = Client.identified(answer)
     # a server that ignores end_date lists what the run writes meanwhile; that drift is
     # GR2-FILTER-DATES's to judge, so only requests older than the cutoff are compared
@@ -300,7 +301,7 @@ def test_default_window(open311_client):
            if (_stamp(r.get("requested_datetime")) or oldest) < oldest]
     if len(answer.data) > MAX_ROWS or old:
         fail(f"{answer.describe()}: {len(answer.data)} rows, {len(old)} older than {SPAN_DAYS} "
-             "days:\n" + checks.listing(old))
+             "days:\n" + expect.listing(old))
 
 
 @requirement("GR2-DATE-SPAN")
@@ -315,13 +316,13 @@ def test_span_limit(open311_client):
                                       "end_date": end.strftime("%Y-%m-%dT%H:%M:%SZ")})
     if answer.status == 400:
         return
-    checks.expect_status(answer, 200, 400)
+    expect.status(answer, 200, 400)
     rows, _ = Client.identified(answer)
     strays = _outside(rows, "requested_datetime", start, end)
     if strays:
         fail(f"{answer.describe()}: {len(strays)} row(s) outside the {SPAN_ASKED_DAYS}-day span asked "
              f"({start:%Y-%m-%d} to {end:%Y-%m-%d}); a span may be refused or clamped, never widened "
-             "or ignored:\n" + checks.listing(strays))
+             "or ignored:\n" + expect.listing(strays))
     stamps = [s for s in (_stamp(r.get("requested_datetime")) for r in rows) if s is not None]
     if stamps and (max(stamps) - min(stamps)).total_seconds() > (SPAN_DAYS + 1) * DAY:
         fail(f"{answer.describe()}: a {SPAN_ASKED_DAYS}-day span answered requests {max(stamps) - min(stamps)} "

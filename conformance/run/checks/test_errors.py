@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import checks
 from conformance.outcomes import Inconclusive, fail
-from conformance.scenarios._endpoints import UNKNOWN_CODE, UNKNOWN_ID, UNKNOWN_TOKEN
+from conformance.run import expect
+from conformance.run.checks._endpoints import UNKNOWN_CODE, UNKNOWN_ID, UNKNOWN_TOKEN
 
 requirement = pytest.mark.requirement
 
@@ -25,21 +25,21 @@ BODY_CASES = [pytest.param(path, fmt, id=f"{name}, {fmt}")
 @pytest.mark.parametrize(("path", "fmt"), CASES)
 def test_unknown_resource_404(open311_client, path, fmt):
     """An unknown resource is answered 404"""
-    checks.expect_status(open311_client.fetch(path, fmt), 404)
+    expect.status(open311_client.fetch(path, fmt), 404)
 
 
 @requirement("GR2-ERR-BODY")
 @pytest.mark.parametrize(("path", "fmt"), BODY_CASES)
 def test_error_body_is_error_list(open311_client, open311_profile, path, fmt):
     """An error answer carries a list of code and description"""
-    checks.expect_error_list(open311_client.fetch(path, fmt), open311_profile)
+    expect.error_list(open311_client.fetch(path, fmt), open311_profile)
 
 
 @requirement("GR2-ERR-FORMAT")
 @pytest.mark.parametrize(("path", "fmt"), BODY_CASES)
 def test_error_in_requested_format(open311_client, path, fmt):
     """An error answer comes in the requested format"""
-    checks.expect_error_format(open311_client.fetch(path, fmt))
+    expect.error_format(open311_client.fetch(path, fmt))
 
 
 ODD_QUERIES = [
@@ -58,7 +58,7 @@ def test_no_server_error_on_odd_input(open311_client, open311_profile):
         if answer.status >= 500:
             crashed.append(f"{answer.describe()}")
     if crashed:
-        fail(f"{len(crashed)} odd input(s) crashed the server:\n" + checks.listing(crashed))
+        fail(f"{len(crashed)} odd input(s) crashed the server:\n" + expect.listing(crashed))
 
 
 # values of the parameters Chicago defines that no reading of its documents makes valid: not
@@ -74,7 +74,7 @@ def test_unreadable_values_refused(open311_client, open311_profile):
                     "a server may ignore them")
     kept = [a.describe() for a in map(open311_client.requests, UNREADABLE) if a.status < 400]
     if kept:
-        fail(f"{len(kept)} unreadable value(s) answered as if valid:\n" + checks.listing(kept))
+        fail(f"{len(kept)} unreadable value(s) answered as if valid:\n" + expect.listing(kept))
 
 
 # every kind of error a run provokes with a GET, beyond the unknown resources above:
@@ -106,7 +106,7 @@ def _judge_each(errors, judge):
         except AssertionError as exc:
             problems.append(str(exc).splitlines()[0])
     if problems:
-        fail(f"{len(problems)} of {len(errors)} error answer(s):\n" + checks.listing(problems))
+        fail(f"{len(problems)} of {len(errors)} error answer(s):\n" + expect.listing(problems))
 
 
 @requirement("GR2-ERR-BODY")
@@ -114,14 +114,14 @@ def _judge_each(errors, judge):
 def test_every_error_is_an_error_list(open311_client, open311_profile, fmt):
     """Every error the run provokes carries a list of code and description"""
     _judge_each(_provoked_errors(open311_client, open311_profile, fmt),
-                lambda answer: checks.expect_error_list(answer, open311_profile))
+                lambda answer: expect.error_list(answer, open311_profile))
 
 
 @requirement("GR2-ERR-FORMAT")
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_every_error_in_requested_format(open311_client, open311_profile, fmt):
     """Every error the run provokes comes in the requested format"""
-    _judge_each(_provoked_errors(open311_client, open311_profile, fmt), checks.expect_error_format)
+    _judge_each(_provoked_errors(open311_client, open311_profile, fmt), expect.error_format)
 
 
 @requirement("GR2-ERR-CODE-STATUS")
@@ -135,4 +135,4 @@ def test_error_code_is_status(open311_client, open311_profile, fmt):
         if any(code != answer.status for code in codes):
             problems.append(f"{answer.describe()}: codes {codes}")
     if problems:
-        fail("error codes differ from the HTTP status:\n" + checks.listing(problems))
+        fail("error codes differ from the HTTP status:\n" + expect.listing(problems))

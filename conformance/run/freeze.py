@@ -11,16 +11,17 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from conformance import __version__, checks, requirements, wire
+from conformance import __version__, requirements, wire
 from conformance.checklist import checklist, target_conditions
 from conformance.contract import contract_hashes
 from conformance.outcomes import CheckResult
 from conformance.record import Mode, PollRow, RunRecord, Subject, WriteEvidence, WriteState
+from conformance.run import expect
 from conformance.transport import Exchange
 
 if TYPE_CHECKING:
     from conformance.client import Answer
-    from conformance.context import RunContext
+    from conformance.run.context import RunContext
 
 
 def freeze(context: RunContext, results: Iterable[CheckResult], *, started: str, finished: str,
@@ -86,7 +87,7 @@ def _post_state(post: Answer | None, answered_handle: bool) -> tuple[WriteState,
         return WriteState.NOT_WRITTEN, f"the POST got no answer ({post.exchange.error or 'no status'})"
     status = f"{post.status} {post.exchange.reason}".strip()
     if not post.ok:
-        said = checks.refusal_text(post)  # the server's own words, from whatever body
+        said = expect.refusal_text(post)  # the server's own words, from whatever body
         return WriteState.REFUSED, f"the POST was answered {status}" + (f": {said}" if said else "")
     if not answered_handle:
         return WriteState.ACCEPTED, (f"the POST was answered {status}, but with neither a token nor a "
@@ -164,7 +165,7 @@ def _text(value: Any) -> str | None:
 
 def fuzzing_facts(context: RunContext) -> dict[str, Any]:
     """How the OpenAPI-driven fuzzing ran: what reproduces it, and what it cost."""
-    from conformance.fuzzing.engine import examples_for, fuzz_requests, seed_for
+    from conformance.run.fuzzing.engine import examples_for, fuzz_requests, seed_for
 
     target = context.target
     return {"seed": seed_for(target.seed), "examples_per_operation": examples_for(target.fuzz_examples, target.remote),

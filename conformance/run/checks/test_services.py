@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import checks
 from conformance.outcomes import fail
+from conformance.run import expect
 
 requirement = pytest.mark.requirement
 
@@ -15,8 +15,8 @@ requirement = pytest.mark.requirement
 def test_service_list_conforms(open311_client, open311_profile, fmt):
     """The service list conforms to its schema"""
     answer = open311_client.services(fmt)
-    checks.expect_status(answer, 200)
-    checks.expect_valid(answer, "services", open311_profile)
+    expect.status(answer, 200)
+    expect.valid(answer, "services", open311_profile)
 
 
 @requirement("GR2-SVC-DEF")
@@ -33,14 +33,14 @@ def test_definitions_conform(open311_client, open311_catalogue, open311_profile,
             problems.append(f"{code}: HTTP {answer.status}")
             continue
         try:
-            checks.expect_valid(answer, "service-definition", open311_profile)
+            expect.valid(answer, "service-definition", open311_profile)
         except AssertionError as exc:
             problems.append(f"{code}: {exc}")
             continue
         if isinstance(answer.data, dict) and str(answer.data.get("service_code")) != code:
             problems.append(f"{code}: the definition names service_code {answer.data.get('service_code')!r}")
     if problems:
-        fail(f"{len(problems)} definition(s) do not conform:\n" + checks.listing(problems))
+        fail(f"{len(problems)} definition(s) do not conform:\n" + expect.listing(problems))
 
 
 @requirement("GR2-SVC-DEF-ORDER")
@@ -53,7 +53,7 @@ def test_attribute_order_unique(open311_catalogue):
         if len(orders) != len(set(orders)):
             problems.append(f"{code}: order values {orders}")
     if problems:
-        fail("attribute order repeats within a definition:\n" + checks.listing(problems))
+        fail("attribute order repeats within a definition:\n" + expect.listing(problems))
 
 
 @requirement("CHI-SVC-BATCH")
@@ -63,4 +63,4 @@ def test_services_are_batch(open311_catalogue):
            for s in open311_catalogue.services
            if s.get("type") != "batch" or s.get("metadata") is not True]
     if odd:
-        fail(f"{len(odd)} service(s) are not batch with metadata true:\n" + checks.listing(odd))
+        fail(f"{len(odd)} service(s) are not batch with metadata true:\n" + expect.listing(odd))

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from conformance import checks, requirements
+from conformance import requirements
 from conformance.client import Answer, Client
 from conformance.outcomes import Inconclusive, Level, fail
-from conformance.scenarios._writes import service_with_required, valid_post
-from conformance.write_flow import DESCRIPTION_LIMIT, answer_row, fill_attributes
+from conformance.run import expect
+from conformance.run.checks._writes import service_with_required, valid_post
+from conformance.run.write_flow import DESCRIPTION_LIMIT, answer_row, fill_attributes
 
 requirement = pytest.mark.requirement
 FORMATS = ("json", "xml")
@@ -49,8 +50,8 @@ def _post(client, fields, attributes, label, fmt="json"):
 
 
 def _expect_refusal(answer: Answer, profile) -> None:
-    checks.expect_status(answer, 400)
-    checks.expect_error_list(answer, profile)
+    expect.status(answer, 400)
+    expect.error_list(answer, profile)
 
 
 @requirement("GR2-POST-UNKNOWN-SERVICE")
@@ -59,7 +60,7 @@ def test_unknown_service_refused(keyed, open311_client, open311_catalogue, open3
     fields, attributes = valid_post(open311_client, open311_catalogue, open311_target,
                                     "open311-conformance: unknown service")
     fields["service_code"] = "000000000000000000000000"
-    checks.expect_status(_post(open311_client, fields, attributes, "POST unknown service"), 404)
+    expect.status(_post(open311_client, fields, attributes, "POST unknown service"), 404)
 
 
 @requirement("GR2-POST-LOCATION")
@@ -69,7 +70,7 @@ def test_missing_location_refused(keyed, open311_client, open311_catalogue, open
                                     "open311-conformance: no location")
     for name in LOCATION_FIELDS:
         fields.pop(name, None)
-    checks.expect_status(_post(open311_client, fields, attributes, "POST without location"), 400)
+    expect.status(_post(open311_client, fields, attributes, "POST without location"), 400)
 
 
 @requirement("GR2-POST-LOCATION-PAIR")
@@ -132,14 +133,14 @@ def _required_missing(client, catalogue, target, memo):
 def test_missing_required_attribute_refused(keyed, open311_client, open311_catalogue, open311_target, sent_once):
     """A POST missing a required attribute is refused with 400"""
     _code, answer = _required_missing(open311_client, open311_catalogue, open311_target, sent_once)
-    checks.expect_status(answer, 400)
+    expect.status(answer, 400)
 
 
 @requirement("CHI-ERR-NAMES-ATTRIBUTE")
 def test_missing_attribute_named(keyed, open311_client, open311_catalogue, open311_target, sent_once):
     """The refusal names the missing attribute code"""
     code, answer = _required_missing(open311_client, open311_catalogue, open311_target, sent_once)
-    text = checks.error_text(answer)
+    text = expect.error_text(answer)
     if code not in text:
         fail(f"the error does not name {code}: {text!r}")
 
@@ -195,14 +196,14 @@ def _long_description(client, catalogue, target, memo) -> OutOfRange:
 def test_unknown_list_value_refused(keyed, open311_client, open311_catalogue, open311_target, sent_once):
     """A list attribute value that is not a key is refused with 400"""
     case = _bad_list_value(open311_client, open311_catalogue, open311_target, sent_once)
-    checks.expect_status(case.answer, 400)
+    expect.status(case.answer, 400)
 
 
 @requirement("GR2-POST-DESCRIPTION-LENGTH")
 def test_long_description_refused(keyed, open311_client, open311_catalogue, open311_target, sent_once):
     """A description over 4000 characters is refused with 400"""
     case = _long_description(open311_client, open311_catalogue, open311_target, sent_once)
-    checks.expect_status(case.answer, 400)
+    expect.status(case.answer, 400)
 
 
 @requirement("GR2-POST-INPUT-KEPT")
@@ -223,7 +224,7 @@ def test_out_of_range_input_refused_or_kept(keyed, open311_client, open311_catal
             (unjudged if problem.startswith("not judged") else problems).append(f"{case.what}: {problem}")
     if problems:
         fail("input outside the stated values was answered with a 5xx or accepted and not kept:\n"
-             + checks.listing(problems))
+             + expect.listing(problems))
     if unjudged:
         raise Inconclusive("\n".join(unjudged))
 
@@ -247,7 +248,7 @@ def _kept_problem(client: Client, target, profile, case: OutOfRange) -> str | No
     got = ",".join(str(v) for v in got) if isinstance(got, list) else got
     if got == case.value or (got == case.value[:case.limit] and _cut_allowed(profile, case)):
         return None
-    return f"accepted as request {rid}, which reads back {checks.clip(got)!r}"
+    return f"accepted as request {rid}, which reads back {expect.clip(got)!r}"
 
 
 def _cut_allowed(profile, case: OutOfRange) -> bool:

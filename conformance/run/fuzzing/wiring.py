@@ -25,8 +25,8 @@ from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 
 from conformance import contract, profiles, wire
-from conformance.fuzzing import rules
 from conformance.profiles import Profile
+from conformance.run.fuzzing import rules
 from conformance.transport import Exchange, Transport
 
 # JSONP answers are JavaScript, not JSON, and .xml ignores the parameter: the scenarios judge
@@ -195,7 +195,7 @@ def open311_negative_rejected(ctx: Any, response: schemathesis.Response, case: A
     schemathesis' ``negative_data_rejection``, minus two query-string readings the City's
     documentation leaves open: a repeated parameter (the first counts) and empty items of a
     comma-separated list (ignored), both from serialising mutated arrays and objects; and minus
-    every request whose invalid parameters the rules (:mod:`conformance.fuzzing.rules`) all
+    every request whose invalid parameters the rules (:mod:`conformance.run.fuzzing.rules`) all
     excuse: empty ones, the rest beside a service_request_id, ones the profile does not define,
     refusals below MUST, a clamped page_size; and every request that, as sent, holds no invalid
     value (schemathesis' mutation serialised to a valid one). Any invalid parameter no rule

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from conformance import requirements
-from conformance.context import RunContext
-from conformance.fixtures import *  # noqa: F403  (fixtures are found through this module)
 from conformance.outcomes import CheckFailed, CheckResult, Inconclusive, Level, Outcome
+from conformance.run.context import RunContext
+from conformance.run.fixtures import *  # noqa: F403  (fixtures are found through this module)
 from conformance.transport import Failure, TransportError
 
 CONTEXT_KEY = pytest.StashKey[RunContext]()

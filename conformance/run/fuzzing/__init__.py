@@ -4,10 +4,10 @@ The hand-written scenarios check what the City documents; this drives schemathes
 Hypothesis-based generation over every operation of the description to find what nobody
 thought of. It is split in two:
 
-- :mod:`conformance.fuzzing.wiring`: what schemathesis is told (the schema loaded for the
+- :mod:`conformance.run.fuzzing.wiring`: what schemathesis is told (the schema loaded for the
   run, the XML deserializer that decodes through :mod:`conformance.wire`, the Open311 checks,
   and the requests adapter that hands every request to :class:`~conformance.transport.Transport`).
-- :mod:`conformance.fuzzing.engine`: what one check does (generate cases for one operation
+- :mod:`conformance.run.fuzzing.engine`: what one check does (generate cases for one operation
   and format, send them, judge the answers, write the findings with a curl reproduction).
 
 Every request goes through the run's transport with a label starting with ``openapi:``
@@ -17,7 +17,7 @@ request budget apply, and the report counts the fuzzing's requests by that prefi
 
 from __future__ import annotations
 
-from conformance.fuzzing.engine import (
+from conformance.run.fuzzing.engine import (
     DEFAULT_SEED,
     LABEL_PREFIX,
     MAX_POSTS_PER_RUN,
@@ -33,7 +33,7 @@ from conformance.fuzzing.engine import (
     post_refusal,
     seed_for,
 )
-from conformance.fuzzing.wiring import curl_command, deserialize_xml, load_schema
+from conformance.run.fuzzing.wiring import curl_command, deserialize_xml, load_schema
 
 __all__ = [
     "DEFAULT_SEED", "LABEL_PREFIX", "MAX_POSTS_PER_RUN", "OPERATIONS", "REMOTE_EXAMPLES",

@@ -4,7 +4,7 @@ The flow starts when the run starts and runs beside the other checks, so the wai
 City to process the request overlaps them: choose a service, fill its required attributes
 from its definition, POST with the key, look at the list while the request is pending
 (the City warns that such rows have no id), then poll the token until the id appears.
-The checks in ``scenarios/test_write_readback*.py`` judge what this flow recorded.
+The checks in ``run/checks/test_write_readback*.py`` judge what this flow recorded.
 
 A run writes at most four requests, so each write shows as much as it can: the main write
 carries a description of exactly 4000 characters with line breaks and non-ASCII text and

@@ -20,7 +20,7 @@ STAND_IN_DELAY = 0.05  # seconds: the stand-in resolves tokens at once, the plan
 
 
 def print_plan(target: Target) -> int:
-    from conformance.runner import execute
+    from conformance.run.engine import execute
 
     counts: Counter[str] = Counter()
     lines: list[str] = []  # printed afterwards: pytest captures output while the checks run
