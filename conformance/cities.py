@@ -13,15 +13,12 @@ API for other modules::
 
 from __future__ import annotations
 
-import argparse
 import difflib
-import json
 import re
-import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import profiles
@@ -140,26 +137,3 @@ def known_hosts() -> tuple[frozenset[str], frozenset[str]]:
     production = frozenset().union(*(c.production_hosts for c in _load().values()))
     test = frozenset(c.test_host for c in _load().values() if c.test_host) - production
     return test, production
-
-
-# --- the command -------------------------------------------------------------------------------
-
-def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    presets = all()
-    if args.json:
-        print(json.dumps([c.as_dict() for c in presets], indent=2, ensure_ascii=False), file=out)
-        return 0
-    width = max(len(c.name) for c in presets)
-    for city in presets:
-        print(f"{city.name:<{width}}  {city.title}  [{city.profile.name}]", file=out)
-        print(f"{'':<{width}}  test:        {city.test_url or '-'}", file=out)
-        print(f"{'':<{width}}  production:  {city.production_url}", file=out)
-        if city.jurisdiction_id:
-            print(f"{'':<{width}}  jurisdiction_id: {city.jurisdiction_id}", file=out)
-        for note in city.notes:
-            print(f"{'':<{width}}  note: {note}", file=out)
-    print(f"\n{len(presets)} cities; `run --city NAME` tests the test URL where one is published, "
-          "else the production URL (writes there need --allow-writes --allow-writes-to-production)",
-          file=out)
-    return 0

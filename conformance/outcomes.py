@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from conformance.errors import ExitCode
+
 
 class Outcome(StrEnum):
     PASSED = "passed"
@@ -51,12 +53,12 @@ class Verdict(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         return EXIT_CODES[self]
 
 
 OUTCOMES = tuple(Outcome)
-EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3}
+EXIT_CODES = {Verdict.PASS: ExitCode.OK, Verdict.FAIL: ExitCode.FAIL, Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE}
 
 
 class CheckFailed(AssertionError):

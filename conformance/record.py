@@ -10,6 +10,8 @@ between artifacts.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,6 +23,12 @@ from conformance.outcomes import CheckResult, Level, Outcome, Verdict
 from conformance.requirements import Requirement
 from conformance.target import KeySource
 from conformance.transport import Exchange, Stop, StopReason
+
+
+def new_run_id() -> str:
+    """A run's id: when it started (UTC, to the second), and six hex digits to keep two apart."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{now}-{secrets.token_hex(3)}"
 
 
 class Subject(StrEnum):

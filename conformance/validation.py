@@ -1,4 +1,4 @@
-"""``open311-conformance validate FILE --resource R [--profile P]``: check a recorded answer.
+"""``validate``: judge a recorded answer offline, by the schemas and rules a run uses.
 
 Exit codes follow the CLI: 0 valid, 1 invalid (including a body that cannot be decoded:
 that is the answer's fault, not the user's), 2 usage error (no such file, unreadable, a
@@ -13,7 +13,6 @@ document is listed: a wrong XML root too, with the problems of the rows it holds
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from collections.abc import Callable
@@ -21,10 +20,10 @@ from pathlib import Path
 from typing import TextIO
 
 from conformance import contract, profiles, requirements, wire
-from conformance.errors import UsageError
+from conformance.errors import ExitCode, UsageError
 from conformance.outcomes import Level
 
-EXIT_VALID, EXIT_INVALID = 0, 1
+EXIT_VALID, EXIT_INVALID = ExitCode.OK, ExitCode.FAIL
 
 # How the verdict names what it counted, per resource.
 _NOUNS = {
@@ -36,12 +35,12 @@ _NOUNS = {
 }
 
 
-def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
+def validate_file(path: Path, resource: str, profile: profiles.Profile, out: TextIO | None = None) -> ExitCode:
+    """Print what is wrong with the document in ``path`` and say valid or invalid."""
     out = out or sys.stdout
-    path, fmt, profile = _check_arguments(args)  # UsageError: the command line reports it, exit 2
+    fmt = _check_arguments(path, resource)  # UsageError: the command line reports it, exit 2
     body = _read(path)
 
-    resource = args.resource
     print(f"{path}: {resource}, {fmt.upper()}, {profile.name} profile", file=out)
     root_problems: list[contract.Violation] = []
     try:
@@ -129,16 +128,13 @@ def _said(violation: contract.Violation, ruled: list[Finding]) -> str:
     return f"{violation} ({why})" if why else str(violation)
 
 
-def _check_arguments(args: argparse.Namespace) -> tuple[Path, str, profiles.Profile]:
-    if args.resource not in contract.RESOURCES:
-        raise UsageError(f"unknown resource {args.resource!r}: expected one of "
-                     f"{', '.join(contract.RESOURCES)}")
-    profile = profiles.get(args.profile)  # UnknownProfile is a UsageError
-    path = Path(args.file)
+def _check_arguments(path: Path, resource: str) -> str:
+    if resource not in contract.RESOURCES:
+        raise UsageError(f"unknown resource {resource!r}: expected one of {', '.join(contract.RESOURCES)}")
     fmt = wire.format_of(path.name)
     if fmt is None:
         raise UsageError(f"{path}: cannot tell the format: the file name must end in .json or .xml")
-    return path, fmt, profile
+    return fmt
 
 
 def _read(path: Path) -> bytes:

@@ -15,15 +15,12 @@ from conformance import leakscan
 from conformance.errors import UsageError
 from conformance.record import RunRecord
 from conformance.report import har, html, junit, summary
+from conformance.report.bundle import EXCHANGES, HAR, HTML, JUNIT, SUMMARY
 from conformance.report.manifest import MANIFEST, bundle_files, write_manifest
 
-__all__ = ["prepare_directory", "write_bundle", "write_manifest"]
+__all__ = ["EXCHANGES", "HAR", "HTML", "JUNIT", "MANIFEST", "SUMMARY", "prepare_directory", "write_bundle",
+           "write_manifest"]
 
-SUMMARY = "summary.json"
-HAR = "evidence.har"
-HTML = "report.html"
-EXCHANGES = "exchanges.html"
-JUNIT = "junit.xml"
 
 
 def prepare_directory(directory: Path) -> Path:

@@ -12,16 +12,13 @@ there and no longer matches, the output says so (``verify`` is the command that 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance import jsonfile
 from conformance.errors import UsageError
 from conformance.report.manifest import MANIFEST, verify
 
-SUMMARY = "summary.json"
 FAILING = frozenset({"failed", "error"})
 
 
@@ -59,22 +56,6 @@ class Comparison:
     @property
     def exit_code(self) -> int:
         return 1 if self.newly_failing else 0
-
-
-def load_summary(location: Path) -> dict[str, Any]:
-    """summary.json of a report directory (or the file itself); UsageError when it is not one."""
-    path = location / SUMMARY if location.is_dir() else location
-    if not location.exists():
-        raise UsageError(f"{location}: no such directory")
-    if not path.is_file():
-        raise UsageError(f"{location}: not a report directory (no {SUMMARY})")
-    data = jsonfile.read(path)
-    checks = data.get("checks") if isinstance(data, dict) else None
-    if not isinstance(checks, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("outcome"), str)
-            for c in checks):
-        raise UsageError(f"{path}: not a conformance summary (no checks with id and outcome)")
-    return data
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
@@ -211,7 +192,7 @@ def render(result: Comparison, old_label: str, new_label: str) -> list[str]:
     return lines
 
 
-def _manifest_note(location: Path) -> str | None:
+def manifest_note(location: Path) -> str | None:
     if not location.is_dir() or not (location / MANIFEST).is_file():
         return None
     try:
@@ -222,18 +203,3 @@ def _manifest_note(location: Path) -> str | None:
         return None
     names = ", ".join(check.changed + check.missing + check.unexpected)
     return f"{location} does not match its manifest ({names}); run `open311-conformance verify`"
-
-
-def main(args: Any) -> int:
-    old_path, new_path = Path(args.old), Path(args.new)
-    if any((path / "sweep.json").is_file() for path in (old_path, new_path)):
-        from conformance.sweep import compare as sweeps
-
-        return sweeps.main(old_path, new_path)
-    old, new = load_summary(old_path), load_summary(new_path)
-    result = compare(old, new)
-    result.notes = [n for n in (_manifest_note(old_path), _manifest_note(new_path)) if n]
-    for line in render(result, str(old_path), str(new_path)):
-        print(line)
-    sys.stdout.flush()
-    return result.exit_code

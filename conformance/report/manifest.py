@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -116,19 +115,3 @@ def verify(directory: Path) -> Verification:
             check.matched.append(name)
     check.unexpected = sorted(present - set(recorded))
     return check
-
-
-def verify_main(args: Any) -> int:
-    check = verify(Path(args.directory))
-    if check.ok:
-        path = check.directory / MANIFEST
-        print(f"ok: {len(check.matched)} files of run {check.run_id} match {path} (sha256 {sha256_file(path)})")
-        return 0
-    for kind in ("changed", "missing", "unexpected"):
-        for name in getattr(check, kind):
-            print(f"{kind}: {name}")
-    print(f"NOT VERIFIED: {check.directory} differs from its manifest "
-          f"({len(check.changed)} changed, {len(check.missing)} missing, {len(check.unexpected)} unexpected)",
-          file=sys.stderr)
-    return 1
-

@@ -1,17 +1,14 @@
-"""``open311-conformance run``: test one target and leave the evidence.
+"""One run: pytest over ``conformance.run.checks`` with the plugin, then the bundle.
 
-Drives pytest over ``conformance.run.checks`` with the plugin, then writes the report
-directory and prints the pre-approval checklist and the verdict. With no target it starts
-the embedded simulator in-process and tests that.
+``execute`` tests a target and writes the report directory, saying the pre-approval
+checklist and the verdict on the console it is given; ``embedded`` starts the embedded
+simulator for a run that names no target.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
-import secrets
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,17 +17,16 @@ from typing import Any
 import pytest
 
 from conformance import profiles
-from conformance import target as target_mod
 from conformance.client import Client, Poll
-from conformance.errors import UsageError
 from conformance.outcomes import CheckResult, Outcome, Verdict
 from conformance.profiles import Profile
-from conformance.record import RunRecord
+from conformance.record import RunRecord, new_run_id
 from conformance.run.context import RunContext
 from conformance.run.freeze import freeze
 from conformance.run.plugin import RunPlugin
 from conformance.run.write_flow import WriteFlow
 from conformance.signals import stop_on_signals
+from conformance.simulator import faults as fault_catalogue
 from conformance.target import Target
 from conformance.timestamps import iso_utc
 from conformance.transport import StopReason, Transport
@@ -70,33 +66,6 @@ class RunResult:
         return self.record.kit_errors
 
 
-def new_run_id() -> str:
-    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{now}-{secrets.token_hex(3)}"
-
-
-def main(args: Any) -> int:
-    target = target_mod.from_args(args)
-    if target.simulator:
-        check_faults(target.faults)
-    if args.plan:
-        from conformance.run.plan import print_plan
-
-        return print_plan(target)
-    with embedded(target, args.simulator_delay) as live:
-        result = execute(live, report_dir=Path(args.report_dir) if args.report_dir else None,
-                         quiet=args.quiet)
-    return result.exit_code
-
-
-def check_faults(names: tuple[str, ...]) -> None:
-    from conformance.simulator.faults import CATALOGUE
-
-    unknown = [n for n in names if n not in CATALOGUE]
-    if unknown:
-        raise UsageError(f"unknown fault {', '.join(unknown)} (see `open311-conformance serve --list-faults`)")
-
-
 @contextlib.contextmanager
 def embedded(target: Target, delay: float) -> Iterator[Target]:
     """The target itself, or the embedded simulator started for it."""
@@ -121,7 +90,7 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
                   order_seed: int | None = None, **settings: Any) -> RunResult:
     """A whole run against a fresh embedded simulator: what the kit's own tests drive.
     ``settings`` are further Target fields (``app_name``, ``max_requests``, ...)."""
-    check_faults(faults)
+    fault_catalogue.check(faults)
     target = Target(base_url="", profile=profile, timeout=timeout, poll_timeout=poll_timeout,
                     simulator=True, faults=faults, **settings)
     with embedded(target, delay) as live:
@@ -134,13 +103,12 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
             order_seed: int | None = None) -> RunResult:
     from conformance.report import prepare_directory, write_bundle
 
-    console = Console(say)
     run_id = new_run_id()
     report_dir = prepare_directory(report_dir or Path("reports") / run_id)
     transport = transport or Transport(
         target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
         max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline)
-    console.redact = transport.redact  # every console line: a server may have echoed the key
+    console = _Redacted(say or _silent, transport.redact)  # a server may have echoed the key
     client = Client(transport, target.jurisdiction_id, key_on=target.profile.quirks.key_on)
     flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(console.say))
     context = RunContext(target, transport, client, run_id, flow, say=console.say)
@@ -202,34 +170,15 @@ def hermetic() -> Iterator[None]:
         os.environ.update(saved)
 
 
-class Console:
-    """The run's console lines: redacted, and quiet once nobody reads them.
+@dataclass(slots=True, frozen=True)
+class _Redacted:
+    """The caller's console, every line redacted of the key first."""
 
-    A closed stdout (``run | head -1``, a pager quit early) must not end the run: the
-    evidence is still written and the exit code is still the verdict's.
-    """
-
-    def __init__(self, say: Callable[[str], None] | None = None) -> None:
-        self._say = say
-        self.redact: Callable[[str], str] = lambda line: line
-        self.closed = False
+    line_out: Callable[[str], None]
+    redact: Callable[[str], str]
 
     def say(self, line: str) -> None:
-        if self.closed:
-            return
-        line = self.redact(line)
-        if self._say is not None:
-            self._say(line)
-            return
-        try:
-            print(line, flush=True)
-        except BrokenPipeError:
-            self.closed = True
-            # stdout is gone for good: point it at /dev/null so the interpreter's own flush
-            # at exit does not raise again
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
+        self.line_out(self.redact(line))
 
 
 def _poll_printer(say: Callable[[str], None]) -> Callable[[Poll], None]:
@@ -244,7 +193,7 @@ PRACTICE = ("Practice run: the embedded simulator stands in for the City's test 
             "This is not evidence for the City.")
 
 
-def _print_start(context: RunContext, console: Console, quiet: bool) -> None:
+def _print_start(context: RunContext, console: _Redacted, quiet: bool) -> None:
     target = context.target
     if quiet:
         return
@@ -263,7 +212,7 @@ def _print_start(context: RunContext, console: Console, quiet: bool) -> None:
 FAILED_LINES_ON_CONSOLE = 4
 
 
-def _print_end(record: RunRecord, report_dir: Path, console: Console, quiet: bool = False) -> None:
+def _print_end(record: RunRecord, report_dir: Path, console: _Redacted, quiet: bool = False) -> None:
     say = console.say
     if not quiet:
         say("")
@@ -291,3 +240,7 @@ def _print_end(record: RunRecord, report_dir: Path, console: Console, quiet: boo
         say(PRACTICE)
     say(record.pre_approval.sentence())
     say(f"verdict: {record.verdict.upper()}")
+
+
+def _silent(_line: str) -> None:
+    """The console of a run nobody watches (the kit's own tests, a plan's stand-in run)."""

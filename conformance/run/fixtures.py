@@ -1,4 +1,4 @@
-"""Fixtures of the conformance scenarios.
+"""Fixtures of the run's checks.
 
 Named ``open311_*`` because the plugin is loaded into every pytest session where the kit is
 installed, and generic names (``client``, ``target``) would shadow other projects' fixtures.
@@ -6,21 +6,17 @@ installed, and generic names (``client``, ``target``) would shadow other project
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from conformance.client import Client
 from conformance.outcomes import Inconclusive
 from conformance.profiles import Profile
-from conformance.run.context import RunContext
+from conformance.run.context import CONTEXT_KEY, RunContext
 from conformance.run.write_flow import WriteOutcome
 from conformance.target import Target
-
-if TYPE_CHECKING:
-    from conformance.appcheck.testing import Open311Simulator
 
 
 @dataclass(slots=True)
@@ -42,8 +38,6 @@ class Catalogue:
 
 @pytest.fixture(scope="session")
 def open311_context(request: pytest.FixtureRequest) -> RunContext:
-    from conformance.run.plugin import CONTEXT_KEY
-
     context = request.config.stash.get(CONTEXT_KEY, None)
     if context is None:
         pytest.skip("not inside an open311-conformance run (use `open311-conformance run`)")
@@ -111,22 +105,3 @@ def open311_written(open311_context: RunContext) -> WriteOutcome:
     if outcome.error:
         raise RuntimeError(f"the write flow broke: {outcome.error}")
     return outcome
-
-
-@pytest.fixture()
-def open311_simulator(request: pytest.FixtureRequest) -> Iterator[Open311Simulator]:
-    """The City-like simulator for an application's own tests: ``base_url``, ``api_key``,
-    ``set_faults(...)``, the ``recording`` of what the test's code sent, ``grade()``.
-
-    ``@pytest.mark.open311_simulator(delay=0.5, grading=True, faults=[...])`` configures it;
-    grading mode (on by default) lists rows without an id and answers a token's first poll 503.
-    """
-    from conformance.appcheck.testing import Open311Simulator
-
-    marker = request.node.get_closest_marker("open311_simulator")
-    options = dict(marker.kwargs) if marker else {}
-    simulator = Open311Simulator.start(**options)
-    try:
-        yield simulator
-    finally:
-        simulator.stop()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+from conformance.run.engine import execute
 from conformance.simulator import server
 from conformance.target import Target
 from conformance.transport import Transport
@@ -19,9 +21,7 @@ from conformance.transport import Transport
 STAND_IN_DELAY = 0.05  # seconds: the stand-in resolves tokens at once, the plan stays quick
 
 
-def print_plan(target: Target) -> int:
-    from conformance.run.engine import execute
-
+def print_plan(target: Target, say: Callable[[str], None]) -> None:
     counts: Counter[str] = Counter()
     lines: list[str] = []  # printed afterwards: pytest captures output while the checks run
 
@@ -49,17 +49,17 @@ def print_plan(target: Target) -> int:
         target.key_from_simulator = simulated and not target.api_key
         target.api_key = key
         where = "the embedded simulator" if simulated else target.base_url
-        print(f"# plan of a run against {where} ({target.kind}), profile {target.profile.name}")
-        print("# answers come from a stand-in simulator: ids and counts depend on the real target's data")
+        say(f"# plan of a run against {where} ({target.kind}), profile {target.profile.name}")
+        say("# answers come from a stand-in simulator: ids and counts depend on the real target's data")
         transport = Transport(target.base_url, key, timeout=target.timeout, write_policy=target.write_policy,
                               max_requests=target.max_requests, plan=announce, stand_in=stand_in.base_url)
         with tempfile.TemporaryDirectory(prefix="open311-plan-") as scratch:
             execute(target, report_dir=Path(scratch), quiet=True, say=lambda _line: None, transport=transport)
     finally:
         stand_in.stop()
-    print("\n".join(lines))
+    for line in lines:
+        say(line)
     writes = sum(n for method, n in counts.items() if method not in ("GET", "HEAD", "refused"))
     total = sum(n for method, n in counts.items() if method != "refused")
-    print(f"# {total} requests planned: {writes} writes, {counts['refused']} refused by the write guard; "
+    say(f"# {total} requests planned: {writes} writes, {counts['refused']} refused by the write guard; "
           "nothing was sent to the target")
-    return 0

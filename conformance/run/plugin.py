@@ -15,11 +15,10 @@ import pytest
 
 from conformance import requirements
 from conformance.outcomes import CheckFailed, CheckResult, Inconclusive, Level, Outcome
-from conformance.run.context import RunContext
+from conformance.run.context import CONTEXT_KEY, RunContext
 from conformance.run.fixtures import *  # noqa: F403  (fixtures are found through this module)
 from conformance.transport import Failure, TransportError
 
-CONTEXT_KEY = pytest.StashKey[RunContext]()
 _SYMBOL = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.WARNING: "WARN", Outcome.SKIPPED: "SKIP",
            Outcome.INCONCLUSIVE: "INCONCLUSIVE", Outcome.ERROR: "ERROR"}
 
@@ -28,10 +27,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "requirement(*ids): the registry requirements (conformance/requirements.yaml) a check judges",
-    )
-    config.addinivalue_line(
-        "markers",
-        "open311_simulator(delay=0.5, grading=True, faults=()): how the open311_simulator fixture starts",
     )
     config.addinivalue_line(
         "markers", "after_all: judged after every other check of the run (it judges what the run recorded)")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from conformance.errors import UsageError
+
 
 @dataclass(slots=True, frozen=True)
 class Fault:
@@ -266,12 +268,16 @@ def unknown(names: Iterable[str]) -> list[str]:
     return [name for name in names if name not in CATALOGUE]
 
 
+class UnknownFault(UsageError, ValueError):
+    """A fault name the catalogue does not hold: a usage error on the command line."""
+
+
 def check(names: Iterable[str]) -> frozenset[str]:
-    """The names as a set; ValueError naming every unknown one."""
+    """The names as a set; UnknownFault naming every unknown one."""
     names = tuple(names)
     bad = unknown(names)
     if bad:
-        raise ValueError(f"unknown fault{'s' if len(bad) > 1 else ''}: {', '.join(bad)} "
+        raise UnknownFault(f"unknown fault{'s' if len(bad) > 1 else ''}: {', '.join(bad)} "
                          "(see 'open311-conformance serve --list-faults')")
     return frozenset(names)
 

@@ -8,14 +8,14 @@ appears and fails counts in a run's comparison), 0 otherwise.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
 from conformance.outcomes import Verdict
-from conformance.report.compare import Comparison, compare, load_summary
+from conformance.report.bundle import load_summary
+from conformance.report.compare import Comparison, compare
 from conformance.sweep import rows
 from conformance.sweep.rows import TargetRow
 
@@ -89,14 +89,3 @@ def render(result: SweepComparison) -> list[str]:
                else "nothing newly fails")
     lines.append(f"Result: {verdict}")
     return lines
-
-
-def main(old: Path, new: Path) -> int:
-    if not (rows.is_sweep(old) and rows.is_sweep(new)):
-        raise UsageError("compare takes two report directories or two sweep folders (with sweep.json), "
-                         "not one of each")
-    result = compare_sweeps(old, new)
-    for line in render(result):
-        print(line)
-    sys.stdout.flush()
-    return result.exit_code

@@ -19,7 +19,7 @@ from conformance import __version__, jsonfile, leakscan
 from conformance.errors import UsageError
 from conformance.outcomes import Verdict
 from conformance.report import summary
-from conformance.report.compare import load_summary
+from conformance.report.bundle import load_summary
 from conformance.report.manifest import verify
 
 SWEEP = "sweep.json"

@@ -218,13 +218,13 @@ def _check_type(path: Path, line: int, key: str, value: Any) -> None:
 def _resolve(settings: Mapping[str, Any]) -> target_mod.Target:
     """The run's own checks over the settings, as `run` would apply them (no key, no environment)."""
     from conformance import cli
-    from conformance.run.engine import check_faults
+    from conformance.simulator import faults
 
     args = cli.build_parser().parse_args(["run"])
     for key, value in settings.items():
         setattr(args, key, float(value) if SETTINGS[key] == (int, float) else value)
     resolved = target_mod.from_args(args, environ={})
     if resolved.simulator:
-        check_faults(resolved.faults)
+        faults.check(resolved.faults)
     return resolved
 

@@ -1,4 +1,4 @@
-"""``open311-conformance serve``: the simulated City in the foreground until Ctrl-C."""
+"""``serve``: the simulated City in the foreground until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import signal
 import sys
 import time
 
-from conformance.cli import EXIT_OK, UsageError
+from conformance.errors import ExitCode, UsageError
 from conformance.simulator import faults as fault_catalogue
+from conformance.simulator.server import start
 from conformance.transport import is_loopback
 
 
@@ -17,17 +18,12 @@ def main(args: argparse.Namespace) -> int:
         for line in fault_catalogue.describe():
             print(line)
         print(f"\n{len(fault_catalogue.CATALOGUE)} faults")
-        return EXIT_OK
-    try:
-        active = fault_catalogue.check(args.fault or ())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        return ExitCode.OK
+    active = fault_catalogue.check(args.fault or ())
     if args.delay is None or args.delay < 0:
         raise UsageError("--delay must be a number of seconds, 0 or more")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
-
-    from conformance.simulator.server import start
 
     # SIGINT and SIGTERM are only noted: the main thread then stops the server in order,
     # instead of a KeyboardInterrupt landing wherever it happens to be (mid-print, mid-stop).
@@ -64,4 +60,4 @@ def main(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("Simulator stopped.", flush=True)
-    return EXIT_OK
+    return ExitCode.OK

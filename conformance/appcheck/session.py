@@ -1,4 +1,4 @@
-"""``open311-conformance check-app``: grade an application against the City-like simulator.
+"""One grading of an application (``check-app``) against the City-like simulator.
 
 Starts the server (the grading simulator, or the proxy with ``--proxy``), tells the
 application where it is (printed, and in COMMAND's environment), runs COMMAND or waits for a
@@ -7,13 +7,13 @@ hand-run application, then judges the recording and writes the bundle. Exit code
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,7 +22,7 @@ from conformance.appcheck.grading import JURISDICTION, GradingServer, GradingSim
 from conformance.appcheck.live import Progress
 from conformance.appcheck.recording import redactor
 from conformance.errors import UsageError
-from conformance.record import RunRecord
+from conformance.record import RunRecord, new_run_id
 from conformance.report import prepare_directory
 from conformance.signals import stop_on_signals
 from conformance.timestamps import iso_utc
@@ -34,29 +34,49 @@ _SYMBOL = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SK
            "inconclusive": "NOT SHOWN", "error": "ERROR"}
 
 
-def main(args: argparse.Namespace) -> int:
-    formats = _formats(args.formats)
-    argv = list(args.app_command)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
-    if not args.wait or args.wait <= 0:
-        raise UsageError("--wait must be a positive number of seconds")
-    if args.simulator_delay is None or args.simulator_delay < 0:
-        raise UsageError("--simulator-delay must be a number of seconds, 0 or more")
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
-    proxy_key = _proxy_key(args.proxy) if args.proxy else None
-    from conformance.run.engine import new_run_id
+@dataclass(slots=True, frozen=True)
+class AppCheckSettings:
+    """What one grading needs, checked: every bad value is a UsageError naming its flag."""
 
+    app_name: str = "open311 application"
+    formats: tuple[str, ...] = ("json",)
+    wait: float = 300.0  # seconds for the application; then it is stopped
+    simulator_delay: float = 5.0  # seconds before a written request gets its id
+    port: int = 0  # 0: any free port
+    report_dir: Path | None = None  # None: reports/<run-id>
+    proxy: str | None = None  # forward to this server instead of the simulator
+    app_command: tuple[str, ...] = ()  # empty: the application is run by hand
+
+    def __post_init__(self) -> None:
+        if not self.wait or self.wait <= 0:
+            raise UsageError("--wait must be a positive number of seconds")
+        if self.simulator_delay is None or self.simulator_delay < 0:
+            raise UsageError("--simulator-delay must be a number of seconds, 0 or more")
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"--port must be between 0 and 65535, not {self.port}")
+
+    @classmethod
+    def build(cls, *, formats: str, app_command: Sequence[str], **values: object) -> AppCheckSettings:
+        """From the command line's words: ``json,xml``, and COMMAND after an optional ``--``."""
+        argv = list(app_command)
+        if argv and argv[0] == "--":
+            argv = argv[1:]
+        return cls(formats=parse_formats(formats), app_command=tuple(argv), **values)  # type: ignore[arg-type]
+
+
+def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunRecord:
+    """Serve, run or wait for the application, grade what it did, and write the bundle."""
+    proxy_key = _proxy_key(settings.proxy) if settings.proxy else None
     run_id = new_run_id()
-    report_dir = prepare_directory(Path(args.report_dir) if args.report_dir else Path("reports") / run_id)
-    server = _start(args, proxy_key)
-    say = _say
+    report_dir = prepare_directory(settings.report_dir or Path("reports") / run_id)
+    server = _start(settings, proxy_key)
+    argv = list(settings.app_command)
+    formats = settings.formats
     started = iso_utc()
     stop: list[Stop] = []  # a signal's stop: the grading then judges what it saw, inconclusive at best
     try:
         with stop_on_signals(stop.append):
-            _announce(server, args)
+            _announce(server, settings, say)
             progress = Progress(server.recorder, formats, say)
             app = None
             wait_ended = False
@@ -66,28 +86,28 @@ def main(args: argparse.Namespace) -> int:
                     env = {"OPEN311_BASE_URL": server.base_url, "OPEN311_API_KEY": server.api_key,
                            "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats)}
                     try:
-                        app = launcher.run(launcher.expand(argv, values), env, args.wait,
+                        app = launcher.run(launcher.expand(argv, values), env, settings.wait,
                                            redactor(server.api_key), say)
                     except launcher.LaunchError as exc:
                         _remove_if_empty(report_dir)
                         raise UsageError(str(exc)) from None
                 else:
-                    wait_ended = _wait_by_hand(progress, args.wait, say)
+                    wait_ended = _wait_by_hand(progress, settings.wait, say)
             except KeyboardInterrupt:
                 stop = stop or [Stop(StopReason.SIGNAL, "stopped by signal", time.time())]
                 say(f"{stop[0].detail}: grading what the application did until then")
-        grading = grade(server, app_name=args.app_name, formats=formats, started=started, app=app,
+        grading = grade(server, app_name=settings.app_name, formats=formats, started=started, app=app,
                         wait_ended=wait_ended or bool(stop))
     finally:
         server.stop()
         if stop:
             say("Simulator stopped.")
     record = bundle.write(grading, report_dir, server.api_key, run_id, stop=stop[0] if stop else None)
-    _print_end(record, report_dir)
-    return record.exit_code
+    _print_end(record, report_dir, say)
+    return record
 
 
-def _formats(text: str) -> tuple[str, ...]:
+def parse_formats(text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(part.strip().lower() for part in (text or "").split(",") if part.strip()))
     bad = [n for n in names if n not in FORMATS]
     if not names or bad:
@@ -106,33 +126,33 @@ def _proxy_key(url: str) -> str:
     return key
 
 
-def _start(args: argparse.Namespace, proxy_key: str | None) -> GradingServer:
+def _start(settings: AppCheckSettings, proxy_key: str | None) -> GradingServer:
     if proxy_key is not None:
         from conformance.appcheck.proxy import ProxyServer
 
         try:
-            return ProxyServer(args.proxy, proxy_key, port=args.port)
+            return ProxyServer(settings.proxy, proxy_key, port=settings.port)
         except OSError as exc:
-            raise UsageError(f"cannot serve on port {args.port}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
     try:
-        return GradingSimulator(app_name=args.app_name, delay=args.simulator_delay, port=args.port)
+        return GradingSimulator(app_name=settings.app_name, delay=settings.simulator_delay, port=settings.port)
     except OSError as exc:
-        raise UsageError(f"cannot serve on port {args.port}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
 
 
-def _announce(server: GradingServer, args: argparse.Namespace) -> None:
+def _announce(server: GradingServer, settings: AppCheckSettings, say: Callable[[str], None]) -> None:
     # the first three lines, always in this order: what a person configures the app with
-    _say(f"Base URL: {server.base_url}")
+    say(f"Base URL: {server.base_url}")
     if server.mode == "proxy":
-        _say(f"API key: the key in OPEN311_API_KEY ({key_fingerprint(server.api_key)})")
+        say(f"API key: the key in OPEN311_API_KEY ({key_fingerprint(server.api_key)})")
     else:
         # the one place the key is shown: a person may have to type it into the app
-        _say(f"API key: {server.api_key}")
-    _say(f"Jurisdiction: {JURISDICTION}")
+        say(f"API key: {server.api_key}")
+    say(f"Jurisdiction: {JURISDICTION}")
     if server.mode == "proxy":
-        _say(f"Grading {args.app_name!r}: forwarding to {server.upstream}")
+        say(f"Grading {settings.app_name!r}: forwarding to {server.upstream}")
     else:
-        _say(f"Grading {args.app_name!r}: token delay {args.simulator_delay:g} s; lists hold rows without "
+        say(f"Grading {settings.app_name!r}: token delay {settings.simulator_delay:g} s; lists hold rows without "
              "an id; a token's first poll is answered 503 with Retry-After")
 
 
@@ -156,28 +176,24 @@ def _wait_by_hand(progress: Progress, wait_s: float, say: Callable[[str], None])
     return True
 
 
-def _print_end(record: RunRecord, report_dir: Path) -> None:
-    _say("")
-    _say("Application checks")
+def _print_end(record: RunRecord, report_dir: Path, say: Callable[[str], None]) -> None:
+    say("")
+    say("Application checks")
     for result in record.results:
-        _say(f"  {_SYMBOL.get(result.outcome, result.outcome.upper()):<9} {'/'.join(result.requirement_ids):<22} "
+        say(f"  {_SYMBOL.get(result.outcome, result.outcome.upper()):<9} {'/'.join(result.requirement_ids):<22} "
              f"{result.message}")
-    _say("")
-    _say("Application checklist")
+    say("")
+    say("Application checklist")
     for item in record.checklist:
-        _say(f"  [{item.mark}] {item.title}: {item.state}")
+        say(f"  [{item.mark}] {item.title}: {item.state}")
     for error in record.kit_errors:
-        _say(f"kit error: {error}")
-    _say(" ".join(f"{n} {o}" for o, n in record.counts.items()))
-    _say(f"requests recorded: {len(record.exchanges)}; report: {report_dir}")
+        say(f"kit error: {error}")
+    say(" ".join(f"{n} {o}" for o, n in record.counts.items()))
+    say(f"requests recorded: {len(record.exchanges)}; report: {report_dir}")
     if record.practice:
-        _say("Practice grading: the application ran against the embedded simulator, not the City's test environment.")
-    _say(record.pre_approval.sentence())
-    _say(f"verdict: {record.verdict.upper()}")
-
-
-def _say(line: str) -> None:
-    print(line, flush=True)
+        say("Practice grading: the application ran against the embedded simulator, not the City's test environment.")
+    say(record.pre_approval.sentence())
+    say(f"verdict: {record.verdict.upper()}")
 
 
 def _remove_if_empty(directory: Path) -> None:

@@ -1,4 +1,4 @@
-"""The command line of ``sweep`` and ``sweep collect``: arguments in, exit code out.
+"""``sweep`` and ``sweep collect``: arguments in, exit code out.
 
 Exit codes as ``run``: 1 when any target failed, else 3 when any is inconclusive, else 0;
 2 for a bad TARGETS.yaml or flag (named by line), before anything is started.
@@ -12,14 +12,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from conformance.errors import UsageError
+from conformance.cli.console import Console
+from conformance.cli.parser import MAX_JOBS, RUN_FLAGS
+from conformance.errors import ExitCode, UsageError
+from conformance.record import new_run_id
 from conformance.report import MANIFEST, SUMMARY, prepare_directory
 from conformance.sweep import collect, rows, runner, targets
-from conformance.sweep.arguments import RUN_FLAGS
 from conformance.sweep.rows import Sweep
 from conformance.timestamps import iso_utc
-
-MAX_JOBS = 64
 
 
 def main(args: argparse.Namespace, say: Callable[[str], None] | None = None) -> int:
@@ -31,7 +31,7 @@ def main(args: argparse.Namespace, say: Callable[[str], None] | None = None) -> 
     chosen = targets.select(every, args.only)
     if args.matrix:
         print(json.dumps({"include": [{"name": t.name} for t in chosen]}))
-        return 0
+        return ExitCode.OK
     directory = _prepare(Path(args.report_dir) if args.report_dir else None, [t.name for t in chosen])
     # a matrix job runs one target, but the matrix runs them all at once: pace for the file
     pace = runner.paces(every, len(every)) if args.only else runner.paces(chosen, args.jobs)
@@ -72,8 +72,6 @@ def _end(sweep: Sweep, directory: Path, say: Callable[[str], None]) -> int:
 
 def _prepare(directory: Path | None, names: list[str]) -> Path:
     """The sweep folder, created; a usage error when it already holds a sweep or a target's bundle."""
-    from conformance.run.engine import new_run_id
-
     directory = (directory or Path("reports") / f"sweep-{new_run_id()}").resolve()
     taken = [directory / rows.SWEEP] + [directory / n / f for n in names for f in (SUMMARY, MANIFEST)]
     if any(path.exists() for path in taken):
@@ -83,16 +81,4 @@ def _prepare(directory: Path | None, names: list[str]) -> Path:
 
 def _console(say: Callable[[str], None] | None, keys: list[str]) -> Callable[[str], None]:
     """The sweep's console: as a run's (a closed stdout ends nothing), every key redacted."""
-    from conformance.run.engine import Console
-    from conformance.transport import redact_key
-
-    console = Console(say)
-
-    def redact(line: str) -> str:
-        for key in keys:
-            line = redact_key(line, key)
-        return line
-
-    console.redact = redact
-    return console.say
-
+    return Console(say, keys).say

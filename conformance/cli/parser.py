@@ -1,23 +1,22 @@
-"""The ``open311-conformance`` command and its sub-commands.
+"""The command line's words: every sub-command, its flags and its help.
 
-run | check-app | serve | validate | requirements | cities | compare | sweep | verify.
-
-Each sub-command's work lives in its own module; this file only parses arguments and maps
-outcomes to exit codes (0 pass/valid, 1 fail/invalid, 2 usage or configuration, 3
-inconclusive). Handlers are imported lazily so ``--help`` stays fast.
+Kept apart from the commands so ``--help`` imports nothing heavy: a handler module is
+imported only when its command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Callable
 
 from conformance import profiles
 from conformance.contract import RESOURCES
-from conformance.errors import UsageError
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+MAX_JOBS = 64
+# the run flags a sweep passes to every target that does not set them itself
+RUN_FLAGS = ("profile", "timeout", "poll_timeout", "max_requests", "max_duration", "min_interval", "seed",
+             "fuzz_examples", "simulator_delay", "read_only", "app_name")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,13 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="test an Open311 endpoint (default: the embedded simulator)")
     _add_run_arguments(run)
-    run.set_defaults(handler=_lazy("conformance.run.engine", "main"))
+    run.set_defaults(handler=_lazy("conformance.cli.run", "main"))
 
     check_app = sub.add_parser(
         "check-app", help="grade an Open311 application against the City-like simulator",
         usage="%(prog)s [options] [-- COMMAND [ARGS...]]")
     _add_check_app_arguments(check_app)
-    check_app.set_defaults(handler=_lazy("conformance.appcheck.command", "main"))
+    check_app.set_defaults(handler=_lazy("conformance.cli.check_app", "main"))
 
     serve = sub.add_parser("serve", help="run the embedded Chicago test environment")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -52,39 +51,37 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how it speaks GeoReport v2: chicago (default), georeport (the "
                             "specification, strictly), spec-examples (as its examples: numeric ids), "
                             "lenient or lenient-georeport (every open choice taken permissively)")
-    serve.set_defaults(handler=_lazy("conformance.simulator.serve", "main"))
+    serve.set_defaults(handler=_lazy("conformance.cli.serve", "main"))
 
     validate = sub.add_parser("validate", help="validate a recorded answer offline")
     validate.add_argument("file", help="a .json or .xml file")
     validate.add_argument("--resource", required=True, choices=RESOURCES)
     validate.add_argument("--profile", default=profiles.DEFAULT_NAME, choices=profiles.names())
-    validate.set_defaults(handler=_lazy("conformance.validation", "main"))
+    validate.set_defaults(handler=_lazy("conformance.cli.validate", "main"))
 
     reqs = sub.add_parser("requirements", help="list the requirement registry")
     reqs.add_argument("--profile", choices=profiles.names(), help="only those of this profile")
     reqs.add_argument("--json", action="store_true", help="machine-readable output")
-    reqs.set_defaults(handler=_requirements)
+    reqs.set_defaults(handler=_lazy("conformance.cli.requirements", "main"))
 
     cities = sub.add_parser("cities", help="list the city presets of `run --city`")
     cities.add_argument("--json", action="store_true", help="machine-readable output")
-    cities.set_defaults(handler=_lazy("conformance.cities", "main"))
+    cities.set_defaults(handler=_lazy("conformance.cli.cities", "main"))
 
     compare = sub.add_parser("compare", help="compare two report directories (or two sweep folders)")
     compare.add_argument("old")
     compare.add_argument("new")
-    compare.set_defaults(handler=_lazy("conformance.report.compare", "main"))
+    compare.set_defaults(handler=_lazy("conformance.cli.compare", "main"))
 
     sweep = sub.add_parser("sweep", help="run many targets side by side (TARGETS.yaml); "
                            "`sweep collect` builds a sweep from bundles made elsewhere",
                            epilog="sweep collect BUNDLE... [--report-dir DIR]: see `sweep collect --help`")
-    from conformance.sweep.arguments import add_arguments
-
-    add_arguments(sweep, profiles.names())
-    sweep.set_defaults(handler=_lazy("conformance.sweep.command", "main"))
+    add_sweep_arguments(sweep, profiles.names())
+    sweep.set_defaults(handler=_lazy("conformance.cli.sweep", "main"))
 
     verify = sub.add_parser("verify", help="check a report directory against its manifest")
     verify.add_argument("directory")
-    verify.set_defaults(handler=_lazy("conformance.report.manifest", "verify_main"))
+    verify.set_defaults(handler=_lazy("conformance.cli.verify", "main"))
     return parser
 
 
@@ -155,80 +152,48 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
 
 def _lazy(module: str, attr: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        import importlib
-
         return getattr(importlib.import_module(module), attr)(args)
 
     return handler
 
 
-def _requirements(args: argparse.Namespace) -> int:
-    import json
-
-    from conformance import requirements
-
-    chosen = profiles.get(args.profile) if args.profile else None
-    rows = [r for r in requirements.load().values() if chosen is None or chosen.selects(r)]
-
-    def level(r: requirements.Requirement) -> str:
-        # under a profile: its level; without one: the level, and where a profile differs
-        if chosen is not None:
-            return chosen.level_of(r)
-        return "/".join([r.level, *(f"{tag}:{lv}" for tag, lv in r.levels)])
-
-    if args.json:
-        print(json.dumps([{
-            "id": r.id, "level": chosen.level_of(r) if chosen else r.level, "source": r.source,
-            "statement": r.statement, "endpoints": list(r.endpoints), "formats": list(r.formats),
-            "profiles": list(r.profiles), "checklist": r.checklist,
-            **({"levels": dict(r.levels)} if r.levels else {}),
-        } for r in rows], indent=2))
-        return EXIT_OK
-    width = max(len(r.id) for r in rows)
-    for r in rows:
-        print(f"{r.id:<{width}}  {level(r):<6}  {r.statement}")
-    musts = sum((chosen.level_of(r) if chosen else r.level) == "MUST" for r in rows)
-    print(f"\n{len(rows)} requirements ({musts} MUST)")
-    return EXIT_OK
-
-
 def build_collect_parser() -> argparse.ArgumentParser:
     """`sweep collect`: a sub-command of sweep, whose first argument is otherwise a file."""
-    from conformance.sweep.arguments import add_collect_arguments
-
     collect = argparse.ArgumentParser(prog="open311-conformance sweep collect",
                                       description="build sweep.json and index.html from bundles made elsewhere "
                                                   "(the collect job of a CI matrix)")
     add_collect_arguments(collect)
-    collect.set_defaults(handler=_lazy("conformance.sweep.command", "collect_main"), command="sweep collect",
+    collect.set_defaults(handler=_lazy("conformance.cli.sweep", "collect_main"), command="sweep collect",
                          version=False)
     return collect
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:2] == ["sweep", "collect"]:
-        parser, argv = build_collect_parser(), argv[2:]
-    else:
-        parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.version:
-        from conformance import __version__
+def add_sweep_arguments(sweep: argparse.ArgumentParser, profile_names: list[str]) -> None:
+    sweep.add_argument("targets", metavar="TARGETS.yaml", help="the targets (see the README, 'Sweeping many targets')")
+    sweep.add_argument("--report-dir", metavar="DIR", help="where the bundles, sweep.json and index.html go "
+                       "(default reports/sweep-<id>)")
+    sweep.add_argument("--jobs", type=int, default=4, metavar="N", help="targets run side by side (default 4)")
+    sweep.add_argument("--only", action="append", metavar="NAME", help="run only this target (repeatable): "
+                       "what each job of a CI matrix runs")
+    sweep.add_argument("--matrix", action="store_true", help="print the targets as a GitHub Actions matrix "
+                       '({"include": [{"name": ...}]}) and run nothing')
+    runs = sweep.add_argument_group("run settings for every target that does not set them itself")
+    runs.add_argument("--profile", choices=profile_names)
+    runs.add_argument("--timeout", type=float, metavar="S")
+    runs.add_argument("--poll-timeout", type=float, metavar="S")
+    runs.add_argument("--max-requests", type=int, metavar="N", help="each target's request budget")
+    runs.add_argument("--max-duration", type=float, metavar="S", help="each target's time bound")
+    runs.add_argument("--min-interval", type=float, metavar="S", help="each run's pace; targets sharing a host "
+                      "get it (or the remote pace) times how many of them run at once")
+    runs.add_argument("--seed", type=int)
+    runs.add_argument("--fuzz-examples", type=int, metavar="N")
+    runs.add_argument("--simulator-delay", type=float, metavar="S", help="token delay of embedded simulators")
+    runs.add_argument("--read-only", action="store_true")
+    runs.add_argument("--app-name", metavar="NAME")
 
-        print(__version__)
-        return EXIT_OK
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return EXIT_USAGE
-    try:
-        return int(args.handler(args))
-    except UsageError as exc:
-        print(f"open311-conformance {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundles", nargs="+", metavar="BUNDLE", help="a run's bundle (its folder's name is the "
+                        "target's name) or a sweep folder")
+    parser.add_argument("--report-dir", metavar="DIR", help="where sweep.json, index.html and the bundles go "
+                        "(default reports/sweep-<id>)")

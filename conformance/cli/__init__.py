@@ -1,0 +1,42 @@
+"""The ``open311-conformance`` command: run | check-app | serve | validate | requirements |
+cities | compare | sweep | verify.
+
+Every command is a thin adapter in its own module here: parse, build the settings, call the
+layer below, map the outcome to an exit code (:class:`~conformance.errors.ExitCode`: 0
+pass/valid, 1 fail/invalid, 2 usage or configuration, 3 inconclusive). Nothing outside this
+package reads the command line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from conformance import __version__
+from conformance.cli.parser import build_collect_parser, build_parser
+from conformance.errors import ExitCode, UsageError
+
+__all__ = ["build_parser", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["sweep", "collect"]:
+        parser, argv = build_collect_parser(), argv[2:]
+    else:
+        parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(__version__)
+        return ExitCode.OK
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return ExitCode.USAGE
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"open311-conformance {args.command}: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED

@@ -1,0 +1,17 @@
+"""``check-app``: grade an application against the City-like simulator (or a proxy)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from conformance.appcheck.session import AppCheckSettings, check_app
+from conformance.cli.console import Console
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = AppCheckSettings.build(
+        formats=args.formats, app_command=args.app_command, app_name=args.app_name, wait=args.wait,
+        simulator_delay=args.simulator_delay, port=args.port,
+        report_dir=Path(args.report_dir) if args.report_dir else None, proxy=args.proxy)
+    return check_app(settings, Console().say).exit_code
