@@ -178,7 +178,12 @@ def openapi_path() -> Path:
 def schema_path(resource: str, profile: Profile | str = DEFAULT_PROFILE) -> Path:
     if resource not in RESOURCES_BY_NAME:
         raise ValueError(f"unknown resource {resource!r}: expected one of {', '.join(RESOURCES)}")
-    return profiles.get(profile).schema_dir / f"{resource}.json"
+    return schema_dir(profile) / f"{resource}.json"
+
+
+def schema_dir(profile: Profile | str = DEFAULT_PROFILE) -> Path:
+    """The folder of the profile's schema set: schemas/<schema_set>/."""
+    return contract_root() / SCHEMAS / profiles.get(profile).schema_set
 
 
 def schema_files() -> list[Path]:

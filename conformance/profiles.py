@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance.errors import UsageError
@@ -126,12 +125,6 @@ class Profile:
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def schema_dir(self) -> Path:
-        from conformance.contract import SCHEMAS, contract_root
-
-        return contract_root() / SCHEMAS / self.schema_set
 
     def selects(self, requirement: Requirement) -> bool:
         """Whether ``requirement`` applies to a run under this profile."""

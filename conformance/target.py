@@ -1,15 +1,13 @@
 """Who is tested and how: base URL, key, jurisdiction, profile, write policy, limits.
 
-Built from flags, then the environment (OPEN311_BASE_URL, OPEN311_API_KEY), then a config
-file, then a city preset (``--city``), then the profile's defaults. Every bad value becomes
-a :class:`~conformance.errors.UsageError` with a one-line reason.
+:meth:`Target.resolve` turns a run's :class:`~conformance.settings.RunSettings` into the
+target: the city preset (``city``) and then the profile's defaults fill what the settings
+leave open, and the key comes from ``--api-key`` or ``OPEN311_API_KEY`` only.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import cities, profiles
-from conformance.errors import UsageError
 from conformance.profiles import Profile
+from conformance.settings import RunSettings, parse_location
 from conformance.transport import WritePolicy, is_loopback
 
 REMOTE_MIN_INTERVAL = 0.2  # seconds between requests to a host we do not run
@@ -70,6 +68,7 @@ class Target:
     read_only: bool = False  # a deliberate run without writes (--read-only)
     app_name: str | None = None  # the application the key was issued to (--app-name)
     key_from_simulator: bool = False  # the embedded simulator supplied api_key, not the user
+    settings: RunSettings = field(default_factory=RunSettings)  # what the user asked, as asked
     _deadline: float | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +111,42 @@ class Target:
     def remote(self) -> bool:
         return not (self.simulator or is_loopback(self.host))
 
+    @classmethod
+    def resolve(cls, settings: RunSettings, environ: Mapping[str, str], api_key: str | None = None) -> Target:
+        """The target the settings name; ``api_key`` is the flag's, else OPEN311_API_KEY's."""
+        city = cities.get(settings.city) if settings.city else None
+        profile = profiles.get(settings.profile or (city.profile if city else profiles.DEFAULT))
+        base_url = settings.base_url or (city.base_url if city else None)
+        remote = base_url is not None and not is_loopback(urlsplit(base_url).hostname or "")
+        jurisdiction_id = settings.jurisdiction_id or (city.jurisdiction_id if city else None) \
+            or profile.defaults.jurisdiction_id
+        return cls(
+            base_url=(base_url or "").rstrip("/"),
+            api_key=api_key or environ.get("OPEN311_API_KEY") or None,
+            jurisdiction_id=jurisdiction_id or None,
+            profile=profile,
+            timeout=settings.timeout,
+            poll_timeout=settings.poll_timeout or (profile.defaults.remote_poll_timeout if remote
+                                                   else profile.defaults.simulator_poll_timeout),
+            write_service_code=settings.write_service_code,
+            location=parse_location(settings.location) if settings.location else None,
+            write_policy=make_write_policy(settings.allow_writes, settings.allow_writes_to_production,
+                                           settings.read_only),
+            max_requests=settings.max_requests,
+            # a remote host is never paced faster than the kit's default, whatever was asked;
+            # a loopback target is paced only when asked (a sweep sharing a host asks)
+            min_interval=max(settings.min_interval or 0.0, REMOTE_MIN_INTERVAL if remote else 0.0),
+            simulator=base_url is None,
+            faults=settings.fault,
+            simulator_dialect=settings.simulator_dialect or "chicago",
+            max_duration=settings.max_duration,
+            seed=settings.seed,
+            fuzz_examples=settings.fuzz_examples,
+            read_only=settings.read_only,
+            app_name=settings.app_name,
+            settings=settings,
+        )
+
     def describe(self) -> dict[str, Any]:
         """What may appear in artifacts: no key, only whether one was given."""
         return {
@@ -137,78 +172,3 @@ def describe_host(url: str) -> str:
     if host in production:
         return "known PRODUCTION host"
     return "remote host"
-
-
-def from_args(args: Any, environ: Mapping[str, str] | None = None) -> Target:
-    from conformance import config
-
-    env = os.environ if environ is None else environ
-    config.apply(args, env)
-    city = cities.get(args.city) if getattr(args, "city", None) else None
-    profile = profiles.get(args.profile or (city.profile if city else profiles.DEFAULT))
-    args.timeout = args.timeout if args.timeout is not None else 30.0
-    base_url = args.base_url or env.get("OPEN311_BASE_URL") or (city.base_url if city else None)
-    api_key = args.api_key or env.get("OPEN311_API_KEY") or None
-    if base_url is not None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"--base-url {base_url!r} is not an http(s) URL")
-        if parts.query or parts.fragment:
-            raise UsageError("--base-url must not carry a query or fragment")
-        if getattr(args, "fault", None):
-            raise UsageError("--fault applies to the embedded simulator only (drop --base-url)")
-    for name in ("timeout", "poll_timeout", "max_duration"):
-        value = getattr(args, name, None)
-        if value is not None and (not math.isfinite(value) or value <= 0):
-            raise UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds")
-    min_interval = getattr(args, "min_interval", None)
-    if min_interval is not None and (not math.isfinite(min_interval) or min_interval < 0):
-        raise UsageError("--min-interval must be 0 or more seconds")
-    if args.max_requests is not None and args.max_requests < 1:
-        raise UsageError("--max-requests must be at least 1")
-    if getattr(args, "fuzz_examples", None) is not None and args.fuzz_examples < 0:
-        raise UsageError("--fuzz-examples must be 0 (no fuzzing) or more")
-    read_only = bool(getattr(args, "read_only", False))
-    app_name = (getattr(args, "app_name", None) or "").strip() or None
-    if app_name is not None and (len(app_name) > 200 or not app_name.isprintable()):
-        raise UsageError("--app-name must be printable text of at most 200 characters")
-    location = parse_location(args.location) if args.location else None
-    remote = base_url is not None and not is_loopback(urlsplit(base_url).hostname or "")
-    poll_timeout = args.poll_timeout or (profile.defaults.remote_poll_timeout if remote
-                                         else profile.defaults.simulator_poll_timeout)
-    jurisdiction_id = (args.jurisdiction_id or (city.jurisdiction_id if city else None)
-                       or profile.defaults.jurisdiction_id)
-    return Target(
-        base_url=(base_url or "").rstrip("/"),
-        api_key=api_key,
-        jurisdiction_id=jurisdiction_id or None,
-        profile=profile,
-        timeout=args.timeout,
-        poll_timeout=poll_timeout,
-        write_service_code=args.write_service_code or None,
-        location=location,
-        write_policy=make_write_policy(args.allow_writes, args.allow_writes_to_production, read_only),
-        max_requests=args.max_requests,
-        # a remote host is never paced faster than the kit's default, whatever was asked;
-        # a loopback target is paced only when asked (a sweep sharing a host asks)
-        min_interval=max(min_interval or 0.0, REMOTE_MIN_INTERVAL if remote else 0.0),
-        simulator=base_url is None,
-        faults=tuple(getattr(args, "fault", None) or ()),
-        simulator_dialect=getattr(args, "simulator_dialect", None) or "chicago",
-        max_duration=getattr(args, "max_duration", None) or 1800.0,
-        seed=getattr(args, "seed", None),
-        fuzz_examples=getattr(args, "fuzz_examples", None),
-        read_only=read_only,
-        app_name=app_name,
-    )
-
-
-def parse_location(text: str) -> tuple[float, float]:
-    try:
-        lat_text, long_text = text.split(",")
-        lat, lon = float(lat_text), float(long_text)
-    except ValueError:
-        raise UsageError(f"--location {text!r}: expected LAT,LONG in decimal degrees") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise UsageError(f"--location {text!r}: latitude or longitude out of range")
-    return lat, lon

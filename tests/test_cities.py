@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from conformance import cities, cli, profiles
+from conformance.cli.run import target_from as from_args
 from conformance.errors import UsageError
-from conformance.target import from_args, make_write_policy
+from conformance.target import make_write_policy
 
 ALL = cities.all()
 TEST_HOSTS, PRODUCTION_HOSTS = cities.known_hosts()

@@ -45,8 +45,8 @@ def test_unknown_profile_is_a_usage_error() -> None:
 @pytest.mark.parametrize("name", profiles.names())
 def test_schema_dir_holds_every_resource(name: str) -> None:
     profile = profiles.get(name)
-    assert profile.schema_dir.name == profile.schema_set
-    assert {p.stem for p in profile.schema_dir.glob("*.json")} >= set(contract.RESOURCES)
+    assert contract.schema_dir(profile).name == profile.schema_set
+    assert {p.stem for p in contract.schema_dir(profile).glob("*.json")} >= set(contract.RESOURCES)
 
 
 @pytest.mark.parametrize("name", profiles.names())

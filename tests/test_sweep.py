@@ -18,7 +18,7 @@ from conformance.outcomes import Outcome
 from conformance.record import Mode
 from conformance.report import write_bundle
 from conformance.report.summary import problems
-from conformance.sweep import collect, rows, runner, targets
+from conformance.sweep import collect, index, rows, runner, targets
 from conformance.sweep.compare import compare_sweeps
 from conformance.target import REMOTE_MIN_INTERVAL
 from conformance.transport import StopReason
@@ -188,7 +188,7 @@ def test_collect_builds_a_sweep_from_bundles(bundles: Path, tmp_path: Path) -> N
     (bundles / "good" / "report.html").write_text("tampered", encoding="utf-8")
     out = tmp_path / "site"
     out.mkdir()
-    sweep = rows.write(collect.collect(sorted(bundles.iterdir()), out), out)
+    sweep = index.write(collect.collect(sorted(bundles.iterdir()), out), out)
     by = {row.name: row for row in sweep.rows}
     assert sweep.verdict == "fail" and sweep.exit_code == 1
     assert by["bad"].verdict == "fail" and by["bad"].failed_requirements == ("GR2-FMT-PARITY",)
@@ -226,7 +226,7 @@ def test_the_index_escapes_what_came_from_elsewhere(bundles: Path, tmp_path: Pat
     sweep = collect.collect([bundles / "bad"], tmp_path)
     row = sweep.rows[0].but("<script>alert(1)</script>", notes=("<b>note</b>",))
     sweep.rows[0] = row
-    rows.write(sweep, tmp_path)
+    index.write(sweep, tmp_path)
     page = (tmp_path / rows.INDEX).read_text(encoding="utf-8")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>note</b>" not in page
@@ -236,7 +236,7 @@ def test_a_key_in_a_sweep_file_is_scrubbed_and_reported(bundles: Path, tmp_path:
     sweep = collect.collect([bundles / "good"], tmp_path)
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "good.log").write_text("GET ...?api_key=leaky-key-98765\n", encoding="utf-8")
-    sweep = rows.write(sweep, tmp_path, keys=["leaky-key-98765"])
+    sweep = index.write(sweep, tmp_path, keys=["leaky-key-98765"])
     assert sweep.verdict == "inconclusive" and "logs/good.log" in sweep.kit_errors[0]
     for path in tmp_path.rglob("*"):
         assert not path.is_file() or b"leaky-key-98765" not in path.read_bytes()
@@ -246,7 +246,7 @@ def _sweep(where: Path, made: dict[str, dict[str, Any]]) -> Path:
     where.mkdir()
     for name, fields in made.items():
         _bundle(where / name, **fields)
-    rows.write(collect.collect([where / name for name in made], where), where)
+    index.write(collect.collect([where / name for name in made], where), where)
     return where
 
 

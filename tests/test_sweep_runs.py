@@ -129,7 +129,7 @@ def test_targets_on_one_host_share_its_pace(three: Three) -> None:
 
 def test_min_interval_paces_a_loopback_run() -> None:
     from conformance import cli
-    from conformance.target import from_args
+    from conformance.cli.run import target_from as from_args
     from conformance.transport import Transport
 
     with server.start(delay=0.1) as sim:

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from conformance import cli, profiles
+from conformance.cli.run import target_from as from_args
 from conformance.errors import UsageError
-from conformance.target import from_args
 
 
 def args(*argv: str):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from conformance.appcheck import bundle, launcher
 from conformance.appcheck.grading import JURISDICTION, GradingServer, GradingSimulator, grade
 from conformance.appcheck.live import Progress
+from conformance.appcheck.proxy import ProxyServer
 from conformance.appcheck.recording import redactor
 from conformance.errors import UsageError
 from conformance.record import RunRecord, new_run_id
@@ -128,8 +129,6 @@ def _proxy_key(url: str) -> str:
 
 def _start(settings: AppCheckSettings, proxy_key: str | None) -> GradingServer:
     if proxy_key is not None:
-        from conformance.appcheck.proxy import ProxyServer
-
         try:
             return ProxyServer(settings.proxy, proxy_key, port=settings.port)
         except OSError as exc:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable
+from typing import Any
 
 from conformance import profiles
 from conformance.contract import RESOURCES
+from conformance.settings import RunSettings
 
 MAX_JOBS = 64
-# the run flags a sweep passes to every target that does not set them itself
-RUN_FLAGS = ("profile", "timeout", "poll_timeout", "max_requests", "max_duration", "min_interval", "seed",
-             "fuzz_examples", "simulator_delay", "read_only", "app_name")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run many targets side by side (TARGETS.yaml); "
                            "`sweep collect` builds a sweep from bundles made elsewhere",
                            epilog="sweep collect BUNDLE... [--report-dir DIR]: see `sweep collect --help`")
-    add_sweep_arguments(sweep, profiles.names())
+    add_sweep_arguments(sweep)
     sweep.set_defaults(handler=_lazy("conformance.cli.sweep", "main"))
 
     verify = sub.add_parser("verify", help="check a report directory against its manifest")
@@ -86,50 +85,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument("--base-url", help="versioned base URL, e.g. .../open311/v2 "
-                     "(env OPEN311_BASE_URL; default: the embedded simulator)")
-    run.add_argument("--api-key", help="test API key (env OPEN311_API_KEY)")
-    run.add_argument("--jurisdiction-id", help="jurisdiction_id to send with every request")
+    run.add_argument("--api-key", help="test API key (env OPEN311_API_KEY; never from a file)")
     run.add_argument("--config", metavar="FILE", help="TOML file with run settings (flags win over it)")
-    run.add_argument("--city", metavar="NAME", help="a city preset (see `cities`): its URL, "
-                     "jurisdiction_id and profile, unless other flags set them")
-    run.add_argument("--profile", choices=profiles.names(),
-                     help=f"requirements to apply (default {profiles.DEFAULT_NAME})")
-    run.add_argument("--report-dir", help="where to write the report (default reports/<run-id>)")
-    run.add_argument("--poll-timeout", type=float,
-                     help="seconds to wait for a token to resolve (default 600 remote, 30 simulator)")
-    run.add_argument("--timeout", type=float, help="seconds per request (default 30)")
-    run.add_argument("--write-service-code", help="service to write to (default: one the target lists)")
-    run.add_argument("--location", help="LAT,LONG of the written request (default City Hall)")
-    run.add_argument("--allow-writes", action="store_true",
-                     help="allow POSTs to a host that is neither loopback nor a known test host")
-    run.add_argument("--allow-writes-to-production", action="store_true",
-                     help="additionally allow POSTs to a known production host")
     run.add_argument("--plan", action="store_true", help="print the requests a run would send")
-    run.add_argument("--max-requests", type=int, help="request budget of the run")
-    run.add_argument("--max-duration", type=float, help="bound of the whole run in seconds (default 1800)")
-    run.add_argument("--min-interval", type=float, metavar="S",
-                     help="at least S seconds between requests (default 0 on loopback; a remote host is "
-                          "never paced faster than the kit's remote pace, 0.2 s)")
-    run.add_argument("--seed", type=int, help="seed of the OpenAPI-driven fuzzing")
-    run.add_argument("--fuzz-examples", type=int, help="examples per operation when fuzzing")
-    run.add_argument("--simulator-delay", type=float, default=2.0,
-                     help="token delay of the embedded simulator (default 2 s)")
-    run.add_argument("--fault", action="append", default=[], metavar="NAME",
-                     help="embedded simulator only: switch on a named fault")
-    run.add_argument("--simulator-dialect", default="chicago", choices=_dialects(),
-                     help="embedded simulator only: chicago (default), georeport, spec-examples, "
-                          "lenient or lenient-georeport")
-    run.add_argument("--read-only", action="store_true",
-                     help="a deliberate run without writes (no key needed; never complete pre-approval evidence)")
-    run.add_argument("--app-name", metavar="NAME",
-                     help="the application the test key was issued to (the City asks for the same name "
-                          "on the production key)")
     run.add_argument("-q", "--quiet", action="store_true", help="only the checklist and verdict")
+    add_settings(run.add_argument_group("run settings (also keys of --config and of TARGETS.yaml entries)"))
+
+
+def add_settings(group: argparse._ActionsContainer, *, sweep: bool = False) -> None:
+    """A flag per run setting (only those a sweep passes on, with ``sweep``); a flag not
+    given is absent from the namespace, so the settings' own defaults and precedence hold."""
+    choices = {"profile": profiles.names, "simulator_dialect": _dialects}
+    for name, setting in RunSettings.fields().items():
+        if sweep and not setting.sweep:
+            continue
+        options: dict[str, Any] = {"help": setting.help, "default": argparse.SUPPRESS}
+        if setting.kind is bool:
+            options["action"] = "store_true"
+        else:
+            options["action"] = "append" if setting.kind is tuple else "store"
+            options["type"] = str if setting.kind is tuple else setting.kind
+            options["metavar"] = setting.metavar
+        if name in choices:
+            options["choices"] = choices[name]()
+        group.add_argument("--" + name.replace("_", "-"), **options)
 
 
 def _dialects() -> tuple[str, ...]:
-    from conformance.simulator.dialect import DIALECTS  # data only: no simulator started
+    from conformance.simulator.dialect import DIALECTS  # start-up time: --help imports no simulator
 
     return tuple(DIALECTS)
 
@@ -168,7 +151,7 @@ def build_collect_parser() -> argparse.ArgumentParser:
     return collect
 
 
-def add_sweep_arguments(sweep: argparse.ArgumentParser, profile_names: list[str]) -> None:
+def add_sweep_arguments(sweep: argparse.ArgumentParser) -> None:
     sweep.add_argument("targets", metavar="TARGETS.yaml", help="the targets (see the README, 'Sweeping many targets')")
     sweep.add_argument("--report-dir", metavar="DIR", help="where the bundles, sweep.json and index.html go "
                        "(default reports/sweep-<id>)")
@@ -177,19 +160,8 @@ def add_sweep_arguments(sweep: argparse.ArgumentParser, profile_names: list[str]
                        "what each job of a CI matrix runs")
     sweep.add_argument("--matrix", action="store_true", help="print the targets as a GitHub Actions matrix "
                        '({"include": [{"name": ...}]}) and run nothing')
-    runs = sweep.add_argument_group("run settings for every target that does not set them itself")
-    runs.add_argument("--profile", choices=profile_names)
-    runs.add_argument("--timeout", type=float, metavar="S")
-    runs.add_argument("--poll-timeout", type=float, metavar="S")
-    runs.add_argument("--max-requests", type=int, metavar="N", help="each target's request budget")
-    runs.add_argument("--max-duration", type=float, metavar="S", help="each target's time bound")
-    runs.add_argument("--min-interval", type=float, metavar="S", help="each run's pace; targets sharing a host "
-                      "get it (or the remote pace) times how many of them run at once")
-    runs.add_argument("--seed", type=int)
-    runs.add_argument("--fuzz-examples", type=int, metavar="N")
-    runs.add_argument("--simulator-delay", type=float, metavar="S", help="token delay of embedded simulators")
-    runs.add_argument("--read-only", action="store_true")
-    runs.add_argument("--app-name", metavar="NAME")
+    add_settings(sweep.add_argument_group("run settings for every target that does not set them itself"),
+                 sweep=True)
 
 
 def add_collect_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from conformance import target as target_mod
+from conformance import settings
 from conformance.cli.console import Console
 from conformance.errors import ExitCode
 from conformance.run.engine import embedded, execute
 from conformance.run.plan import print_plan
+from conformance.settings import RunSettings
 from conformance.simulator import faults
+from conformance.target import Target
 
 
 def main(args: argparse.Namespace) -> int:
-    target = target_mod.from_args(args)
+    target = target_from(args, os.environ)
     if target.simulator:
         faults.check(target.faults)
     console = Console()
     if args.plan:
         print_plan(target, console.say)
         return ExitCode.OK
-    with embedded(target, args.simulator_delay) as live:
-        result = execute(live, report_dir=Path(args.report_dir) if args.report_dir else None,
-                         quiet=args.quiet, say=console.say)
+    with embedded(target, target.settings.simulator_delay) as live:
+        report_dir = target.settings.report_dir
+        result = execute(live, report_dir=Path(report_dir) if report_dir else None, quiet=args.quiet,
+                         say=console.say)
     return result.exit_code
+
+
+def target_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Target:
+    """The target of ``run``'s flags: flags over the environment over ``--config``'s file."""
+    flags = {name: getattr(args, name) for name in RunSettings.fields() if hasattr(args, name)}
+    file = settings.from_toml(args.config) if args.config else None
+    return Target.resolve(RunSettings.merge(flags, environ, file), environ, api_key=args.api_key)

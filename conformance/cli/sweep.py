@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conformance.cli.console import Console
-from conformance.cli.parser import MAX_JOBS, RUN_FLAGS
+from conformance.cli.parser import MAX_JOBS
 from conformance.errors import ExitCode, UsageError
 from conformance.record import new_run_id
 from conformance.report import MANIFEST, SUMMARY, prepare_directory
-from conformance.sweep import collect, rows, runner, targets
+from conformance.settings import RunSettings
+from conformance.sweep import collect, index, rows, runner, targets
 from conformance.sweep.rows import Sweep
 from conformance.timestamps import iso_utc
 
@@ -25,8 +26,9 @@ from conformance.timestamps import iso_utc
 def main(args: argparse.Namespace, say: Callable[[str], None] | None = None) -> int:
     if not 1 <= args.jobs <= MAX_JOBS:
         raise UsageError(f"--jobs must be between 1 and {MAX_JOBS}")
-    # identity, not equality: 0 (--fuzz-examples 0) is a setting, only None and an unset switch are not
-    defaults = {name: value for name in RUN_FLAGS if (value := getattr(args, name)) is not None and value is not False}
+    # a flag not given is absent from the namespace: 0 (--fuzz-examples 0) is a setting
+    defaults = {name: getattr(args, name) for name, setting in RunSettings.fields().items()
+                if setting.sweep and hasattr(args, name)}
     every = targets.load(Path(args.targets), defaults)
     chosen = targets.select(every, args.only)
     if args.matrix:
@@ -48,14 +50,14 @@ def main(args: argparse.Namespace, say: Callable[[str], None] | None = None) -> 
     say(f"sweep: {len(planned)} targets, up to {min(args.jobs, len(planned))} at once; bundles in {directory}")
     started = iso_utc()
     found = runner.Sweeper(directory, args.jobs, say).run(planned)
-    sweep = rows.write(Sweep(found, started, iso_utc(), "sweep"), directory, keys)
+    sweep = index.write(Sweep(found, started, iso_utc(), "sweep"), directory, keys)
     return _end(sweep, directory, say)
 
 
 def collect_main(args: argparse.Namespace, say: Callable[[str], None] | None = None) -> int:
     say = _console(say, [])
     directory = _prepare(Path(args.report_dir) if args.report_dir else None, [])
-    sweep = rows.write(collect.collect([Path(b) for b in args.bundles], directory), directory)
+    sweep = index.write(collect.collect([Path(b) for b in args.bundles], directory), directory)
     for row in sweep.rows:
         say(f"{row.name}: {row.verdict.upper()}" + (f": {row.problem}" if row.problem else ""))
     return _end(sweep, directory, say)

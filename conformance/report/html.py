@@ -35,7 +35,7 @@ _OPEN = (Outcome.FAILED, Outcome.ERROR)
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals["css"] = (TEMPLATES / "base.css").read_text(encoding="utf-8")
@@ -83,7 +83,7 @@ class Group:
 def report_page(record: RunRecord) -> str:
     anchors = {r.id: anchor(r.id) for r in record.results}
     failed = [r for r in record.results if r.outcome in _OPEN]
-    return _environment().get_template("report.html.j2").render(
+    return environment().get_template("report.html.j2").render(
         record=record, title=title(record), why=why(record), counts=list(record.counts.items()),
         anchors=anchors, failed=failed, capped={r.id: cap(r.message) for r in failed},
         checklist_heading=("The application's checklist" if record.subject is Subject.APPLICATION
@@ -212,7 +212,7 @@ def exchanges_page(record: RunRecord) -> str:
             if r.outcome in _OPEN:
                 opened.add(seq)
     views = [exchange_view(e, cited.get(e.seq, []), e.seq in opened) for e in record.exchanges]
-    return _environment().get_template("exchanges.html.j2").render(
+    return environment().get_template("exchanges.html.j2").render(
         record=record, title=f"Exchanges of {title(record)}", exchanges=views, cap_kib=BODY_SHOWN // 1024)
 
 

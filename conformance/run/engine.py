@@ -21,12 +21,14 @@ from conformance.client import Client, Poll
 from conformance.outcomes import CheckResult, Outcome, Verdict
 from conformance.profiles import Profile
 from conformance.record import RunRecord, new_run_id
+from conformance.report import prepare_directory, write_bundle
 from conformance.run.context import RunContext
 from conformance.run.freeze import freeze
 from conformance.run.plugin import RunPlugin
 from conformance.run.write_flow import WriteFlow
 from conformance.signals import stop_on_signals
 from conformance.simulator import faults as fault_catalogue
+from conformance.simulator import server
 from conformance.target import Target
 from conformance.timestamps import iso_utc
 from conformance.transport import StopReason, Transport
@@ -72,8 +74,6 @@ def embedded(target: Target, delay: float) -> Iterator[Target]:
     if not target.simulator:
         yield target
         return
-    from conformance.simulator import server
-
     simulator = server.start(delay=delay, faults=target.faults, dialect=target.simulator_dialect)
     try:
         target.base_url = simulator.base_url
@@ -101,8 +101,6 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
             say: Callable[[str], None] | None = None, transport: Transport | None = None,
             order_seed: int | None = None) -> RunResult:
-    from conformance.report import prepare_directory, write_bundle
-
     run_id = new_run_id()
     report_dir = prepare_directory(report_dir or Path("reports") / run_id)
     transport = transport or Transport(

@@ -17,6 +17,7 @@ from conformance.contract import contract_hashes
 from conformance.outcomes import CheckResult
 from conformance.record import Mode, PollRow, RunRecord, Subject, WriteEvidence, WriteState
 from conformance.run import expect
+from conformance.run.fuzzing.engine import examples_for, fuzz_requests, seed_for
 from conformance.transport import Exchange
 
 if TYPE_CHECKING:
@@ -165,8 +166,6 @@ def _text(value: Any) -> str | None:
 
 def fuzzing_facts(context: RunContext) -> dict[str, Any]:
     """How the OpenAPI-driven fuzzing ran: what reproduces it, and what it cost."""
-    from conformance.run.fuzzing.engine import examples_for, fuzz_requests, seed_for
-
     target = context.target
     return {"seed": seed_for(target.seed), "examples_per_operation": examples_for(target.fuzz_examples, target.remote),
             "requests_sent": fuzz_requests(context.transport.exchanges)}

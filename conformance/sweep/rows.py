@@ -9,13 +9,11 @@ verdict is ``fail`` when any target failed, else ``inconclusive`` when any is, e
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance import __version__, jsonfile, leakscan
+from conformance import __version__, jsonfile
 from conformance.errors import UsageError
 from conformance.outcomes import Verdict
 from conformance.report import summary
@@ -137,33 +135,6 @@ class Sweep:
                 "kit_version": __version__, "started": self.started, "finished": self.finished,
                 "counts": self.counts(), "kit_errors": list(self.kit_errors),
                 "targets": [row.as_dict() for row in self.rows]}
-
-
-def write(sweep: Sweep, directory: Path, keys: Iterable[str] = ()) -> Sweep:
-    """Write sweep.json and index.html, then scan the whole folder for every key the sweep held.
-
-    The runs redact their own artifacts; a hit here (a console log, a crash's traceback) is
-    scrubbed and becomes a kit error of the sweep, and the two files are written again.
-    """
-    _write_files(sweep, directory)
-    leaked: list[str] = []
-    for key in keys:
-        leaks = leakscan.scan(directory, key)
-        leakscan.scrub(leaks, key)
-        leaked += [leak.path.relative_to(directory).as_posix() for leak in leaks]
-    if leaked:
-        sweep.kit_errors.append(f"an API key was found in {', '.join(sorted(set(leaked)))} and removed from it: "
-                                "a path that skipped redaction, report it as a kit bug")
-        _write_files(sweep, directory)
-    return sweep
-
-
-def _write_files(sweep: Sweep, directory: Path) -> None:
-    from conformance.sweep.index import index_page
-
-    data = sweep.as_dict()
-    (directory / SWEEP).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (directory / INDEX).write_text(index_page(sweep), encoding="utf-8")
 
 
 def is_sweep(location: Path) -> bool:

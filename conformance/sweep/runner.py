@@ -21,13 +21,14 @@ from pathlib import Path
 
 from conformance.outcomes import Verdict
 from conformance.report import SUMMARY
+from conformance.settings import RunSettings
 from conformance.sweep import rows
 from conformance.sweep.rows import TargetRow
 from conformance.sweep.targets import SweepTarget
 from conformance.timestamps import iso_utc
 
 RUN_COMMAND = (sys.executable, "-m", "conformance.cli", "run")
-DEFAULT_MAX_DURATION = 1800.0  # the run's own default bound (target.from_args)
+DEFAULT_MAX_DURATION = RunSettings().max_duration  # the run's own default bound
 REPORT_GRACE = 60.0  # seconds past its --max-duration a run may take to write its bundle
 STOP_GRACE = 20.0  # seconds between SIGTERM and SIGKILL
 LOGS = "logs"

@@ -3,10 +3,10 @@
 Each entry is one ordinary run: a name (its folder), where to test (``base_url``, a ``city``
 preset, or the embedded simulator with ``simulator: true`` or ``fault: [...]``), the name of
 the environment variable holding its key (``api_key_env``; the key itself never comes from
-the file), and any setting the run's config file knows. The sweep's own run flags fill what
-an entry leaves open. Every entry is validated by the run's own rules (``target.from_args``)
-before anything is started, so a bad value is a usage error naming its line, not a child
-process refusing to start halfway through a sweep.
+the file), and any run setting (:class:`~conformance.settings.RunSettings`). The sweep's own
+run flags fill what an entry leaves open. Every entry is validated by the run's own rules
+(``RunSettings`` and ``Target.resolve``) before anything is started, so a bad value is a
+usage error naming its line, not a child process refusing to start halfway through a sweep.
 """
 
 from __future__ import annotations
@@ -20,20 +20,19 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from conformance import cities, config, profiles
-from conformance import target as target_mod
+from conformance import cities, profiles, settings
 from conformance.errors import UsageError
+from conformance.settings import RunSettings
+from conformance.simulator import faults
+from conformance.simulator.dialect import DIALECTS
+from conformance.target import REMOTE_MIN_INTERVAL, Target
 
 NAME = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")  # a folder name on every system
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# what an entry may set: the run's config keys (one table of types, config.KEYS) and what
-# only a sweep entry has; report_dir is the sweep's to choose (DIR/<name>)
-SETTINGS: dict[str, tuple[type, ...]] = {
-    **{key: kinds for key, kinds in config.KEYS.items() if key != "report_dir"},
-    "simulator": (bool,), "fault": (list, str), "simulator_delay": (int, float),
-}
-KEYS = frozenset({"name", "api_key_env", *SETTINGS})
-_KIND_NAMES = {str: "a string", int: "a number", bool: "true or false", list: "a list"}
+# what an entry may set: the run's settings (report_dir is the sweep's to choose: DIR/<name>)
+# and what only an entry has
+OWN_KEYS = ("name", "api_key_env", "simulator")
+KEYS = frozenset({*OWN_KEYS, *settings.keys("entry")})
 
 
 class TargetsFileError(UsageError):
@@ -65,7 +64,7 @@ class SweepTarget:
     def min_interval(self) -> float:
         """Its own pace before sharing: what it asks for, and never under the remote pace."""
         asked = float(self.settings.get("min_interval") or 0.0)
-        return max(asked, target_mod.REMOTE_MIN_INTERVAL if self.remote else 0.0)
+        return max(asked, REMOTE_MIN_INTERVAL if self.remote else 0.0)
 
     def run_flags(self, min_interval: float | None = None) -> list[str]:
         """The flags of its `run` (no --report-dir, never a key)."""
@@ -205,26 +204,26 @@ def _target(path: Path, node: yaml.MappingNode, loader: yaml.SafeLoader,
 
 
 def _check_type(path: Path, line: int, key: str, value: Any) -> None:
-    kinds = (str,) if key in ("name", "api_key_env") else SETTINGS[key]
-    # bool is an int in Python: true must not pass for a number, nor 1 for true
-    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-    if ok and isinstance(value, list):
-        ok = all(isinstance(item, str) for item in value)
-    if not ok:
-        expected = " or ".join(_KIND_NAMES[k] for k in kinds)
-        raise TargetsFileError(path, line, f"{key}: {value!r} is not {expected}")
+    own = {"name": str, "api_key_env": str, "simulator": bool}
+    if key in own:
+        if not isinstance(value, own[key]):
+            raise TargetsFileError(path, line, f"{key}: {value!r} is not "
+                                   f"{'true or false' if own[key] is bool else 'a string'}")
+        return
+    try:
+        settings.check_value(key, value, "entry")
+    except UsageError as exc:
+        raise TargetsFileError(path, line, str(exc)) from None
 
 
-def _resolve(settings: Mapping[str, Any]) -> target_mod.Target:
+def _resolve(values: Mapping[str, Any]) -> Target:
     """The run's own checks over the settings, as `run` would apply them (no key, no environment)."""
-    from conformance import cli
-    from conformance.simulator import faults
-
-    args = cli.build_parser().parse_args(["run"])
-    for key, value in settings.items():
-        setattr(args, key, float(value) if SETTINGS[key] == (int, float) else value)
-    resolved = target_mod.from_args(args, environ={})
+    resolved = Target.resolve(RunSettings.from_mapping({k: v for k, v in values.items() if k != "simulator"}),
+                              environ={})
     if resolved.simulator:
         faults.check(resolved.faults)
+        if resolved.simulator_dialect not in DIALECTS:
+            raise UsageError(f"simulator_dialect {resolved.simulator_dialect!r}: known dialects are "
+                             f"{', '.join(DIALECTS)}")
     return resolved
 
