@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conformance.loadgen import (  # noqa: E402
     DEFAULT_MIX,
     WRITES_ONLY,
+    CallResult,
     Integrity,
     Load,
     LoadResult,
-    Outcome,
     drive,
     verify,
 )
@@ -87,7 +87,7 @@ def _print_table(args: argparse.Namespace, result: LoadResult, integrity: Integr
     errors = result.errors
     if errors:
         print("\nerrors:")
-        for outcome in Outcome:
+        for outcome in CallResult:
             found = [e for e in errors if e.outcome is outcome]
             if found:
                 details = sorted({f"{e.kind.value} {e.detail}" for e in found})

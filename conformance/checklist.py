@@ -18,9 +18,12 @@ from conformance.target import KeySource
 
 
 class State(StrEnum):
+    """Where a condition stands: of the pre-approval checklist, or of an application check."""
+
     MET = "met"
     NOT_MET = "not met"
-    NOT_SHOWN = "not shown"
+    NOT_SHOWN = "not shown"  # nothing the run or the application did shows it either way
+    NOT_APPLICABLE = "not applicable"  # the application does not use what it is about (no dates sent)
 
     @property
     def mark(self) -> str:

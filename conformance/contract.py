@@ -136,7 +136,7 @@ class Violation:
 
 
 @dataclass(slots=True, frozen=True)
-class Outcome:
+class Validation:
     """The result of validating one document, with the rows the City says to ignore.
 
     ``warnings`` are empty strings where the schema lets the field be empty (null): real
@@ -373,7 +373,7 @@ def _empty_where_optional(error: ValidationError, checker: Draft202012Validator)
     return checker.evolve(schema=error.schema).is_valid(None)
 
 
-def check(data: Any, resource: str, profile: Profile | str = DEFAULT_PROFILE) -> Outcome:
+def check(data: Any, resource: str, profile: Profile | str = DEFAULT_PROFILE) -> Validation:
     """Validate and count, applying the profile's rule on rows without an id."""
     profile = profiles.get(profile)
     violations, warnings = judge(data, resource, profile)
@@ -382,7 +382,7 @@ def check(data: Any, resource: str, profile: Profile | str = DEFAULT_PROFILE) ->
     if resource == "service-requests" and profile.quirks.pending_rows_without_id and isinstance(data, list):
         _, pending = partition_rows(data)
         ignored = len(pending)
-    return Outcome(resource, profile.name, tuple(violations), items, ignored, warnings=tuple(warnings))
+    return Validation(resource, profile.name, tuple(violations), items, ignored, warnings=tuple(warnings))
 
 
 def _leaf(error: ValidationError) -> ValidationError:

@@ -31,7 +31,7 @@ ID_BATCH = 100  # ids per service_request_id= list: keeps the target line short
 MAX_LIST_PAGES = 200  # a full-list scan stops here even if the store keeps growing
 
 
-class Kind(enum.Enum):
+class CallKind(enum.Enum):
     SERVICES = "services.json"
     DEFINITION = "services/{code}.json"
     LIST_JSON = "requests.json"
@@ -41,21 +41,21 @@ class Kind(enum.Enum):
     TOKEN = "tokens/{token}.json"
 
 
-class Outcome(enum.Enum):
+class CallResult(enum.Enum):
     OK = "ok"
     STATUS = "unexpected status"  # not 2xx where 2xx was expected
     BODY = "unusable body"  # 2xx, but not what the kind promises (e.g. a POST without token)
     CONNECTION = "connection error"  # refused, reset, timed out
 
 
-DEFAULT_MIX: Mapping[Kind, int] = {
-    Kind.SERVICES: 10, Kind.DEFINITION: 10, Kind.LIST_JSON: 20, Kind.LIST_XML: 10,
-    Kind.SINGLE: 15, Kind.POST: 15, Kind.TOKEN: 20,
+DEFAULT_MIX: Mapping[CallKind, int] = {
+    CallKind.SERVICES: 10, CallKind.DEFINITION: 10, CallKind.LIST_JSON: 20, CallKind.LIST_XML: 10,
+    CallKind.SINGLE: 15, CallKind.POST: 15, CallKind.TOKEN: 20,
 }
-WRITES_ONLY: Mapping[Kind, int] = {Kind.POST: 1}
+WRITES_ONLY: Mapping[CallKind, int] = {CallKind.POST: 1}
 # how a read's body must begin: a cheap sign the whole answer came, without parsing it all
-_OPENS = {Kind.SERVICES: b"[", Kind.DEFINITION: b"{", Kind.LIST_JSON: b"[", Kind.LIST_XML: b"<",
-          Kind.SINGLE: b"["}
+_OPENS = {CallKind.SERVICES: b"[", CallKind.DEFINITION: b"{", CallKind.LIST_JSON: b"[", CallKind.LIST_XML: b"<",
+          CallKind.SINGLE: b"["}
 
 
 class LoadError(RuntimeError):
@@ -68,9 +68,9 @@ class NotLoopback(ValueError):
 
 @dataclass(slots=True)
 class Sample:
-    kind: Kind
+    kind: CallKind
     seconds: float
-    outcome: Outcome
+    outcome: CallResult
     detail: str = ""  # status code or exception class, for the error list
 
 
@@ -91,15 +91,15 @@ class Load:
     requests: int = 2000  # the whole run's budget, all threads together
     seconds: float = 60.0  # the run stops at this even with budget left
     settle_seconds: float = 30.0  # after the traffic, how long tokens may take to resolve
-    mix: Mapping[Kind, int] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    mix: Mapping[CallKind, int] = field(default_factory=lambda: dict(DEFAULT_MIX))
     timeout: float = 10.0  # per HTTP request
     seed: int = 13
     keep_alive: bool = True  # False: a new connection per request, as many small clients do
 
 
 @dataclass(slots=True)
-class KindStats:
-    kind: Kind | None  # None: all kinds together
+class CallStats:
+    kind: CallKind | None  # None: all kinds together
     count: int
     errors: int
     p50: float  # seconds
@@ -117,17 +117,17 @@ class LoadResult:
 
     @property
     def errors(self) -> list[Sample]:
-        return [s for s in self.samples if s.outcome is not Outcome.OK]
+        return [s for s in self.samples if s.outcome is not CallResult.OK]
 
     @property
     def throughput(self) -> float:
         return self.traffic_requests / self.traffic_seconds if self.traffic_seconds else 0.0
 
-    def stats(self) -> list[KindStats]:
-        by_kind: dict[Kind, list[Sample]] = {}
+    def stats(self) -> list[CallStats]:
+        by_kind: dict[CallKind, list[Sample]] = {}
         for sample in self.samples:
             by_kind.setdefault(sample.kind, []).append(sample)
-        rows = [_stats(kind, by_kind[kind]) for kind in Kind if kind in by_kind]
+        rows = [_stats(kind, by_kind[kind]) for kind in CallKind if kind in by_kind]
         if self.samples:
             rows.append(_stats(None, self.samples))
         return rows
@@ -274,31 +274,31 @@ class _Worker:
         self.traffic_ended = time.monotonic()
         self._settle()
 
-    def _one(self, kind: Kind) -> None:
-        if kind is Kind.TOKEN:
+    def _one(self, kind: CallKind) -> None:
+        if kind is CallKind.TOKEN:
             waiting = [w for w in self.written if w.id is None] or self.written
             if waiting:
                 self._poll(waiting[0])
                 return
-            kind = Kind.POST  # nothing written yet: write something to poll later
-        if kind is Kind.SINGLE and not self.ids:
-            kind = Kind.LIST_JSON  # no id known yet to read
-        if kind is Kind.POST:
+            kind = CallKind.POST  # nothing written yet: write something to poll later
+        if kind is CallKind.SINGLE and not self.ids:
+            kind = CallKind.LIST_JSON  # no id known yet to read
+        if kind is CallKind.POST:
             self._post()
             return
         with self._timed(kind) as sample:
             path, params = self._path(kind)
             answer = self.session.get(path, params, headers=self.headers)
             _expect_ok(sample, answer)
-            if sample.outcome is Outcome.OK and not answer.body.lstrip().startswith(_OPENS[kind]):
-                sample.outcome, sample.detail = Outcome.BODY, answer.body[:40].decode(errors="replace")
+            if sample.outcome is CallResult.OK and not answer.body.lstrip().startswith(_OPENS[kind]):
+                sample.outcome, sample.detail = CallResult.BODY, answer.body[:40].decode(errors="replace")
 
-    def _path(self, kind: Kind) -> tuple[str, dict[str, str] | None]:
-        if kind is Kind.DEFINITION:
+    def _path(self, kind: CallKind) -> tuple[str, dict[str, str] | None]:
+        if kind is CallKind.DEFINITION:
             return f"services/{self.rng.choice(self.codes)}.json", None
-        if kind is Kind.SINGLE:
+        if kind is CallKind.SINGLE:
             return f"requests/{self.rng.choice(self.ids)}.json", None
-        if kind is Kind.LIST_JSON:
+        if kind is CallKind.LIST_JSON:
             return "requests.json", {"extensions": "true"}
         return kind.value, None  # services.json, requests.xml
 
@@ -307,29 +307,29 @@ class _Worker:
         form = {"api_key": self.load.api_key, "service_code": POTHOLE,
                 "address_string": "121 N LaSalle St", "attribute[WHEREIST]": "CURB",
                 "description": marker}
-        with self._timed(Kind.POST) as sample:
+        with self._timed(CallKind.POST) as sample:
             answer = self.session.post("requests.json", form, headers=self.headers)
             _expect_ok(sample, answer)
-            if sample.outcome is not Outcome.OK:
+            if sample.outcome is not CallResult.OK:
                 return
             first = _first(answer.body)
             if not first.get("token"):
-                sample.outcome, sample.detail = Outcome.BODY, "no token"
+                sample.outcome, sample.detail = CallResult.BODY, "no token"
                 return
             self.written.append(Written(first["token"], marker, first.get("service_request_id")))
 
     def _poll(self, item: Written) -> None:
-        with self._timed(Kind.TOKEN) as sample:
+        with self._timed(CallKind.TOKEN) as sample:
             answer = self.session.get(f"tokens/{item.token}.json", headers=self.headers)
             _expect_ok(sample, answer)
-            if sample.outcome is not Outcome.OK:
+            if sample.outcome is not CallResult.OK:
                 return
             sr_id = _first(answer.body).get("service_request_id")
             if sr_id and item.id is None:
                 item.id = sr_id
                 self.ids.append(sr_id)  # this thread's single reads include its own writes
             elif sr_id and sr_id != item.id:
-                sample.outcome, sample.detail = Outcome.BODY, f"id changed {item.id} -> {sr_id}"
+                sample.outcome, sample.detail = CallResult.BODY, f"id changed {item.id} -> {sr_id}"
 
     def _settle(self) -> None:
         deadline = time.monotonic() + self.load.settle_seconds
@@ -342,15 +342,15 @@ class _Worker:
             time.sleep(0.05)
 
     @contextmanager
-    def _timed(self, kind: Kind) -> Iterator[Sample]:
-        sample = Sample(kind, 0.0, Outcome.OK)
+    def _timed(self, kind: CallKind) -> Iterator[Sample]:
+        sample = Sample(kind, 0.0, CallResult.OK)
         began = time.perf_counter()
         try:
             yield sample
         except TransportError as exc:
-            sample.outcome, sample.detail = Outcome.CONNECTION, str(exc.kind)
+            sample.outcome, sample.detail = CallResult.CONNECTION, str(exc.kind)
         except ValueError as exc:  # a 2xx body that is not the JSON it should be
-            sample.outcome, sample.detail = Outcome.BODY, type(exc).__name__
+            sample.outcome, sample.detail = CallResult.BODY, type(exc).__name__
         sample.seconds = time.perf_counter() - began
         self.samples.append(sample)
 
@@ -376,9 +376,9 @@ def _catalogue(session: Transport, load: Load) -> tuple[list[str], list[str]]:
     if the mix reads them (a fault may hold request lists for minutes)."""
     codes: list[str] = []
     ids: list[str] = []
-    if load.mix.get(Kind.DEFINITION):
+    if load.mix.get(CallKind.DEFINITION):
         codes = [s["service_code"] for s in _get_json(session, "services.json", {})]
-    if load.mix.get(Kind.SINGLE):
+    if load.mix.get(CallKind.SINGLE):
         ids = [row["service_request_id"] for row in _get_json(session, "requests.json", {})
                if "service_request_id" in row]
     return codes, ids
@@ -386,7 +386,7 @@ def _catalogue(session: Transport, load: Load) -> tuple[list[str], list[str]]:
 
 def _expect_ok(sample: Sample, answer: Response) -> None:
     if not 200 <= answer.status < 300:
-        sample.outcome, sample.detail = Outcome.STATUS, str(answer.status)
+        sample.outcome, sample.detail = CallResult.STATUS, str(answer.status)
 
 
 def _first(body: bytes) -> dict[str, str]:
@@ -440,9 +440,9 @@ def _percentile(sorted_values: Sequence[float], share: float) -> float:
     return sorted_values[rank - 1]
 
 
-def _stats(kind: Kind | None, samples: Sequence[Sample]) -> KindStats:
+def _stats(kind: CallKind | None, samples: Sequence[Sample]) -> CallStats:
     seconds = sorted(s.seconds for s in samples)
-    return KindStats(kind=kind, count=len(samples),
-                     errors=sum(s.outcome is not Outcome.OK for s in samples),
+    return CallStats(kind=kind, count=len(samples),
+                     errors=sum(s.outcome is not CallResult.OK for s in samples),
                      p50=_percentile(seconds, 0.50), p90=_percentile(seconds, 0.90),
                      p99=_percentile(seconds, 0.99), max=seconds[-1] if seconds else 0.0)

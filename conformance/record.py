@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -175,6 +176,14 @@ class RunRecord:
         object.__setattr__(self, "pre_approval", _pre_approval(self))
 
     # -- what writers ask ------------------------------------------------------------------
+    @property
+    def contract_digest(self) -> dict[str, Any]:
+        """openapi.yaml's hash, and one digest over every schema (the manifest lists each)."""
+        schemas = sorted((p, h) for p, h in self.contract.items() if p.startswith("schemas/"))
+        joined = "".join(f"{h}  {p}\n" for p, h in schemas).encode("utf-8")
+        return {"openapi.yaml": self.contract.get("openapi.yaml"), "schemas": hashlib.sha256(joined).hexdigest(),
+                "schema_files": len(schemas)}
+
     @property
     def exit_code(self) -> int:
         return self.verdict.exit_code

@@ -187,7 +187,7 @@ def looks_like(data: object) -> str | None:
     return None
 
 
-def _verdict(outcome: contract.Outcome, data: object) -> str:
+def _verdict(outcome: contract.Validation, data: object) -> str:
     if not outcome.valid:
         count = len(outcome.violations)
         return f"invalid: {count} violation{'s' if count != 1 else ''}"

@@ -209,7 +209,7 @@ def test_a_wait_that_ran_out_while_polling_is_not_shown_rather_than_failed():
 
 
 def test_a_broken_judge_is_a_kit_error(monkeypatch):
-    def broken(rec: registry.Recording, f: Facts) -> registry.Judgement:
+    def broken(rec: registry.Recording, f: Facts) -> registry.Ruling:
         raise KeyError("oops")
 
     monkeypatch.setattr(registry, "CHECKS", {"broken": registry.AppCheck("broken", ("APP-WRITE",), "x", broken)})

@@ -17,8 +17,8 @@ PACKAGE = ROOT / "conformance"
 def test_the_import_contracts_hold() -> None:
     # pyproject.toml's [tool.importlinter] contracts: the layers, the vocabulary, the sweep
     # apart from the engine, and no cycle among siblings (a function's import counts too)
-    done = subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
-                           "sys.exit(lint_imports(no_cache=True))"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+    script = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout

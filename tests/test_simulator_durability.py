@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conformance.loadgen import Kind, Load, LoadResult, drive, verify
+from conformance.loadgen import CallKind, Load, LoadResult, drive, verify
 from conformance.simulator import data
 from conformance.simulator.spawn import ServeProcess
 
@@ -30,7 +30,7 @@ def test_acknowledged_requests_survive_kill_9(tmp_path: Path) -> None:
     stop = threading.Event()
     with ServeProcess("--db", str(db), "--delay", DELAY) as first:
         load = Load(first.base_url, first.api_key, threads=4, requests=100_000, seconds=30,
-                    settle_seconds=0, mix={Kind.POST: 3, Kind.TOKEN: 1})
+                    settle_seconds=0, mix={CallKind.POST: 3, CallKind.TOKEN: 1})
         traffic = threading.Thread(target=lambda: results.append(drive(load, stop)))
         traffic.start()
         time.sleep(2.5)
@@ -43,7 +43,7 @@ def test_acknowledged_requests_survive_kill_9(tmp_path: Path) -> None:
     assert len(written) >= 20, "too little traffic before the kill to mean anything"
     assert resolved_before and len(resolved_before) < len(written), \
         "want both resolved and still-pending tokens at the kill"
-    assert any(e.kind is Kind.POST for e in results[0].errors), "the kill was not mid-traffic"
+    assert any(e.kind is CallKind.POST for e in results[0].errors), "the kill was not mid-traffic"
 
     with ServeProcess("--db", str(db), "--delay", DELAY) as second:
         assert second.api_key == key  # the same city: not seeded again

@@ -15,11 +15,11 @@ import pytest
 from conformance.loadgen import (
     DEFAULT_MIX,
     WRITES_ONLY,
-    Kind,
+    CallKind,
+    CallResult,
     Load,
     LoadResult,
     NotLoopback,
-    Outcome,
     Sample,
     Written,
     drive,
@@ -39,7 +39,7 @@ REQUESTS = 320  # 16 threads x ~20 requests
     # pooling client reuses the closed socket (connection errors, seen at 50 threads)
     (DEFAULT_MIX, False),
 ], ids=["mixed", "writes-only", "mixed-connection-per-request"])
-def test_concurrent_clients_lose_nothing(mix: Mapping[Kind, int], keep_alive: bool) -> None:
+def test_concurrent_clients_lose_nothing(mix: Mapping[CallKind, int], keep_alive: bool) -> None:
     # delay 0: ids are handed out while other threads write, read and poll (the racy part)
     with start(delay=0.0) as sim:
         result = drive(Load(sim.base_url, sim.api_key, threads=THREADS, requests=REQUESTS,
@@ -47,7 +47,7 @@ def test_concurrent_clients_lose_nothing(mix: Mapping[Kind, int], keep_alive: bo
         integrity = verify(sim.base_url, result.written, settle_seconds=5)
     assert [(e.kind, e.outcome, e.detail) for e in result.errors] == []
     assert result.traffic_requests == REQUESTS
-    posts = [s for s in result.samples if s.kind is Kind.POST]
+    posts = [s for s in result.samples if s.kind is CallKind.POST]
     assert len(posts) >= 20 and len(result.written) == len(posts)
     assert all(w.id for w in result.written), "a token did not resolve while settling"
     assert len({w.id for w in result.written}) == len(result.written)
@@ -99,12 +99,12 @@ def test_load_refuses_hosts_other_than_loopback() -> None:
 
 
 def test_percentiles_are_nearest_rank() -> None:
-    samples = [Sample(Kind.SERVICES, s / 1000, Outcome.OK) for s in range(1, 101)]
-    samples.append(Sample(Kind.POST, 0.5, Outcome.STATUS, "500"))
+    samples = [Sample(CallKind.SERVICES, s / 1000, CallResult.OK) for s in range(1, 101)]
+    samples.append(Sample(CallKind.POST, 0.5, CallResult.STATUS, "500"))
     result = LoadResult(samples, [], traffic_requests=101, traffic_seconds=2.0)
     services, post, total = result.stats()
     assert (services.count, services.errors) == (100, 0)
     assert (services.p50, services.p90, services.p99, services.max) == (0.05, 0.09, 0.099, 0.1)
-    assert (post.kind, post.errors, post.max) == (Kind.POST, 1, 0.5)
+    assert (post.kind, post.errors, post.max) == (CallKind.POST, 1, 0.5)
     assert total.kind is None and total.count == 101 and total.max == 0.5
     assert result.throughput == 50.5 and [e.detail for e in result.errors] == ["500"]

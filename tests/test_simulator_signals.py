@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from conformance.loadgen import DEFAULT_MIX, Kind, Load, LoadResult, drive
+from conformance.loadgen import DEFAULT_MIX, CallKind, Load, LoadResult, drive
 from conformance.simulator import start
 from conformance.simulator.spawn import ServeProcess
 
@@ -28,7 +28,7 @@ def test_serve_stops_cleanly_under_traffic(stop_signal: int, fault: str | None) 
     stop = threading.Event()
     with ServeProcess("--delay", "0.2", *(("--fault", fault) if fault else ())) as server:
         # no single reads: they would need a request list first, which the fault stalls
-        mix = {kind: weight for kind, weight in DEFAULT_MIX.items() if kind is not Kind.SINGLE}
+        mix = {kind: weight for kind, weight in DEFAULT_MIX.items() if kind is not CallKind.SINGLE}
         load = Load(server.base_url, server.api_key, threads=6, requests=100_000, seconds=30,
                     settle_seconds=0, timeout=30, mix=mix)
         traffic = threading.Thread(target=lambda: results.append(drive(load, stop)))

@@ -21,7 +21,7 @@ from conformance.appcheck.recording import Recorder, Seen, redactor, to_exchange
 from conformance.checklist import ChecklistItem
 from conformance.outcomes import CheckResult
 from conformance.simulator import data
-from conformance.simulator.messages import Answer
+from conformance.simulator.messages import Reply
 from conformance.simulator.server import RunningSimulator, start
 from conformance.timestamps import iso_utc
 from conformance.transport import Exchange, key_fingerprint
@@ -63,7 +63,7 @@ class GradingSimulator:
         self.sim.app.recorder = self._record
 
     def _record(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
-                answer: Answer, received: float, started: float) -> None:
+                answer: Reply, received: float, started: float) -> None:
         self.recorder.add(method, target, headers, body, answer.status, answer.headers, answer.body,
                           received, started, time.monotonic() - started)
 

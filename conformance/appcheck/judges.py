@@ -10,8 +10,8 @@ from conformance.appcheck import flows
 from conformance.appcheck.recording import Kind, Seen
 from conformance.appcheck.registry import (
     Facts,
-    Judgement,
     Recording,
+    Ruling,
     check,
     judge_all,
     met,
@@ -40,7 +40,7 @@ def _few(items: list[Seen], n: int = 3) -> str:
 
 # -- the key ------------------------------------------------------------------------------------
 @check("APP-KEY-POST", title="Every POST carries the test key in its form body")
-def key_on_post(rec: Recording, facts: Facts) -> Judgement:
+def key_on_post(rec: Recording, facts: Facts) -> Ruling:
     posts = rec.posts
     if not posts:
         return not_shown("the application sent no POST")
@@ -58,7 +58,7 @@ def key_on_post(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-KEY-NOT-IN-GET", title="GETs carry no API key")
-def no_key_on_get(rec: Recording, facts: Facts) -> Judgement:
+def no_key_on_get(rec: Recording, facts: Facts) -> Ruling:
     gets = rec.gets
     if not gets:
         return not_shown("the application sent no GET")
@@ -87,7 +87,7 @@ def _post_problems(post: Seen, facts: Facts) -> list[str]:
 
 
 @check("APP-WRITE", title="A POST is accepted with a listed service, a location and the required attributes")
-def write_accepted(rec: Recording, facts: Facts) -> Judgement:
+def write_accepted(rec: Recording, facts: Facts) -> Ruling:
     posts = rec.posts
     if not posts:
         return not_shown("the application sent no POST")
@@ -107,7 +107,7 @@ def write_accepted(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-DEFINITION-FIRST", title="The service definition is read before posting to a service with metadata")
-def definition_first(rec: Recording, facts: Facts) -> Judgement:
+def definition_first(rec: Recording, facts: Facts) -> Ruling:
     posts = [p for p in rec.posts if facts.services.get(p.form.get("service_code", ""), {}).get("metadata") is True]
     if not posts:
         return not_shown("the application posted to no service with metadata true")
@@ -125,7 +125,7 @@ def _no_flow(rec: Recording) -> str:
 
 
 @check("APP-TOKEN-POLL", title="The token is polled until the service_request_id arrives")
-def polls_until_id(rec: Recording, facts: Facts) -> Judgement:
+def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
     if not rec.flows:
         return not_shown(_no_flow(rec))
     unfinished = [f for f in rec.flows if f.id_answer is None]
@@ -146,7 +146,7 @@ def polls_until_id(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-POLL-INTERVAL", title="Tokens are polled at most once a second after the first poll")
-def poll_interval(rec: Recording, facts: Facts) -> Judgement:
+def poll_interval(rec: Recording, facts: Facts) -> Ruling:
     polled = [f for f in rec.flows if len(f.polls) >= 2]
     if not polled:
         return not_shown("no token was polled twice")
@@ -163,7 +163,7 @@ def poll_interval(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-POLL-STOP", title="Polling stops once the id arrived")
-def stops_polling(rec: Recording, facts: Facts) -> Judgement:
+def stops_polling(rec: Recording, facts: Facts) -> Ruling:
     resolved = [f for f in rec.flows if f.id_answer is not None]
     if not resolved:
         return not_shown("no token poll was answered with an id")
@@ -174,7 +174,7 @@ def stops_polling(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-RETRY-AFTER", title="Retry-After is honoured")
-def honours_retry_after(rec: Recording, facts: Facts) -> Judgement:
+def honours_retry_after(rec: Recording, facts: Facts) -> Ruling:
     judged, early = 0, []
     for i, seen in enumerate(rec.seen):
         wait = _retry_after(seen)
@@ -203,7 +203,7 @@ def _retry_after(seen: Seen) -> float | None:
 
 # -- reading ------------------------------------------------------------------------------------
 @check("APP-READBACK", title="The written request is read back by its id")
-def reads_back(rec: Recording, facts: Facts) -> Judgement:
+def reads_back(rec: Recording, facts: Facts) -> Ruling:
     resolved = [f for f in rec.flows if f.service_request_id is not None]
     if not resolved:
         return not_shown("no written request got its id")
@@ -215,7 +215,7 @@ def reads_back(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-IGNORE-PENDING", title="Listed rows without an id are ignored, never asked for")
-def ignores_pending(rec: Recording, facts: Facts) -> Judgement:
+def ignores_pending(rec: Recording, facts: Facts) -> Ruling:
     asked = [(s, why) for s in rec.seen if (why := flows.missing_id_asked(s))]
     if asked:
         return not_met(f"{len(asked)} request(s) for a row by a missing id, e.g. #{asked[0][0].seq} "
@@ -228,7 +228,7 @@ def ignores_pending(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-PAGE-SIZE", title="page_size is never above 500")
-def page_size_bounded(rec: Recording, facts: Facts) -> Judgement:
+def page_size_bounded(rec: Recording, facts: Facts) -> Ruling:
     lists = rec.of(Kind.LIST)
     if not lists:
         return not_applicable("the application listed no requests")
@@ -241,7 +241,7 @@ def page_size_bounded(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-DATES-ZONE", title="Dates sent carry a time zone")
-def dates_have_zone(rec: Recording, facts: Facts) -> Judgement:
+def dates_have_zone(rec: Recording, facts: Facts) -> Ruling:
     sent: list[tuple[Seen, str, str]] = []
     for seen in rec.of(Kind.LIST):
         sent += [(seen, name, seen.params[name]) for name in flows.DATE_PARAMS if seen.params.get(name)]
@@ -262,7 +262,7 @@ def dates_have_zone(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-FORMATS", title="Each claimed format is used for the whole flow")
-def formats_whole_flow(rec: Recording, facts: Facts) -> Judgement:
+def formats_whole_flow(rec: Recording, facts: Facts) -> Ruling:
     complete = {fmt for fmt in facts.formats if any(f.complete_in(fmt) for f in rec.flows)}
     if not any(f.complete_in(fmt) for f in rec.flows for fmt in ("json", "xml")):
         return not_shown("no flow (POST, polls to the id, read-back) was completed in one format")
@@ -275,7 +275,7 @@ def formats_whole_flow(rec: Recording, facts: Facts) -> Judgement:
 
 # -- the application as a whole -------------------------------------------------------------------
 @check("APP-NO-BURST", title="No more than 10 requests in one second")
-def no_bursts(rec: Recording, facts: Facts) -> Judgement:
+def no_bursts(rec: Recording, facts: Facts) -> Ruling:
     if not rec.seen:
         return not_shown("the application sent nothing")
     worst, start = 0, 0
@@ -290,7 +290,7 @@ def no_bursts(rec: Recording, facts: Facts) -> Judgement:
 
 
 @check("APP-EXIT", title="The application exits with status 0")
-def exits_cleanly(rec: Recording, facts: Facts) -> Judgement:
+def exits_cleanly(rec: Recording, facts: Facts) -> Ruling:
     if not facts.command:
         return not_applicable("the application was run by hand (no -- COMMAND)")
     if facts.stopped_by_wait:

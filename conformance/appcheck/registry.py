@@ -2,7 +2,7 @@
 
 ``@check("APP-...", title=...)`` registers a judge for its requirement ids (as schemathesis
 registers its checks). A judge takes the :class:`Recording` and the grading's :class:`Facts`
-and returns a :class:`Judgement`: met, not met, not shown (the application never did what the
+and returns a :class:`Ruling`: met, not met, not shown (the application never did what the
 requirement is about: inconclusive, never passed) or not applicable (the application does not
 use the feature, e.g. sends no dates: skipped). :func:`judge_all` turns them into the kit's
 :class:`~conformance.outcomes.CheckResult`. The judges themselves are in ``judges.py``.
@@ -10,7 +10,6 @@ use the feature, e.g. sends no dates: skipped). :func:`judge_all` turns them int
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,37 +19,31 @@ from conformance import requirements
 from conformance.appcheck import flows
 from conformance.appcheck.flows import TokenFlow
 from conformance.appcheck.recording import Kind, Seen
+from conformance.checklist import State
 from conformance.outcomes import CheckResult, Level, Outcome
 
 
-class State(enum.StrEnum):
-    MET = "met"
-    NOT_MET = "not met"
-    NOT_SHOWN = "not shown"
-    NOT_APPLICABLE = "not applicable"
-
-
 @dataclass(slots=True, frozen=True)
-class Judgement:
+class Ruling:
     state: State
     message: str
     seqs: tuple[int, ...] = ()
 
 
-def met(message: str, seqs: tuple[int, ...] = ()) -> Judgement:
-    return Judgement(State.MET, message, seqs)
+def met(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
+    return Ruling(State.MET, message, seqs)
 
 
-def not_met(message: str, seqs: tuple[int, ...] = ()) -> Judgement:
-    return Judgement(State.NOT_MET, message, seqs)
+def not_met(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
+    return Ruling(State.NOT_MET, message, seqs)
 
 
-def not_shown(message: str, seqs: tuple[int, ...] = ()) -> Judgement:
-    return Judgement(State.NOT_SHOWN, message, seqs)
+def not_shown(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
+    return Ruling(State.NOT_SHOWN, message, seqs)
 
 
-def not_applicable(message: str) -> Judgement:
-    return Judgement(State.NOT_APPLICABLE, message)
+def not_applicable(message: str) -> Ruling:
+    return Ruling(State.NOT_APPLICABLE, message)
 
 
 @dataclass(slots=True, frozen=True)
@@ -85,7 +78,7 @@ class Recording:
         return [s for s in self.seen if s.method == "GET"]
 
 
-Judge = Callable[[Recording, Facts], Judgement]
+Judge = Callable[[Recording, Facts], Ruling]
 
 
 @dataclass(slots=True, frozen=True)

@@ -1,10 +1,8 @@
-"""What the artifacts of a run share: exchange bodies as text, contract digests."""
+"""What the artifacts of a run share: exchange bodies as text, media types, query pairs."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 BODY_SHOWN = 64 * 1024  # bytes of a body the HTML report shows; the HAR keeps all of it
@@ -34,13 +32,3 @@ def media_type(headers: Mapping[str, str]) -> str:
 
 def query_pairs(url: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(url).query, keep_blank_values=True)
-
-
-# --- contract and catalogue -----------------------------------------------------------------
-
-def contract_digest(hashes: Mapping[str, str]) -> dict[str, Any]:
-    """openapi.yaml's hash, and one digest over every schema (the manifest lists each)."""
-    schemas = sorted((p, h) for p, h in hashes.items() if p.startswith("schemas/"))
-    joined = "".join(f"{h}  {p}\n" for p, h in schemas).encode("utf-8")
-    return {"openapi.yaml": hashes.get("openapi.yaml"), "schemas": hashlib.sha256(joined).hexdigest(),
-            "schema_files": len(schemas)}

@@ -23,7 +23,7 @@ import jinja2
 from conformance.checklist import State
 from conformance.outcomes import CheckResult, Level, Outcome, Verdict
 from conformance.record import Mode, RunRecord, Subject
-from conformance.report.evidence import BODY_SHOWN, body_text, contract_digest
+from conformance.report.evidence import BODY_SHOWN, body_text
 from conformance.transport import Exchange
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -65,7 +65,7 @@ class Capped:
 
 
 @dataclass(slots=True, frozen=True)
-class Row:
+class CheckRow:
     result: CheckResult
     first: bool  # the check's own row (a check judging several requirements is listed under each)
     on_flow: bool  # it cites the write flow's exchanges: the flow's section holds their story
@@ -77,7 +77,7 @@ class Group:
     level: str
     statement: str
     source: str
-    rows: list[Row]
+    rows: list[CheckRow]
 
 
 def report_page(record: RunRecord) -> str:
@@ -148,7 +148,7 @@ def _groups(record: RunRecord) -> list[Group]:
         rows = []
         flow = set(record.write.exchanges) if record.write is not None else set()
         for r in grouped[rid]:
-            rows.append(Row(r, r.id not in placed, bool(flow.intersection(r.exchanges))))
+            rows.append(CheckRow(r, r.id not in placed, bool(flow.intersection(r.exchanges))))
             placed.add(r.id)
         level = str(req.level) if req else ""
         groups.append(Group(rid, level, req.statement if req else "", req.source if req else "", rows))
@@ -157,7 +157,7 @@ def _groups(record: RunRecord) -> list[Group]:
 
 def _facts(record: RunRecord) -> list[tuple[str, str]]:
     target = record.target
-    digest = contract_digest(record.contract)
+    digest = record.contract_digest
     facts = [("Target", f"{target.get('base_url')} ({record.target_kind})"), ("Profile", record.profile),
              ("Subject", str(record.subject)), ("Mode", str(record.mode))]
     if target.get("faults"):

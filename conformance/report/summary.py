@@ -12,7 +12,6 @@ from jsonschema import Draft202012Validator
 from conformance.contract import SCHEMAS, contract_root
 from conformance.outcomes import Level
 from conformance.record import RunRecord
-from conformance.report.evidence import contract_digest
 from conformance.timestamps import iso_utc
 
 SUMMARY_VERSION = 2
@@ -58,7 +57,7 @@ def build(record: RunRecord, *, files: list[str]) -> dict[str, Any]:
         "requests_sent": record.requests_sent,
         "fuzzing": None if record.fuzzing is None else dict(record.fuzzing),
         "kit_version": record.kit_version,
-        "contract": contract_digest(record.contract),
+        "contract": record.contract_digest,
         "api_key_fingerprint": record.key_fingerprint,
         "key_source": None if record.key_source is None else str(record.key_source),
         "counts": {str(o): n for o, n in record.counts.items()},

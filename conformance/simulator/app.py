@@ -1,6 +1,6 @@
 """Routing and handlers of the simulated Chicago Open311 test environment.
 
-A request goes in (method, target, headers, body) and an :class:`Answer` comes out, so the
+A request goes in (method, target, headers, body) and an :class:`Reply` comes out, so the
 whole behaviour is testable without sockets; ``server.py`` only moves bytes. Faults are small
 branches, each at the one place it applies (search for the fault's name): here, or in
 ``queries.py`` (request lists) and ``writes.py`` (POST requests), which get the active faults
@@ -24,7 +24,7 @@ from conformance import wire
 from conformance.simulator import data, queries, spoiled, writes
 from conformance.simulator import dialect as dialects
 from conformance.simulator import faults as fault_catalogue
-from conformance.simulator.messages import Answer, Call, Refused
+from conformance.simulator.messages import Call, Refused, Reply
 from conformance.simulator.store import Row, Store
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -45,7 +45,7 @@ _OTHERS_PENDING = (("4fd3b9bce750846c5300004a", "Rats behind the garage", "2107 
                    ("4ffa9cad6018277d4000007b", "Light out over the alley", "1300 N Milwaukee Ave"))
 GRADING_RETRY_AFTER = 1  # seconds; the 503 a grading simulator answers a token's first poll
 
-Recorder = Callable[[str, str, Mapping[str, str], bytes, Answer, float, float], None]
+Recorder = Callable[[str, str, Mapping[str, str], bytes, Reply, float, float], None]
 
 
 class App:
@@ -81,14 +81,14 @@ class App:
 
     # -- entry -----------------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: Mapping[str, str] | None = None,
-               body: bytes = b"") -> Answer:
+               body: bytes = b"") -> Reply:
         received, started = time.time(), time.monotonic()
         answer = self._handle(method, target, headers or {}, body)
         if self.recorder is not None:
             self.recorder(method, target, headers or {}, body, answer, received, started)
         return answer
 
-    def _handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
+    def _handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
         split = urlsplit(target)
         path = unquote(split.path)
         params: dict[str, str] = {}
@@ -107,7 +107,7 @@ class App:
         except Refused as refusal:
             return self._error(call, refusal.status, *refusal.descriptions)
 
-    def _route(self, call: Call, path: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+    def _route(self, call: Call, path: str, body: bytes, headers: Mapping[str, str]) -> Reply:
         if call.stem == ROOT + "/discovery":
             return self._dispatch(call, "discovery", ())
         if not path.startswith(BASE + "/"):
@@ -135,11 +135,11 @@ class App:
 
     def _unknown_path(self, path: str) -> None:
         if "unknown-path-html" in self.faults:
-            raise _Immediate(Answer(404, [("Content-Type", HTML_TYPE)],
+            raise _Immediate(Reply(404, [("Content-Type", HTML_TYPE)],
                                     b"<!DOCTYPE html><title>Not Found</title><h1>Not Found</h1>"))
         raise Refused(404, f"No such resource: {path}")
 
-    def _dispatch(self, call: Call, resource: str, args: tuple[str, ...]) -> Answer:
+    def _dispatch(self, call: Call, resource: str, args: tuple[str, ...]) -> Reply:
         if call.method not in ("GET", "HEAD"):
             answer = self._error(call, 405, f"Method {call.method} not allowed here")
             answer.headers.append(("Allow", "GET, HEAD"))
@@ -173,10 +173,10 @@ class App:
         if call.fmt is None:
             raise Refused(404, "No such resource: add the format, .json or .xml")
         if "unsupported-format-200" in self.faults:
-            raise _Immediate(Answer(200, [("Content-Type", "text/csv; charset=utf-8")],
+            raise _Immediate(Reply(200, [("Content-Type", "text/csv; charset=utf-8")],
                                     spoiled.services_csv()))
         if "unsupported-format-text" in self.faults:
-            raise _Immediate(Answer(400, [("Content-Type", "text/plain; charset=utf-8")],
+            raise _Immediate(Reply(400, [("Content-Type", "text/plain; charset=utf-8")],
                                     b"Bad Request"))
         raise Refused(400, f"Format '{call.fmt}' is not supported: use .json or .xml")
 
@@ -198,16 +198,16 @@ class App:
         call.callback = callback
 
     # -- answers ---------------------------------------------------------------------------
-    def _ok(self, call: Call, payload: Any, resource: str, status: int = 200) -> Answer:
+    def _ok(self, call: Call, payload: Any, resource: str, status: int = 200) -> Reply:
         payload = self.dialect.outgoing(payload, resource)
         if call.answer_fmt == "xml":
-            return Answer(status, [("Content-Type", self._xml_type())],
+            return Reply(status, [("Content-Type", self._xml_type())],
                           self._xml(payload, resource))
         body = wire.encode(payload, "json", resource)
         if call.callback:
-            return Answer(status, [("Content-Type", JSONP_TYPE)],
+            return Reply(status, [("Content-Type", JSONP_TYPE)],
                           call.callback.encode() + b"(" + body + b");")
-        return Answer(status, [("Content-Type", self._json_type())], body)
+        return Reply(status, [("Content-Type", self._json_type())], body)
 
     def _json_type(self) -> str:
         if "json-content-type-html" in self.faults:
@@ -236,7 +236,7 @@ class App:
             body = body.replace(b">true<", b">True<").replace(b">false<", b">False<")
         return body
 
-    def _error(self, call: Call, status: int, *descriptions: str) -> Answer:
+    def _error(self, call: Call, status: int, *descriptions: str) -> Reply:
         # descriptions echo the input, which may hold characters XML 1.0 cannot carry
         # (found by the OpenAPI-driven checks): shown as U+FFFD so every error stays well-formed
         code = 1 if "error-code-generic" in self.faults else status
@@ -244,17 +244,17 @@ class App:
                   for text in descriptions]
         # both only on 400s: what an unknown id or code is answered (404) stays right
         if "error-body-text" in self.faults and status == 400 and call.answer_fmt == "json":
-            return Answer(status, [("Content-Type", "text/plain; charset=utf-8")],
+            return Reply(status, [("Content-Type", "text/plain; charset=utf-8")],
                           HTTPStatus(status).phrase.encode())
         plain = "errors-no-charset" in self.faults
         if call.answer_fmt == "xml" and not ("errors-always-json" in self.faults and status == 400):
-            return Answer(status, [("Content-Type", _no_charset(XML_TYPE) if plain else XML_TYPE)],
+            return Reply(status, [("Content-Type", _no_charset(XML_TYPE) if plain else XML_TYPE)],
                           wire.encode(errors, "xml", "errors"))
-        return Answer(status, [("Content-Type", _no_charset(JSON_TYPE) if plain else JSON_TYPE)],
+        return Reply(status, [("Content-Type", _no_charset(JSON_TYPE) if plain else JSON_TYPE)],
                       wire.encode(errors, "json", "errors"))
 
     # -- discovery, services, definitions ---------------------------------------------------
-    def _discovery(self, call: Call) -> Answer:
+    def _discovery(self, call: Call) -> Reply:
         if "discovery-missing" in self.faults:
             raise Refused(404, "discovery is not published here")
         payload = {
@@ -273,7 +273,7 @@ class App:
         }
         return self._ok(call, payload, "discovery")
 
-    def _services(self, call: Call) -> Answer:
+    def _services(self, call: Call) -> Reply:
         services = [dict(s) for s in data.services()]
         for service in services:
             # the specification's POST example answers the id at once: its services are realtime
@@ -291,7 +291,7 @@ class App:
         status = 203 if "services-status-203" in self.faults else 200
         return self._ok(call, services, "services", status)
 
-    def _definition(self, call: Call, code: str) -> Answer:
+    def _definition(self, call: Call, code: str) -> Reply:
         definitions = data.definitions()
         definition = definitions.get(code)
         if definition is None:
@@ -311,7 +311,7 @@ class App:
     def _process(self) -> None:
         self.store.process(resolve="token-never-resolves" not in self.faults)
 
-    def _requests(self, call: Call) -> Answer:
+    def _requests(self, call: Call) -> Reply:
         call.params = self.dialect.list_params(call.params)
         extensions = queries.wants_extensions(call.params, self.faults)
         query = queries.parse(call.params, self.faults, self.dialect)
@@ -352,7 +352,7 @@ class App:
         return not rows and query.service_codes is not None \
             and "filter-code-empty-ignored" in self.faults
 
-    def _request(self, call: Call, sr_id: str) -> Answer:
+    def _request(self, call: Call, sr_id: str) -> Reply:
         extensions = queries.wants_extensions(call.params, self.faults)
         self._process()
         if "odd-id-500" in self.faults and not _PLAIN_ID.fullmatch(sr_id):
@@ -376,7 +376,7 @@ class App:
         return answer
 
     # -- tokens ----------------------------------------------------------------------------
-    def _token(self, call: Call, token: str) -> Answer:
+    def _token(self, call: Call, token: str) -> Reply:
         self._process()
         row = self.store.by_token(token)
         if row is None:
@@ -401,7 +401,7 @@ class App:
         return first
 
     # -- writing ---------------------------------------------------------------------------
-    def _post(self, call: Call) -> Answer:
+    def _post(self, call: Call) -> Reply:
         form = dict(reversed(call.form))  # the first of repeated fields counts
         key = form.get("api_key")
         empty_accepted = key == "" and "post-empty-key-accepted" in self.faults
@@ -443,11 +443,11 @@ class App:
             if _XML_ILLEGAL.search(value):
                 errors.append(f"{name} contains control characters that are not allowed")
         if "description required" in errors and "post-description-required-html" in self.faults:
-            raise _Immediate(Answer(400, [("Content-Type", HTML_TYPE)], b"<html><head><title>400 Bad "
+            raise _Immediate(Reply(400, [("Content-Type", HTML_TYPE)], b"<html><head><title>400 Bad "
                                     b"Request</title></head><body><h1>Bad Request</h1><p>The field "
                                     b"<b>description</b> is required.</p></body></html>"))
         if "description required" in errors and "post-description-required-text" in self.faults:
-            raise _Immediate(Answer(400, [("Content-Type", "text/plain; charset=utf-8")],
+            raise _Immediate(Reply(400, [("Content-Type", "text/plain; charset=utf-8")],
                                     b"Error: description is required"))
         if errors:
             raise Refused(400, *errors)
@@ -473,13 +473,13 @@ class App:
         return self._ok(call, [{"token": token}], "post-response")
 
     # -- keys ------------------------------------------------------------------------------
-    def _apps_new(self, call: Call, body: bytes, headers: Mapping[str, str]) -> Answer:
+    def _apps_new(self, call: Call, body: bytes, headers: Mapping[str, str]) -> Reply:
         if call.fmt not in (None, "json", "html"):
             raise Refused(404, "No such resource: apps/new answers HTML or .json")
         if call.method in ("GET", "HEAD"):
             if call.fmt == "json":
                 raise Refused(405, "POST to apps/new.json to provision a key")
-            return Answer(200, [("Content-Type", HTML_TYPE)], _FORM_PAGE.encode())
+            return Reply(200, [("Content-Type", HTML_TYPE)], _FORM_PAGE.encode())
         if call.method != "POST":
             raise Refused(405, f"Method {call.method} not allowed here")
         form = dict(reversed(writes.form_fields(body, call.params)))
@@ -488,16 +488,16 @@ class App:
         email = form.get("email", "").strip()
         key = self.store.add_key(name, email)
         if call.fmt == "json":
-            return Answer(201, [("Content-Type", JSON_TYPE)],
+            return Reply(201, [("Content-Type", JSON_TYPE)],
                           json.dumps({"api_key": key, "name": name}).encode())
         page = _KEY_PAGE.format(name=html.escape(name), key=html.escape(key), base=BASE)
-        return Answer(201, [("Content-Type", HTML_TYPE)], page.encode())
+        return Reply(201, [("Content-Type", HTML_TYPE)], page.encode())
 
 
 class _Immediate(Exception):  # noqa: N818 - not an error: a finished answer
     """Carries a finished answer out of a check (a fault that answers instead of refusing)."""
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Reply) -> None:
         super().__init__(answer.status)
         self.answer = answer
 

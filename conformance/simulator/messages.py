@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
-class Answer:
+class Reply:
     """An HTTP answer. ``stream``, when set, yields the body after the headers are sent."""
 
     status: int

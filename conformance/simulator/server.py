@@ -21,7 +21,7 @@ from typing import Any
 
 from conformance.simulator import dialect as dialects
 from conformance.simulator import faults as fault_catalogue
-from conformance.simulator.app import BASE, ROOT, Answer, App
+from conformance.simulator.app import BASE, ROOT, App, Reply
 from conformance.simulator.dialect import Dialect
 from conformance.simulator.store import Store
 
@@ -40,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BODY:
-            self._send(Answer(413, [("Content-Type", "application/json; charset=utf-8")],
+            self._send(Reply(413, [("Content-Type", "application/json; charset=utf-8")],
                               b'[{"code":413,"description":"Request body too large"}]'), True)
             return
         body = self.rfile.read(length) if length > 0 else b""
@@ -52,11 +52,11 @@ class _Handler(BaseHTTPRequestHandler):
                                             body)
         except Exception as exc:  # a bug in the simulator: answer 500 rather than hang up
             self.log_error("simulator error on %s %s: %r", self.command, self.path, exc)
-            answer = Answer(500, [("Content-Type", "application/json; charset=utf-8")],
+            answer = Reply(500, [("Content-Type", "application/json; charset=utf-8")],
                             b'[{"code":500,"description":"Internal simulator error"}]')
         self._send(answer, self.command == "HEAD")
 
-    def _send(self, answer: Answer, head_only: bool) -> None:
+    def _send(self, answer: Reply, head_only: bool) -> None:
         try:
             self.send_response(answer.status)
             for name, value in answer.headers:

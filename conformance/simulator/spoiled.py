@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 
 from conformance.simulator import data
-from conformance.simulator.messages import Answer
+from conformance.simulator.messages import Reply
 
 STALL_SECONDS = 120.0
 OVERSIZED_BYTES = 12 * 1024 * 1024
@@ -29,7 +29,7 @@ def billion_laughs(root: str) -> bytes:
     return f"<!DOCTYPE {root} [\n  {chr(10).join(entities)}\n]>\n".encode()
 
 
-def oversized(answer: Answer) -> Answer:
+def oversized(answer: Reply) -> Reply:
     body = answer.body
 
     def stream() -> Iterator[bytes]:
@@ -40,15 +40,15 @@ def oversized(answer: Answer) -> Answer:
             yield chunk[:left]
             left -= len(chunk)
 
-    return Answer(answer.status, answer.headers, stream=stream,
+    return Reply(answer.status, answer.headers, stream=stream,
                   length=max(OVERSIZED_BYTES, len(body)))
 
 
-def stalled(answer: Answer, stopping: threading.Event) -> Answer:
+def stalled(answer: Reply, stopping: threading.Event) -> Reply:
     body = answer.body
 
     def stream() -> Iterator[bytes]:
         stopping.wait(STALL_SECONDS)  # returns at once when the server stops
         yield body
 
-    return Answer(answer.status, answer.headers, stream=stream, length=len(body))
+    return Reply(answer.status, answer.headers, stream=stream, length=len(body))
