@@ -53,18 +53,22 @@ class RunSettings:
     """What the user asked of a run, checked; ``None`` leaves the choice to the kit."""
 
     base_url: str | None = _setting(None, "versioned base URL, e.g. .../open311/v2 (env OPEN311_BASE_URL; "
-                                    "default: the embedded simulator)", str, env="OPEN311_BASE_URL")
-    jurisdiction_id: str | None = _setting(None, "jurisdiction_id to send with every request", str)
+                                    "default: the embedded simulator)", str, metavar="URL",
+                                    env="OPEN311_BASE_URL")
+    jurisdiction_id: str | None = _setting(None, "jurisdiction_id to send with every request", str,
+                                           metavar="ID")
     city: str | None = _setting(None, "a city preset (see `cities`): its URL, jurisdiction_id and profile, "
                                 "unless other settings give them", str, metavar="NAME")
     profile: str | None = _setting(None, "requirements to apply (default chicago)", str, sweep=True)
     report_dir: str | None = _setting(None, "where to write the report (default reports/<run-id>)", str,
-                                      entry=False)
+                                      metavar="DIR", entry=False)
     poll_timeout: float | None = _setting(None, "seconds to wait for a token to resolve (default 600 remote, "
                                           "30 simulator)", float, metavar="S", sweep=True)
     timeout: float = _setting(30.0, "seconds per request (default 30)", float, metavar="S", sweep=True)
-    write_service_code: str | None = _setting(None, "service to write to (default: one the target lists)", str)
-    location: str | None = _setting(None, "LAT,LONG of the written request (default City Hall)", str)
+    write_service_code: str | None = _setting(None, "service to write to (default: one the target lists)", str,
+                                              metavar="CODE")
+    location: str | None = _setting(None, "LAT,LONG of the written request (default City Hall)", str,
+                                    metavar="LAT,LONG")
     allow_writes: bool = _setting(False, "allow POSTs to a host that is neither loopback nor a known test host",
                                   bool)
     allow_writes_to_production: bool = _setting(False, "additionally allow POSTs to a known production host",
@@ -76,7 +80,7 @@ class RunSettings:
                                           "remote host is never paced faster than the kit's remote pace, 0.2 s; "
                                           "a sweep multiplies it by the targets sharing a host)", float,
                                           metavar="S", sweep=True)
-    seed: int | None = _setting(None, "seed of the OpenAPI-driven fuzzing", int, sweep=True)
+    seed: int | None = _setting(None, "seed of the OpenAPI-driven fuzzing", int, metavar="N", sweep=True)
     fuzz_examples: int | None = _setting(None, "examples per operation when fuzzing (0: no fuzzing)", int,
                                          metavar="N", sweep=True)
     simulator_delay: float = _setting(2.0, "token delay of the embedded simulator (default 2 s)", float,
