@@ -32,6 +32,9 @@ RETRY_STATUSES = (429, 503)
 MAX_RETRIES = 2
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer gets its answer recorded as is
 REDACTED = "[REDACTED]"
+MAX_REDIRECTS = 5  # hops of one GET within the target's origin; a longer chain is answered as is
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 class Failure(StrEnum):
     """Why an exchange yielded no answer."""
@@ -233,9 +236,9 @@ class Transport:
         return self.write_policy.refusal(self.url_for(path))
 
     def send(self, method: str, url: str, *, body: str | bytes | None = None,
-             headers: Mapping[str, str] | None = None, label: str | None = None) -> Response:
+             headers: Mapping[str, str] | None = None, label: str | None = None, hops: int = 0) -> Response:
         method = method.upper()
-        refusal = self.write_policy.refusal(url) if method not in ("GET", "HEAD", "OPTIONS") else None
+        refusal = self.write_policy.refusal(url) if method not in SAFE_METHODS else None
         if self.plan is not None:
             self.plan(method, self.redact(url), refusal)
         if refusal:
@@ -252,10 +255,28 @@ class Transport:
             self.exchanges.append(exchange)
         sent_to = self._stand_in_url(url) if self.plan is not None else url
         try:
-            return self._exchange_with_retries(method, sent_to, body, headers, exchange)
+            response = self._exchange_with_retries(method, sent_to, body, headers, exchange)
         finally:
             if self.on_exchange:
                 self.on_exchange(exchange)
+        return self._followed(response, method, url, headers, label, hops)
+
+    def _followed(self, response: Response, method: str, url: str, headers: Mapping[str, str] | None,
+                  label: str | None, hops: int) -> Response:
+        """The answer at the end of a GET's redirects within the target's origin.
+
+        requests follows nothing (``allow_redirects=False``): each hop is sent here again, so
+        it is its own exchange, paced, counted and guarded. A write is never re-sent to a
+        Location, and a Location on another origin is never asked: the 3xx is the answer,
+        and the evidence keeps both URLs for the check that judges it.
+        """
+        # the answer's own header, not the evidence's: a Location carrying the key keeps it
+        location = redirect_location(response.status, response.headers, url)
+        if (location is None or method not in ("GET", "HEAD") or hops >= MAX_REDIRECTS
+                or self.plan is not None or not same_origin(location, self.base_url)):
+            return response
+        hop = f"{label or method} (redirect {hops + 1})"
+        return self.send(method, location, headers=headers, label=hop, hops=hops + 1)
 
     def halt(self, reason: StopReason, detail: str, at: float | None = None) -> None:
         """Send nothing more. The first reason given is the one the run reports."""
@@ -424,6 +445,36 @@ class Transport:
         # from None: the requests/urllib3 chain behind it says nothing the message does not
         raise TransportError(kind, f"{exchange.method} {exchange.url}: {message}", exchange,
                              never_connected=never_connected) from None
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what a redirect may not leave (the default port made explicit)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower().rstrip("."), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    return origin(url) == origin(base_url)
+
+
+def redirect_location(status: int | None, headers: Mapping[str, str], url: str) -> str | None:
+    """The absolute URL a 3xx answer to ``url`` points to, None when it is no redirect."""
+    if status not in REDIRECT_STATUSES:
+        return None
+    location = next((v for k, v in headers.items() if k.lower() == "location"), "").strip()
+    return urljoin(url, location) if location else None
+
+
+def redirected_away(exchange: Exchange, base_url: str) -> str | None:
+    """Where ``exchange``'s answer sent the kit outside the origin of ``base_url`` (not
+    followed), None when it did not."""
+    location = redirect_location(exchange.status, exchange.response_headers, exchange.url)
+    return location if location is not None and not same_origin(location, base_url) else None
 
 
 def _retry_after(response: Response) -> float | None:

@@ -110,6 +110,11 @@ class App:
     def _route(self, call: Call, path: str, body: bytes, headers: Mapping[str, str]) -> Reply:
         if call.stem == ROOT + "/discovery":
             return self._dispatch(call, "discovery", ())
+        if "base-redirects-away" in self.faults and path in (BASE, BASE + "/"):
+            # another loopback address: a kit that followed would reach nothing listening there
+            away = f"http://127.0.0.2:9{BASE}/"
+            raise _Immediate(Reply(302, [("Location", away), ("Content-Type", "text/plain; charset=utf-8")],
+                                   f"moved to {away}".encode()))
         if not path.startswith(BASE + "/"):
             self._unknown_path(path)
         call.stem = call.stem[len(BASE) + 1:]

@@ -258,6 +258,8 @@ _FAULTS = (
           "callback= is ignored: the answer is plain JSON"),
     Fault("discovery-missing", "GR2-DISCOVERY",
           "discovery.json and discovery.xml are answered 404"),
+    Fault("base-redirects-away", "GR2-NO-REDIRECT-AWAY",
+          "the base URL itself is answered 302 to another host (127.0.0.2)"),
 )
 
 CATALOGUE: dict[str, Fault] = {fault.name: fault for fault in _FAULTS}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from conformance.contract import OPERATIONS
 from conformance.outcomes import Inconclusive, fail
 from conformance.run.checks._endpoints import READS, title
-from conformance.transport import TransportError
+from conformance.transport import TransportError, redirected_away
 
 requirement = pytest.mark.requirement
 PROBES = ("services", "requests")
@@ -78,3 +80,24 @@ def test_status_is_documented(open311_client, endpoint, fmt):
     if answer.status not in allowed:
         fail(f"{answer.describe()}: status {answer.status} is not one of {sorted(allowed)} "
              f"documented for {endpoint.method} {endpoint.template}")
+
+
+@requirement("GR2-NO-REDIRECT-AWAY")
+@pytest.mark.after_all
+def test_no_redirect_away(open311_client, open311_context):
+    """No answer redirects to another origin (the documented base answers itself)"""
+    from conformance.run import expect
+
+    transport = open311_context.transport
+    # the documented base, asked bare: what it answers is not judged here, only where it points
+    with contextlib.suppress(TransportError):
+        transport.get("", label="the base URL itself")
+    # every exchange of the run, the write flow's and the fuzzing's included: the transport
+    # followed none of these, so what they pointed to was never asked
+    away = [(e, location) for e in list(transport.exchanges)
+            if (location := redirected_away(e, transport.base_url)) is not None]
+    if away:
+        open311_context.cite(e.seq for e, _ in away[:expect.MAX_LISTED])
+        fail(f"{len(away)} answers redirect away from {transport.redact(transport.base_url)} "
+             "(not followed: nothing was sent there):\n"
+             + expect.listing(f"{e.method} {e.url} -> {e.status} Location {location}" for e, location in away))

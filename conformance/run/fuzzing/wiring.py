@@ -288,9 +288,18 @@ class TransportAdapter(BaseAdapter):
         self._builder.close()
 
 
+class _NoRedirects(requests.Session):
+    """A session that follows no redirect, whatever its caller asks: schemathesis calls
+    ``request`` with requests' default (follow), which would re-send a POST's body to any
+    Location. The transport follows a GET within the target's origin itself, hop by hop."""
+
+    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Any:
+        return iter(())
+
+
 def session_for(adapter: TransportAdapter) -> requests.Session:
     """A session whose every URL goes to ``adapter``: schemathesis never opens its own."""
-    session = requests.Session()
+    session = _NoRedirects()
     session.trust_env = False
     session.adapters.clear()
     session.mount("http://", adapter)
