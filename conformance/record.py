@@ -20,6 +20,7 @@ from typing import Any
 
 from conformance import outcomes
 from conformance.checklist import ChecklistItem, State
+from conformance.errors import ExitCode
 from conformance.outcomes import CheckResult, Level, Outcome, Verdict
 from conformance.requirements import Requirement
 from conformance.target import KeySource
@@ -53,6 +54,7 @@ STOP_WORDS = {
     StopReason.HUNG: "the target stopped answering",
     StopReason.UNREACHABLE: "the target could not be reached",
     StopReason.SIGNAL: "the run was stopped by signal",
+    StopReason.MOVED: "the base URL redirects elsewhere",
 }
 
 
@@ -165,6 +167,8 @@ class RunRecord:
     # writers read levels, statements and sources here, never from the live registry
     requirements: Mapping[str, Requirement] = field(default_factory=dict)
     key_source: KeySource | None = None  # who supplied the key the run used; None: no key
+    tls_verified: bool = True  # False: --insecure, certificates were not checked
+    proxy: str | None = None  # host:port of the proxy the requests went through (never credentials)
     verdict: Verdict = field(init=False)
     pre_approval: PreApproval = field(init=False)
 
@@ -186,6 +190,8 @@ class RunRecord:
 
     @property
     def exit_code(self) -> int:
+        if self.stop is not None and self.stop.reason is StopReason.MOVED:
+            return ExitCode.USAGE  # the base URL given is the mistake: nothing was judged
         return self.verdict.exit_code
 
     @property
@@ -211,6 +217,12 @@ class RunRecord:
         return f"{self.key_source.words} ({self.key_source}){fingerprint}"
 
     @property
+    def proxy_saw_key(self) -> bool:
+        """A key sent in plain HTTP through a proxy: the proxy could read it."""
+        return bool(self.proxy and self.key_source is not None
+                    and str(self.target.get("base_url", "")).startswith("http://"))
+
+    @property
     def target_kind(self) -> str:
         return str(self.target.get("kind", ""))
 
@@ -229,6 +241,9 @@ def _pre_approval(record: RunRecord) -> PreApproval:
         reasons.append("read-only run: nothing was written")
     elif record.mode is Mode.NO_KEY:
         reasons.append("no API key given: writing and reading back were not tried")
+    if not record.tls_verified:
+        reasons.append("TLS certificates were not verified (--insecure): evidence over an unverified "
+                       "connection proves little")
     if record.stop is not None:
         reasons.append(f"the run was cut short ({STOP_WORDS[record.stop.reason]})")
     open_items = [item for item in record.checklist if item.state is not State.MET]

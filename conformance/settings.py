@@ -93,6 +93,15 @@ class RunSettings:
                                "pre-approval evidence)", bool, sweep=True)
     app_name: str | None = _setting(None, "the application the test key was issued to (the City asks for the "
                                     "same name on the production key)", str, metavar="NAME", sweep=True)
+    ca_bundle: str | None = _setting(None, "a PEM file of certificate authorities to trust besides the default "
+                                     "ones (a private CA)", str, metavar="FILE", sweep=True)
+    insecure: bool = _setting(False, "do not verify TLS certificates: marked on the report and summary.json, "
+                              "never complete pre-approval evidence", bool, sweep=True)
+    http_proxy: str | None = _setting(None, "send every request through this HTTP proxy (http://host:port); "
+                                      "the environment's proxy variables stay ignored", str, metavar="URL",
+                                      sweep=True)
+    proxy_from_env: bool = _setting(False, "use the proxy the environment names (HTTPS_PROXY, HTTP_PROXY, "
+                                    "NO_PROXY)", bool, sweep=True)
 
     def __post_init__(self) -> None:
         if self.base_url is not None:
@@ -119,6 +128,17 @@ class RunSettings:
             raise UsageError("--app-name must be printable text of at most 200 characters")
         if self.location is not None:
             parse_location(self.location)
+        if self.http_proxy is not None:
+            proxy = urlsplit(self.http_proxy)
+            if proxy.scheme not in ("http", "https") or not proxy.hostname:
+                raise UsageError(f"--http-proxy {_without_password(self.http_proxy)!r} is not an http(s) URL "
+                                 "(http://host:port)")
+            if self.proxy_from_env:
+                raise UsageError("--http-proxy and --proxy-from-env contradict each other: give one")
+        if self.ca_bundle is not None:
+            check_ca_bundle(self.ca_bundle)
+            if self.insecure:
+                raise UsageError("--ca-bundle and --insecure contradict each other: give one")
 
     @classmethod
     def fields(cls) -> dict[str, Setting]:
@@ -202,6 +222,23 @@ def from_toml(path: str | Path) -> dict[str, Any]:
         except UsageError as exc:
             raise UsageError(f"--config {path}: {exc}") from None
     return dict(table)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
+
+
+def check_ca_bundle(path: str) -> None:
+    """A UsageError unless ``path`` is a readable PEM file with at least one certificate."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--ca-bundle {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--ca-bundle {path}: not a PEM file (binary content)") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise UsageError(f"--ca-bundle {path}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)")
 
 
 def parse_location(text: str) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from conformance import cities, profiles
 from conformance.profiles import Profile
 from conformance.settings import RunSettings, parse_location
-from conformance.transport import WritePolicy, is_loopback
+from conformance.transport import Route, Trust, WritePolicy, is_loopback
 
 REMOTE_MIN_INTERVAL = 0.2  # seconds between requests to a host we do not run
 # the embedded simulator is the City of Chicago's test environment: a run against it writes
@@ -108,6 +108,16 @@ class Target:
         return KeySource.SIMULATOR if self.key_from_simulator else KeySource.GIVEN
 
     @property
+    def trust(self) -> Trust:
+        """Whose TLS certificates the run believes (--ca-bundle, --insecure)."""
+        return Trust(self.settings.ca_bundle, verify=not self.settings.insecure)
+
+    @property
+    def route(self) -> Route:
+        """How the run's requests reach the target (--http-proxy, --proxy-from-env)."""
+        return Route(self.settings.http_proxy, from_env=self.settings.proxy_from_env)
+
+    @property
     def remote(self) -> bool:
         return not (self.simulator or is_loopback(self.host))
 
@@ -158,6 +168,7 @@ class Target:
             "faults": list(self.faults), "simulator_dialect": self.simulator_dialect,
             "seed": self.seed, "fuzz_examples": self.fuzz_examples,
             "read_only": self.read_only, "min_interval_s": self.min_interval,
+            "ca_bundle": self.settings.ca_bundle,
         }
 
 

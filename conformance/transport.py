@@ -8,12 +8,15 @@ budget, and is polite to remote hosts. It knows nothing of Open311.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import ipaddress
+import os
 import posixpath
 import socket
 import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import certifi
 import requests
 import urllib3
 
@@ -56,6 +60,7 @@ class StopReason(StrEnum):
     HUNG = "hung"
     UNREACHABLE = "unreachable"
     SIGNAL = "signal"
+    MOVED = "moved"  # the base URL redirects: the run is pointed at the wrong place
 
 
 @dataclass(slots=True, frozen=True)
@@ -121,6 +126,38 @@ class WritePolicy:
         return f"{host} is neither loopback nor a known test host: writes need --allow-writes"
 
 
+@dataclass(slots=True, frozen=True)
+class Trust:
+    """Whose TLS certificates the kit believes: the default (certifi's authorities), plus
+    a private CA from ``ca_bundle``; or nobody's (``verify`` False: --insecure)."""
+
+    ca_bundle: str | None = None
+    verify: bool = True
+
+
+@dataclass(slots=True, frozen=True)
+class Route:
+    """How requests reach the target: straight, through a named proxy, or through the
+    proxy the environment names (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), only when asked."""
+
+    proxy: str | None = None
+    from_env: bool = False
+
+
+def proxy_host(proxy: str | None) -> str | None:
+    """host:port of a proxy URL: what a record may say of it, never its credentials."""
+    if not proxy:
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port else host
+
+
 @dataclass(slots=True)
 class Exchange:
     """The evidence of one HTTP exchange, already redacted."""
@@ -174,6 +211,8 @@ class Transport:
         stand_in: str | None = None,
         max_retries: int = MAX_RETRIES,
         keep_bodies: bool = True,
+        trust: Trust | None = None,
+        route: Route | None = None,
     ) -> None:
         """``deadline`` is a time.monotonic() value after which nothing more is sent.
 
@@ -207,6 +246,18 @@ class Transport:
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "open311-conformance"
         self._session.trust_env = False  # never route through a proxy from the environment
+        self.trust = trust or Trust()
+        self._combined_ca: str | None = None
+        self._session.verify = self._verify()
+        self.route = route or Route()
+        # trust_env stays off even with from_env: the environment may name a proxy, never
+        # a CA bundle or a .netrc password that would travel with every request
+        self._session.proxies = self._proxies()
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy every request goes through (its URL, credentials and all), or None."""
+        return self._session.proxies.get(urlsplit(self.base_url).scheme or "http")
 
     # -- public API ----------------------------------------------------------------------
     @property
@@ -291,6 +342,36 @@ class Transport:
 
     def close(self) -> None:
         self._session.close()
+        if self._combined_ca is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._combined_ca)
+            self._combined_ca = None
+
+    def _proxies(self) -> dict[str, str]:
+        if self.route.proxy:
+            return {"http": self.route.proxy, "https": self.route.proxy}
+        if self.route.from_env:
+            # NO_PROXY honoured for the target's own host, as every other client would
+            return dict(requests.utils.get_environ_proxies(self.base_url))
+        return {}
+
+    def _verify(self) -> bool | str:
+        """What requests verifies against: the default, a private CA added to it, or nothing."""
+        if not self.trust.verify:
+            # the user asked for it and the record says so: the warning per request adds nothing
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            return False
+        if not self.trust.ca_bundle:
+            return True  # requests' default: certifi's authorities (REQUESTS_CA_BUNDLE is ignored)
+        # added to the default, not instead of it: a private CA must not make public hosts fail
+        with open(certifi.where(), encoding="utf-8") as default, \
+                open(self.trust.ca_bundle, encoding="utf-8") as private:
+            combined = default.read() + "\n" + private.read() + "\n"
+        handle, path = tempfile.mkstemp(prefix="open311-ca-", suffix=".pem")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(combined)
+        self._combined_ca = path
+        return path
 
     # -- internals -----------------------------------------------------------------------
     def _check_limits(self, method: str, url: str) -> None:
@@ -508,6 +589,9 @@ def _never_connected(exc: BaseException) -> bool:
 def connection_failure(exc: BaseException) -> str:
     """Which way a connection failed, in words a user acts on: refused, no such host, TLS."""
     seen = _causes(exc)
+    unverified = next((e for e in seen if isinstance(e, ssl.SSLCertVerificationError)), None)
+    if unverified is not None:
+        return f"TLS failure: {certificate_problem(unverified)}"
     if any(isinstance(e, ssl.SSLError) for e in seen) or isinstance(exc, requests.exceptions.SSLError):
         return f"TLS failure: {_reason(exc)}"
     if any(isinstance(e, socket.gaierror) for e in seen):
@@ -515,6 +599,29 @@ def connection_failure(exc: BaseException) -> str:
     if any(isinstance(e, ConnectionRefusedError) for e in seen):
         return "connection refused"
     return f"connection failed: {_reason(exc)}"
+
+
+# OpenSSL's X509_V_ERR_* codes of a certificate nobody vouched for
+_UNKNOWN_AUTHORITY = frozenset({2, 18, 19, 20, 21})
+_EXPIRED, _NOT_YET_VALID = 10, 9
+_WRONG_HOST = frozenset({62, 64})  # a host name, an IP address the certificate does not name
+
+
+def certificate_problem(error: ssl.SSLCertVerificationError) -> str:
+    """Why a certificate was not believed, and which flag helps, in words a user acts on."""
+    said = error.verify_message or str(error)
+    code = error.verify_code
+    if code in _UNKNOWN_AUTHORITY:
+        return (f"the certificate is signed by an unknown certificate authority ({said}); "
+                "if the server uses a private CA, trust it with --ca-bundle FILE")
+    if code == _EXPIRED:
+        return f"the certificate has expired ({said}); the server must renew it (--insecure skips the check)"
+    if code == _NOT_YET_VALID:
+        return f"the certificate is not valid yet ({said}); check this machine's clock"
+    if code in _WRONG_HOST:
+        return (f"the certificate is for another host name ({said}); use the host name the "
+                "certificate names in the base URL")
+    return f"{said} (--ca-bundle FILE trusts a private CA; --insecure skips verification)"
 
 
 def _clock(moment: float) -> str:

@@ -6,13 +6,17 @@ on 127.0.0.1 points elsewhere, a counting server on 127.0.0.2 must never hear a 
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
+import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,7 +26,7 @@ from conformance.run.engine import execute
 from conformance.run.fuzzing import wiring
 from conformance.simulator import server as simulator
 from conformance.target import Target
-from conformance.transport import Transport, redirected_away
+from conformance.transport import Route, Transport, TransportError, Trust, proxy_host, redirected_away
 
 # (method, path) -> (status, headers, body), or None to pass the request on (see _front)
 Rule = Callable[[str, str], tuple[int, dict[str, str], bytes] | None]
@@ -54,7 +58,7 @@ def _handler(heard: Heard, rule: Rule, upstream: str | None) -> type[BaseHTTPReq
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_HEAD = _serve
+        do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -77,18 +81,41 @@ def _pass_on(upstream: str, method: str, path: str, headers: dict[str, str],
         connection.close()
 
 
+class _TlsServer(ThreadingHTTPServer):
+    """Hands each accepted connection its TLS handshake in the connection's own thread, so
+    a client that gives up on the certificate cannot stall the server."""
+
+    daemon_threads = True
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self):
+        connection, address = super().get_request()
+        if self.tls is not None:
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def finish_request(self, request, client_address):
+        if self.tls is not None:
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError):
+                return  # the client refused the certificate: exactly what a test may want
+        super().finish_request(request, client_address)
+
+
 @contextmanager
-def serving(host: str, rule: Rule, upstream: str | None = None) -> Iterator[tuple[str, Heard]]:
-    """A loopback HTTP server on ``host``: its root URL and what it heard."""
+def serving(host: str, rule: Rule, upstream: str | None = None,
+            tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, Heard]]:
+    """A loopback HTTP(S) server on ``host``: its root URL and what it heard."""
     heard = Heard()
-    server_class = type("Server", (ThreadingHTTPServer,), {
-        "daemon_threads": True, "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET})
+    server_class = type("Server", (_TlsServer,), {
+        "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET, "tls": tls})
     server = server_class((host, 0), _handler(heard, rule, upstream))
     name = f"[{host}]" if ":" in host else host
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://{name}:{server.server_address[1]}", heard
+        yield f"{'https' if tls else 'http'}://{name}:{server.server_address[1]}", heard
     finally:
         server.shutdown()
         server.server_close()
@@ -210,3 +237,243 @@ def test_a_run_sends_nothing_to_the_other_origin(elsewhere, tmp_path):
     assert "127.0.0.2" in away.message and front in away.message
     har = (tmp_path / "report" / "evidence.har").read_text(encoding="utf-8")
     assert there + "/open311/discovery.json" in har  # the hop not taken, in the evidence
+
+
+# -- a base URL that redirects ------------------------------------------------------------------
+@pytest.mark.parametrize("elsewhere_too", [False, True], ids=["moved path", "another origin"])
+def test_a_base_url_that_redirects_stops_the_run_before_any_write(elsewhere, tmp_path, capsys, elsewhere_too):
+    from conformance.cli import main as cli
+
+    there, heard_there = elsewhere
+
+    def rule(method, path):
+        if path.startswith("/old/"):
+            moved = path.replace("/old/", "/open311/v2/", 1)
+            return 301, {"Location": (there if elsewhere_too else "") + moved}, b""
+        return 200, {"Content-Type": "application/json; charset=utf-8"}, b"[]"
+
+    with serving("127.0.0.1", rule) as (here, heard):
+        code = cli(["run", "--base-url", here + "/old", "--api-key", "k3y", "-q",
+                    "--report-dir", str(tmp_path / "report")])
+    out = capsys.readouterr().out
+    expected = (there if elsewhere_too else here) + "/open311/v2"
+    assert code == 2
+    assert f"the base URL redirects to {expected}: use that" in out
+    assert all(m == "GET" for m, _p, _b in heard.requests)  # nothing written anywhere
+    assert len([p for _m, p, _b in heard.requests if p.startswith("/old/")]) == 1
+    assert heard_there.requests == []
+    summary = (tmp_path / "report" / "summary.json").read_text(encoding="utf-8")
+    assert f"the base URL redirects to {expected}: use that" in summary
+    assert "k3y" not in summary
+
+
+# -- TLS trust ----------------------------------------------------------------------------------
+trustme = pytest.importorskip("trustme", reason="trustme (the test extra) makes the test CA")
+
+
+@pytest.fixture(scope="module")
+def private_ca():
+    return trustme.CA(organization_name="open311-conformance test CA")
+
+
+def _tls(ca, *identities: str, **validity) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(*identities, **validity).configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def ca_file(private_ca, tmp_path):
+    path = tmp_path / "private-ca.pem"
+    private_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def _ok(_method, _path):
+    return 200, {"Content-Type": "application/json; charset=utf-8"}, b"[]"
+
+
+@pytest.mark.parametrize(("identities", "validity", "cause", "flag"), [
+    (("127.0.0.1",), {}, "unknown certificate authority", "--ca-bundle FILE"),
+    (("127.0.0.1",), {"not_before": dt.datetime(2020, 1, 1), "not_after": dt.datetime(2020, 2, 1)},
+     "has expired", "--insecure"),
+    (("open311.example.test",), {}, "another host name", "host name the certificate names"),
+], ids=["unknown CA", "expired", "wrong host"])
+def test_a_certificate_problem_names_its_cause_and_the_flag(private_ca, ca_file, identities, validity, cause, flag):
+    trusted = ca_file if cause != "unknown certificate authority" else None
+    with serving("127.0.0.1", _ok, tls=_tls(private_ca, *identities, **validity)) as (here, heard):
+        transport = Transport(here + "/v2", trust=Trust(ca_bundle=trusted))
+        with pytest.raises(TransportError) as caught:
+            transport.get("services.json")
+    assert caught.value.never_connected and heard.requests == []
+    assert "TLS failure: the certificate " in str(caught.value)
+    assert cause in str(caught.value) and flag in str(caught.value)
+
+
+def test_a_private_ca_is_added_to_the_default_trust_not_instead(private_ca, ca_file):
+    import certifi
+
+    with serving("127.0.0.1", _ok, tls=_tls(private_ca, "127.0.0.1")) as (here, _heard):
+        transport = Transport(here + "/v2", trust=Trust(ca_bundle=ca_file))
+        assert transport.get("services.json").status == 200
+        bundle = Path(transport._session.verify)
+        combined = bundle.read_text(encoding="utf-8")
+        transport.close()
+    # the public authorities are still there: a private CA must not make public hosts fail
+    assert Path(certifi.where()).read_text(encoding="utf-8") in combined
+    assert not bundle.exists()  # the combined file lives as long as its transport
+
+
+def test_insecure_skips_verification(private_ca):
+    with serving("127.0.0.1", _ok, tls=_tls(private_ca, "open311.example.test")) as (here, _heard):
+        transport = Transport(here + "/v2", trust=Trust(verify=False))
+        assert transport.get("services.json").status == 200
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("/no/such/file.pem", "No such file"),
+    (__file__, "no PEM certificate"),
+])
+def test_a_bad_ca_bundle_is_one_line(value, message, capsys):
+    from conformance.cli import main as cli
+
+    assert cli(["run", "--base-url", "https://127.0.0.1:9/v2", "--ca-bundle", value]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_ca_bundle_and_insecure_together_are_refused(ca_file, capsys):
+    from conformance.cli import main as cli
+
+    assert cli(["run", "--base-url", "https://127.0.0.1:9/v2", "--ca-bundle", ca_file, "--insecure"]) == 2
+    assert "contradict" in capsys.readouterr().err
+
+
+@pytest.fixture
+def https_simulator(private_ca):
+    """The embedded simulator behind a TLS front with a certificate of the private CA."""
+    with simulator.start(delay=0.05) as sim, \
+            serving("127.0.0.1", lambda _m, _p: None, upstream=sim.root_url,
+                    tls=_tls(private_ca, "127.0.0.1")) as (front, heard):
+        yield front + "/open311/v2", sim.api_key, heard
+
+
+def _run(tmp_path, base_url, key, *flags):
+    from conformance.cli import main as cli
+
+    report = tmp_path / "report"
+    code = cli(["run", "-q", "--base-url", base_url, "--api-key", key, "--timeout", "5", "--poll-timeout", "5",
+                "--fuzz-examples", "2", "--report-dir", str(report), *flags])
+    return code, json.loads((report / "summary.json").read_text(encoding="utf-8")), report
+
+
+@pytest.mark.integration
+def test_https_target_of_a_private_ca_fails_without_the_bundle_and_passes_with_it(https_simulator, ca_file,
+                                                                                  tmp_path, capsys):
+    base_url, key, heard = https_simulator
+    code, summary, _ = _run(tmp_path / "without", base_url, key)
+    out = capsys.readouterr().out
+    assert (code, summary["verdict"]) == (3, "inconclusive")
+    assert "unknown certificate authority" in out and "--ca-bundle" in out
+    assert summary["cut_short"]["reason"] == "unreachable" and heard.requests == []
+
+    code, summary, _ = _run(tmp_path / "with", base_url, key, "--ca-bundle", ca_file)
+    assert (code, summary["verdict"]) == (0, "pass"), [c["message"] for c in summary["checks"]
+                                                       if c["outcome"] == "failed"]
+    assert summary["tls_verified"] is True and summary["target"]["ca_bundle"] == ca_file
+    assert any(m == "POST" for m, _p, _b in heard.requests)
+
+
+@pytest.mark.integration
+def test_insecure_is_marked_loudly(https_simulator, tmp_path):
+    base_url, key, _heard = https_simulator
+    code, summary, report = _run(tmp_path, base_url, key, "--insecure")
+    assert summary["verdict"] == "pass" and summary["tls_verified"] is False
+    assert not summary["pre_approval"]["complete"]
+    assert any("--insecure" in reason for reason in summary["pre_approval"]["reasons"])
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert 'id="tls-unverified"' in html and html.index("tls-unverified") < html.index('id="verdict"')
+
+
+# -- a named proxy ------------------------------------------------------------------------------
+@contextmanager
+def forward_proxy() -> Iterator[tuple[str, Heard]]:
+    """A plain HTTP forward proxy on loopback (absolute-URI requests) that counts what it carries."""
+    def rule(_method, _path):
+        return None
+
+    heard = Heard()
+
+    class Handler(_handler(heard, rule, None)):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            heard.requests.append((self.command, self.path, body))
+            where = urlsplit(self.path)  # a proxy is asked with the whole URL
+            path = where.path + (f"?{where.query}" if where.query else "")
+            status, headers, payload = _pass_on(f"http://{where.netloc}", self.command, path,
+                                                dict(self.headers.items()), body)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", heard
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_the_transport_goes_through_the_named_proxy_and_ignores_the_environments(monkeypatch):
+    with forward_proxy() as (proxy, carried), serving("127.0.0.1", _ok) as (here, heard):
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        assert Transport(here + "/v2").get("services.json").status == 200
+        assert carried.requests == [] and len(heard.requests) == 1  # the environment is ignored
+        named = Transport(here + "/v2", route=Route(proxy=proxy))
+        assert named.get("services.json").status == 200
+        assert [p for _m, p, _b in carried.requests] == [here + "/v2/services.json"]
+        from_env = Transport(here + "/v2", route=Route(from_env=True))
+        assert from_env.get("services.json").status == 200 and len(carried.requests) == 2
+    assert proxy_host("http://user:secret@proxy.example.test:3128") == "proxy.example.test:3128"
+
+
+def test_a_bad_proxy_is_one_line_and_hides_its_password(capsys):
+    from conformance.cli import main as cli
+
+    assert cli(["run", "--base-url", "http://127.0.0.1:9/v2", "--http-proxy", "ftp://u:s3cret@proxy:21"]) == 2
+    err = capsys.readouterr().err
+    assert "not an http(s) URL" in err and "s3cret" not in err
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("through", [True, False], ids=["--http-proxy", "no flag"])
+def test_a_run_goes_through_the_proxy_only_with_the_flag(through, tmp_path, capsys, monkeypatch):
+    with simulator.start(delay=0.05) as sim, forward_proxy() as (proxy, carried):
+        monkeypatch.setenv("HTTP_PROXY", proxy)  # ignored without --proxy-from-env
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        flags = ["--http-proxy", proxy.replace("http://", "http://user:pw0rd@")] if through else []
+        code, summary, report = _run(tmp_path, sim.base_url, sim.api_key, *flags)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    if through:
+        assert len(carried.requests) == summary["requests_sent"]
+        assert summary["proxy"] == {"host": urlsplit(proxy).netloc, "saw_key": True}
+        assert "the proxy" in out and "sees every request, the API key included" in out
+        bundle = " ".join(p.read_text(encoding="utf-8", errors="replace") for p in report.iterdir())
+        assert "pw0rd" not in bundle and sim.api_key not in bundle
+        assert urlsplit(proxy).netloc in (report / "report.html").read_text(encoding="utf-8")
+    else:
+        assert carried.requests == [] and summary["proxy"] is None

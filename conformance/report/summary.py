@@ -46,6 +46,8 @@ def build(record: RunRecord, *, files: list[str]) -> dict[str, Any]:
         "verdict": str(record.verdict),
         "pre_approval": record.pre_approval.as_dict(),
         "practice": record.practice,
+        "tls_verified": record.tls_verified,
+        "proxy": None if record.proxy is None else {"host": record.proxy, "saw_key": record.proxy_saw_key},
         "mode": str(record.mode),
         "app_name": record.app_name,
         "cut_short": None if stop is None else {"reason": str(stop.reason), "detail": stop.detail,

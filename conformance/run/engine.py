@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -31,7 +32,7 @@ from conformance.simulator import faults as fault_catalogue
 from conformance.simulator import server
 from conformance.target import Target
 from conformance.timestamps import iso_utc
-from conformance.transport import StopReason, Transport
+from conformance.transport import StopReason, Transport, TransportError, proxy_host, redirect_location
 
 CHECKS = Path(__file__).with_name("checks")
 
@@ -105,7 +106,8 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     report_dir = prepare_directory(report_dir or Path("reports") / run_id)
     transport = transport or Transport(
         target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
-        max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline)
+        max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline,
+        trust=target.trust, route=target.route)
     console = _Redacted(say or _silent, transport.redact)  # a server may have echoed the key
     client = Client(transport, target.jurisdiction_id, key_on=target.profile.quirks.key_on)
     flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(console.say))
@@ -116,8 +118,14 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
     with stop_on_signals(lambda stop: transport.halt(stop.reason, stop.detail, stop.at)):
         try:
-            with hermetic():
-                code = pytest.main(pytest_args(), plugins=[plugin])
+            moved = moved_base(client)
+            if moved is not None:
+                # before the write flow starts: nothing is written to the wrong place
+                transport.halt(StopReason.MOVED, f"the base URL redirects to {transport.redact(moved)}: use that")
+                code = pytest.ExitCode.OK
+            else:
+                with hermetic():
+                    code = pytest.main(pytest_args(), plugins=[plugin])
         except KeyboardInterrupt:  # a signal outside pytest's own handling: the same stop
             pass
         finally:
@@ -139,6 +147,29 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     record = write_bundle(record, report_dir, key=transport.api_key)
     _print_end(record, report_dir, console, quiet)  # quiet still ends with the checklist and the verdict
     return RunResult(record, report_dir)
+
+
+def moved_base(client: Client) -> str | None:
+    """Where the base URL redirects to, found by the run's first request (the services
+    list, which the checks and the write flow reuse from the client's cache); None when it
+    answers itself. A hop followed within the origin (a moved path) counts as much as one
+    the transport refused to follow (another scheme or host)."""
+    transport = client.transport
+    before = len(transport.exchanges)
+    with contextlib.suppress(TransportError):  # no answer at all: the checks meet it as they would
+        client.services("json")
+    if len(transport.exchanges) <= before:
+        return None
+    first = transport.exchanges[before]
+    location = redirect_location(first.status, first.response_headers, first.url)
+    if location is None:
+        return None
+    moved = urlunsplit(urlsplit(location)._replace(query="", fragment=""))
+    asked = urlsplit(first.url).path
+    # the base is what stands where the services list was asked
+    suffix = asked[len(urlsplit(transport.base_url).path):] if asked.startswith(
+        urlsplit(transport.base_url).path) else ""
+    return moved[:-len(suffix)].rstrip("/") if suffix and moved.endswith(suffix) else moved
 
 
 # what a user's shell or CI may set that would change what the run judges (pytest reads them
@@ -193,6 +224,11 @@ PRACTICE = ("Practice run: the embedded simulator stands in for the City's test 
 
 def _print_start(context: RunContext, console: _Redacted, quiet: bool) -> None:
     target = context.target
+    proxy = proxy_host(context.transport.proxy)
+    if proxy and target.api_key and urlsplit(target.base_url).scheme == "http":
+        # said even to a quiet run: the key leaves this machine readable by a third party
+        console.say(f"warning: {target.base_url} is plain HTTP: the proxy {proxy} sees every request, "
+                    "the API key included")
     if quiet:
         return
     if target.simulator:
@@ -204,6 +240,8 @@ def _print_start(context: RunContext, console: _Redacted, quiet: bool) -> None:
     source = target.key_source
     key = f"{source.words} ({source}), fingerprint {context.transport.key_fingerprint}" if source else "none"
     console.say(f"  key     {key}{' (read-only run: nothing is written)' if target.read_only else ''}")
+    if proxy:
+        console.say(f"  proxy   {proxy}")
     console.say("")
 
 
@@ -212,6 +250,10 @@ FAILED_LINES_ON_CONSOLE = 4
 
 def _print_end(record: RunRecord, report_dir: Path, console: _Redacted, quiet: bool = False) -> None:
     say = console.say
+    if record.stop is not None and record.stop.reason is StopReason.MOVED:
+        say(record.stop.detail)  # the one thing to do; nothing else was judged
+        say(f"requests sent: {record.requests_sent}; report: {report_dir}")
+        return
     if not quiet:
         say("")
     say("Pre-approval checklist" + (f" for {record.app_name}" if record.app_name else ""))

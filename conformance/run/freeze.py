@@ -18,7 +18,7 @@ from conformance.outcomes import CheckResult
 from conformance.record import Mode, PollRow, RunRecord, Subject, WriteEvidence, WriteState
 from conformance.run import expect
 from conformance.run.fuzzing.engine import examples_for, fuzz_requests, seed_for
-from conformance.transport import Exchange
+from conformance.transport import Exchange, proxy_host
 
 if TYPE_CHECKING:
     from conformance.client import Answer
@@ -42,7 +42,8 @@ def freeze(context: RunContext, results: Iterable[CheckResult], *, started: str,
         kit_errors=tuple(transport.redact(e) for e in kit_errors),
         write=write_evidence(context), fuzzing=fuzzing_facts(context), catalogue=catalogue(context),
         requirements=requirements.named_by(results, target.profile),
-        key_source=target.key_source,
+        key_source=target.key_source, tls_verified=transport.trust.verify,
+        proxy=proxy_host(transport.proxy),
     )
 
 
