@@ -477,3 +477,78 @@ def test_a_run_goes_through_the_proxy_only_with_the_flag(through, tmp_path, caps
         assert urlsplit(proxy).netloc in (report / "report.html").read_text(encoding="utf-8")
     else:
         assert carried.requests == [] and summary["proxy"] is None
+
+
+# -- IPv6 ---------------------------------------------------------------------------------------
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+ipv6 = pytest.mark.skipif(not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+
+
+@ipv6
+def test_check_apps_proxy_forwards_to_an_ipv6_upstream():
+    from conformance.appcheck.proxy import ProxyServer
+
+    with simulator.start(delay=0.05, host="::1") as sim:
+        assert sim.base_url.startswith("http://[::1]:")
+        proxy = ProxyServer(sim.base_url, sim.api_key)
+        try:
+            status, _headers, body, _note = proxy.forward("GET", "/open311/v2/services.json", {}, b"")
+        finally:
+            proxy.stop()
+    assert status == 200 and body.startswith(b"[")
+
+
+@ipv6
+@pytest.mark.integration
+def test_serve_on_ipv6_and_run_against_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    process = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "--host", "::1", "--port", "0",
+                                "--delay", "0.1"], cwd=root, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        base_line, key_line = process.stdout.readline(), process.stdout.readline()
+        assert base_line.startswith("Base URL: http://[::1]:"), base_line
+        base_url, key = base_line.split(": ", 1)[1].strip(), key_line.split(": ", 1)[1].strip()
+        code, summary, _report = _run(tmp_path, base_url, key)
+        assert (code, summary["verdict"]) == (0, "pass")
+        assert summary["target"]["base_url"] == base_url and summary["target"]["kind"] == "loopback"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@ipv6
+@pytest.mark.integration
+def test_a_sweep_of_an_ipv6_target(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    with simulator.start(delay=0.1, host="::1") as sim:
+        targets = tmp_path / "targets.yaml"
+        targets.write_text(f'targets:\n  - name: six\n    base_url: "{sim.base_url}"\n'
+                           "    api_key_env: SWEEP_IPV6_KEY\n", encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPEN311_")}
+        env.update(PYTHONPATH=str(root), SWEEP_IPV6_KEY=sim.api_key)
+        done = subprocess.run([sys.executable, "-m", "conformance.cli", "sweep", str(targets), "--report-dir",
+                               str(tmp_path / "sweep"), "--fuzz-examples", "0", "--poll-timeout", "10",
+                               "--timeout", "5"], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    from conformance.sweep import rows
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    swept = json.loads((tmp_path / "sweep" / rows.SWEEP).read_text(encoding="utf-8"))
+    assert [(row["name"], row["verdict"]) for row in swept["targets"]] == [("six", "pass")]
