@@ -4,6 +4,7 @@ usage errors: the fast tier. Flawed applications graded end to end are in test_a
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -297,13 +298,65 @@ def test_grading_lists_hold_rows_without_an_id_but_id_filters_do_not(grading_app
     assert [r["service_request_id"] for r in filtered] == [some_id]
 
 
+def _pages(app: App, query: str, page_size: int) -> list[list[dict]]:
+    pages = []
+    while True:
+        page = json.loads(app.handle("GET", f"/open311/v2/requests.json?{query}&page_size={page_size}"
+                                            f"&page={len(pages) + 1}").body)
+        pages.append(page)
+        if len(page) < page_size:
+            return pages
+
+
+@pytest.mark.parametrize("page_size", [5, 200])
+def test_grading_pages_hold_their_pending_rows_within_page_size(grading_app, page_size):
+    # a client that pages "while the page is full" must meet a server a real City could be
+    pages = _pages(grading_app, "updated_after=2000-01-01T00:00:00Z", page_size)
+    assert all(len(page) <= page_size for page in pages)
+    rows = [row for page in pages for row in page]
+    pending = [r["description"] for r in rows if "service_request_id" not in r]
+    ids = [r["service_request_id"] for r in rows if "service_request_id" in r]
+    assert len(pending) == 3 and len(set(pending)) == 3  # each once, on whichever page it falls
+    assert len(ids) == len(set(ids))
+    whole = json.loads(grading_app.handle("GET", "/open311/v2/requests.json?updated_after=2000-01-01T00:00:00Z"
+                                                 "&page_size=500").body)
+    assert len(rows) == len(whole)
+    for marker in grading_app.pending_markers:
+        assert sum(marker in r.get("description", "") and marker in r.get("address", "") for r in rows) == 1
+
+
+def test_grading_pending_rows_only_in_windows_and_filters_that_include_them(grading_app):
+    def pending_in(query: str) -> int:
+        rows = json.loads(grading_app.handle("GET", f"/open311/v2/requests.json?{query}").body)
+        return sum(1 for r in rows if "service_request_id" not in r)
+
+    assert pending_in("start_date=2020-01-01T00:00:00Z&end_date=2020-01-31T23:59:59Z") == 0
+    assert pending_in("end_date=" + data.w3c(int(time.time()) - 86400)) == 0
+    assert pending_in("start_date=" + data.w3c(int(time.time()) - 3600)) == 3
+    assert pending_in("status=open") == 0  # they are submitted, neither open nor closed
+    assert pending_in("service_code=4fd3b9bce750846c5300004a") == 1
+
+
+def test_pending_markers_are_of_one_grading_and_leave_with_grading_mode():
+    store, other_store = Store(), Store()
+    try:
+        one, other = App(store, grading=True), App(other_store, grading=True)
+        assert len(set(one.pending_markers) | set(other.pending_markers)) == 6
+        one.grading = False
+        listed = json.loads(one.handle("GET", "/open311/v2/requests.json?page_size=500").body)
+        assert all("service_request_id" in r for r in listed) and one.pending_markers == ()
+    finally:
+        store.close()
+        other_store.close()
+
+
 def test_grading_answers_a_tokens_first_poll_503_with_retry_after(grading_app):
     key = grading_app.store.default_key
     answer = grading_app.handle("POST", "/open311/v2/requests.json", {},
                                 post_body(key).encode())
     token = json.loads(answer.body)[0]["token"]
     first = grading_app.handle("GET", f"/open311/v2/tokens/{token}.xml")
-    assert first.status == 503 and ("Retry-After", "1") in first.headers
+    assert first.status == 503 and ("Retry-After", "3") in first.headers
     assert first.content_type.startswith("text/xml")
     second = grading_app.handle("GET", f"/open311/v2/tokens/{token}.json")
     assert second.status == 200 and json.loads(second.body)[0]["service_request_id"]

@@ -186,7 +186,7 @@ def test_proxy_hands_the_app_the_upstreams_503():
             first = requests.get(f"{proxy.base_url}/tokens/{token}.json", timeout=10)
         finally:
             proxy.stop()
-    assert first.status_code == 503 and first.headers["Retry-After"] == "1"
+    assert first.status_code == 503 and first.headers["Retry-After"] == "3"
 
 
 # -- the fixture, as an application developer uses it ----------------------------------------------

@@ -13,6 +13,7 @@ import dataclasses
 import html
 import json
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -39,11 +40,14 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9-]+")  # what the fault odd-id-500 survives
 # characters XML 1.0 cannot carry: storing them would make every later .xml list unparseable
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _READ_RESOURCES = ("services", "service-definition", "requests", "request", "tokens")
-# grading mode: other people's requests the City is still processing, in every unfiltered list
+# grading mode: other people's requests the City is still processing, stored like any row (so
+# page_size, date windows and filters hold them) and never given an id
 _OTHERS_PENDING = (("4fd3b9bce750846c5300004a", "Rats behind the garage", "2107 W Division St"),
                    ("4fd3b656e750846c53000004", "Pothole at the crosswalk", "5100 S Cicero Ave"),
                    ("4ffa9cad6018277d4000007b", "Light out over the alley", "1300 N Milwaukee Ave"))
-GRADING_RETRY_AFTER = 1  # seconds; the 503 a grading simulator answers a token's first poll
+GRADING_RETRY_AFTER = 3  # seconds; the 503 a grading simulator answers a token's first poll
+# longer than the once-a-second poll limit: an app that ignores the header is told apart
+GRADING_ORIGIN = "others"
 
 Recorder = Callable[[str, str, Mapping[str, str], bytes, Reply, float, float], None]
 
@@ -60,13 +64,34 @@ class App:
         # the one jurisdiction_id served; a plan's stand-in takes the planned target's
         self.jurisdiction = data.JURISDICTION
         self.stopping = threading.Event()  # set on shutdown: stalled answers end at once
+        self._polled_tokens: set[str] = set()
+        self._guard = threading.Lock()
+        # what the rows without an id carry in their visible fields: found in what an
+        # application prints or keeps, it shows the application did not ignore them
+        self.pending_markers: tuple[str, ...] = ()
+        self._grading = False
         # grading an application (check-app): the City's hard parts on purpose, every time
         self.grading = grading
         # told of every exchange: (method, target, headers, body, answer, received, answered)
         # with wall-clock receipt and monotonic answer time; check-app's recording
         self.recorder: Recorder | None = None
-        self._polled_tokens: set[str] = set()
-        self._guard = threading.Lock()
+
+    @property
+    def grading(self) -> bool:
+        return self._grading
+
+    @grading.setter
+    def grading(self, on: bool) -> None:
+        with self._guard:
+            if on == self._grading:
+                return
+            self._grading = on
+            if on:
+                rows, self.pending_markers = _others_pending()
+                self.store.add_unprocessed(rows)
+            else:
+                self.store.remove_origin(GRADING_ORIGIN)
+                self.pending_markers = ()
 
     @property
     def dialect(self) -> dialects.Dialect:
@@ -334,9 +359,6 @@ class App:
         if "empty-strings" in self.faults and call.answer_fmt == "json":
             payload = [{**{name: "" for name in queries.OPTIONAL_TEXT}, **row}
                        if "service_request_id" in row else row for row in payload]
-        if self.grading and query.ids is None:
-            payload = [queries.render(row, extensions, self.faults) for row in _others_pending()] \
-                + payload
         answer = self._ok(call, payload, "service-requests")
         if call.answer_fmt == "json" and not call.callback:
             if "stalled-answer" in self.faults:
@@ -503,18 +525,22 @@ class _Immediate(Exception):  # noqa: N818 - not an error: a finished answer
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _others_pending() -> list[Row]:
-    """Rows without an id that never get one: someone else's requests, still processed."""
+def _others_pending() -> tuple[list[Row], tuple[str, ...]]:
+    """Rows without an id that never get one (someone else's requests, submitted minutes ago,
+    still processed), each marked in its description and address, and the markers."""
     now = int(time.time())
     names = data.service_names()
-    rows = []
+    run = secrets.token_hex(3).upper()  # of this grading: no real row, nor an earlier grading's
+    rows, markers = [], []
     for i, (code, text, address) in enumerate(_OTHERS_PENDING):
-        name = names.get(code, "")
+        marker = f"NOID{run}{i + 1}"
+        when = now - 60 * (i + 1)
         rows.append(Row(seq=0, id=None, token=None, service_code=code, status="submitted",
-                        sort_ts=now, requested=None, updated=now - 60 * (i + 1), origin="others",
-                        ready=None, doc={"service_name": name, "description": text,
-                                         "address": address, "lat": 41.9 - i / 100, "long": -87.68}))
-    return rows
+                        sort_ts=when, requested=when, updated=when, origin=GRADING_ORIGIN, ready=None,
+                        doc={"service_name": names.get(code, ""), "description": f"{text} [{marker}]",
+                             "address": f"{address} [{marker}]", "lat": 41.9 - i / 100, "long": -87.68}))
+        markers.append(marker)
+    return rows, tuple(markers)
 
 
 def _accepted_format(headers: Mapping[str, str]) -> str | None:
