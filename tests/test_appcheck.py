@@ -93,6 +93,7 @@ def message_of(seen: list[Seen], requirement: str, **fact_changes: object) -> st
 def test_a_good_flow_passes_every_check_but_the_exit_code():
     outcome = outcomes_of(good_flow().seen)
     assert outcome.pop("APP-EXIT") == "skipped"  # run by hand: nothing to judge
+    assert outcome.pop("APP-KEY-SECRET") == "skipped"  # nor any of its output read
     assert set(outcome.values()) == {"passed"}
     assert verdict(judges.judge_all(good_flow().seen, facts())) == "pass"
 
@@ -179,7 +180,13 @@ def test_an_app_without_lists_or_dates_is_not_judged_on_them():
     seen = [s for s in good_flow().seen if s.kind is not Kind.LIST]
     outcome = outcomes_of(seen)
     assert outcome["APP-PAGE-SIZE"] == outcome["APP-DATES-ZONE"] == "skipped"
-    assert outcome["APP-IGNORE-PENDING"] == "inconclusive"  # the City's condition: shown or not
+    assert outcome["APP-IGNORE-PENDING"] == "skipped"  # never listed: nothing to ignore
+    assert "listed no requests" in message_of(seen, "APP-IGNORE-PENDING")
+
+
+def test_a_list_without_rows_without_an_id_shows_nothing_about_ignoring_them():
+    seen = _replace(good_flow(), 2, response_body=b'[{"service_request_id": "26-0", "status": "open"}]')
+    assert outcomes_of(seen)["APP-IGNORE-PENDING"] == "inconclusive"
 
 
 def test_a_format_claimed_but_not_used_for_the_whole_flow_fails():

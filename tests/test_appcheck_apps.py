@@ -45,6 +45,11 @@ def judged(report_dir: Path, outcome: str) -> list[str]:
     return sorted(i for c in summary["checks"] if c["outcome"] == outcome for i in c["requirement_ids"])
 
 
+def message_of(report_dir: Path, requirement: str) -> str:
+    summary = json.loads((report_dir / "summary.json").read_text())
+    return next(c["message"] for c in summary["checks"] if requirement in c["requirement_ids"])
+
+
 def api_key_of(stdout: str) -> str:
     return next(line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("API key: "))
 
@@ -53,13 +58,17 @@ def api_key_of(stdout: str) -> str:
 def test_flawed_application(case, tmp_path):
     app = [sys.executable, str(APP), "--formats", case["formats"]]
     app += ["--flaw", case["flaw"]] if case["flaw"] else []
-    done = check_app(tmp_path, "--formats", case["formats"], "--wait", "60", app=app)
+    kept = tmp_path / "app-output"
+    options = ("--app-output", str(kept)) if case.get("app_output") else ()
+    app += ["--out", str(kept)] if case.get("app_output") else []
+    done = check_app(tmp_path / "report", "--formats", case["formats"], "--wait", "60", *options, app=app)
     assert done.returncode == case["exit"], done.stdout + done.stderr
-    assert judged(tmp_path, "failed") == sorted(case["failed"])
-    assert judged(tmp_path, "warning") == sorted(case["warning"])
+    assert judged(tmp_path / "report", "failed") == sorted(case["failed"])
+    assert judged(tmp_path / "report", "warning") == sorted(case["warning"])
     assert "Traceback" not in done.stderr
     if case["flaw"] is None:
-        assert judged(tmp_path, "inconclusive") == []
+        assert judged(tmp_path / "report", "inconclusive") == []
+        assert "rows.csv" in message_of(tmp_path / "report", "APP-IGNORE-PENDING")
 
 
 def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path):
@@ -219,9 +228,20 @@ def test_open311_simulator_fixture_in_a_developers_suite(pytester, monkeypatch):
                                     open311_simulator.jurisdiction_id, "phantom")
             app.flow("json")
             assert [p.split(":")[0] for p in open311_simulator.problems()] == ["APP-IGNORE-PENDING"]
+
+        def test_rows_without_an_id_it_prints_or_keeps_are_caught(open311_simulator, capsys, tmp_path):
+            app = reference_app.App(open311_simulator.base_url, open311_simulator.api_key,
+                                    open311_simulator.jurisdiction_id, "print-pending", out=str(tmp_path))
+            app.list_requests("json")
+            printed = capsys.readouterr().out
+            assert open311_simulator.pending_markers[0] in printed
+            problems = open311_simulator.problems(output=[printed, tmp_path])
+            assert [p.split(":")[0] for p in problems] == ["APP-IGNORE-PENDING"]
+            assert "output line" in problems[0]
+            assert "rows.csv line" in open311_simulator.problems(output=[tmp_path])[0]  # it kept them too
     """)
     result = pytester.runpytest_subprocess("-p", "no:open311_conformance", "-p", "conformance.run.plugin", "-q")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 @pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])

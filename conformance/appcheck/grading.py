@@ -40,6 +40,7 @@ class GradingServer(Protocol):
     recorder: Recorder
     mode: str  # "simulator" | "proxy"
     upstream: str | None
+    pending_markers: tuple[str, ...]  # what marks the rows without an id it lists (none: unknown)
 
     def catalogue(self, recording: list[Seen]) -> Catalogue: ...
 
@@ -66,6 +67,10 @@ class GradingSimulator:
                 answer: Reply, received: float, started: float) -> None:
         self.recorder.add(method, target, headers, body, answer.status, answer.headers, answer.body,
                           received, started, time.monotonic() - started)
+
+    @property
+    def pending_markers(self) -> tuple[str, ...]:
+        return self.sim.app.pending_markers
 
     def catalogue(self, recording: list[Seen]) -> Catalogue:
         return {s["service_code"]: s for s in data.services()}, dict(data.definitions())
@@ -104,7 +109,7 @@ class AppGrading:
 
 
 def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], started: str,
-          app: AppRun | None, wait_ended: bool = False) -> AppGrading:
+          app: AppRun | None, wait_ended: bool = False, output: judges.Output | None = None) -> AppGrading:
     """Judge what the server recorded. ``wait_ended``: a hand-run application was still at it
     when --wait ran out (what it had not done yet is not shown rather than not done)."""
     recording = server.recorder.snapshot()
@@ -112,7 +117,8 @@ def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], sta
     facts = judges.Facts(
         api_key=server.api_key, formats=formats, services=services, definitions=definitions,
         command=app is not None, exit_code=app.exit_code if app else None,
-        stopped_by_wait=wait_ended or bool(app and app.stopped_by_wait))
+        stopped_by_wait=wait_ended or bool(app and app.stopped_by_wait),
+        output=output or judges.Output(marked=bool(server.pending_markers)))
     results = tuple(judges.judge_all(recording, facts))
     return AppGrading(
         app_name=app_name, mode=server.mode, base_url=server.base_url, upstream=server.upstream,

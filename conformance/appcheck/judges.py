@@ -7,9 +7,11 @@ makes the registry complete, so callers use :func:`judge_all` from here.
 from __future__ import annotations
 
 from conformance.appcheck import flows
+from conformance.appcheck.leaks import Leak, Needle
 from conformance.appcheck.recording import Kind, Seen
 from conformance.appcheck.registry import (
     Facts,
+    Output,
     Recording,
     Ruling,
     check,
@@ -20,7 +22,7 @@ from conformance.appcheck.registry import (
     not_shown,
 )
 
-__all__ = ["Facts", "judge_all"]
+__all__ = ["Facts", "Output", "judge_all"]
 
 POLL_INTERVAL_S = 1.0
 BURST_LIMIT = 10  # requests in any one second
@@ -67,6 +69,22 @@ def no_key_on_get(rec: Recording, facts: Facts) -> Ruling:
         return not_met(f"{len(keyed)} of {len(gets)} GETs carry api_key in the URL ({_few(keyed)}): "
                        "reads need no key, and URLs end up in logs", _seqs(keyed))
     return met(f"none of {len(gets)} GETs carries an api_key")
+
+
+@check("APP-KEY-SECRET", title="The API key never appears in what the application prints or keeps")
+def key_kept_secret(rec: Recording, facts: Facts) -> Ruling:
+    out = facts.output
+    if not out.places:
+        return not_applicable("nothing of the application's output was read (no -- COMMAND, no --app-output)")
+    found = out.found(Needle.API_KEY)
+    if found:
+        return not_met(f"the API key is in {_where(found)}: {found[0].excerpt!r}")
+    return met(f"the key (raw or URL-encoded) is in none of what was read: {out.described()}")
+
+
+def _where(found: list[Leak]) -> str:
+    places = list(dict.fromkeys(leak.where for leak in found))
+    return ", ".join(places[:3]) + (f" and {len(places) - 3} more place(s)" if len(places) > 3 else "")
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -214,17 +232,32 @@ def reads_back(rec: Recording, facts: Facts) -> Ruling:
     return met(f"{len(resolved)} request(s) read back by id", _seqs([f.readbacks[0] for f in resolved]))
 
 
-@check("APP-IGNORE-PENDING", title="Listed rows without an id are ignored, never asked for")
+@check("APP-IGNORE-PENDING", title="Listed rows without an id are ignored: never asked for, shown or kept")
 def ignores_pending(rec: Recording, facts: Facts) -> Ruling:
     asked = [(s, why) for s in rec.seen if (why := flows.missing_id_asked(s))]
     if asked:
         return not_met(f"{len(asked)} request(s) for a row by a missing id, e.g. #{asked[0][0].seq} "
                        f"{asked[0][1]}", _seqs([s for s, _ in asked]))
     lists = [s for s in rec.of(Kind.LIST) if flows.rows_without_id(s)]
+    out = facts.output
+    leaked = out.found(Needle.PENDING_ROW)
+    if leaked:
+        # a leak proves the row was listed to it, whatever the recording holds
+        return not_met(f"a row without an id was shown or kept: its marker {leaked[0].marker} is in "
+                       f"{_where(leaked)} ({leaked[0].excerpt!r})", _seqs(lists[:1]))
+    if not rec.of(Kind.LIST):
+        return not_applicable("the application listed no requests")
     if not lists:
         return not_shown("the application was never answered a list with rows without an id")
     shown = sum(flows.rows_without_id(s) for s in lists)
-    return met(f"{shown} rows without an id in {len(lists)} list(s); none asked for", _seqs(lists[:1]))
+    told = f"{shown} rows without an id in {len(lists)} list(s); none asked for"
+    if not out.marked:
+        return met(f"{told}; the server's rows carry no marker the kit knows, so the application's "
+                   "output was not searched for them", _seqs(lists[:1]))
+    if not out.places:
+        return met(f"{told}; {out.described()} (run it as -- COMMAND or name --app-output to have it "
+                   "searched for them)", _seqs(lists[:1]))
+    return met(f"{told}, none shown or kept ({out.described()})", _seqs(lists[:1]))
 
 
 @check("APP-PAGE-SIZE", title="page_size is never above 500")

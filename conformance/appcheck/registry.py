@@ -18,6 +18,7 @@ from typing import Any
 from conformance import requirements
 from conformance.appcheck import flows
 from conformance.appcheck.flows import TokenFlow
+from conformance.appcheck.leaks import Leak, Needle
 from conformance.appcheck.recording import Kind, Seen
 from conformance.checklist import State
 from conformance.outcomes import CheckResult, Level, Outcome
@@ -47,6 +48,27 @@ def not_applicable(message: str) -> Ruling:
 
 
 @dataclass(slots=True, frozen=True)
+class Output:
+    """What was read of the application besides its requests: where the kit looked (``places``:
+    stdout, stderr, --app-output files), what it found there, and whether the rows without an
+    id carried markers to look for (not through --proxy)."""
+
+    leaks: tuple[Leak, ...] = ()
+    places: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # --app-output paths that held nothing
+    marked: bool = False
+
+    def found(self, needle: Needle) -> list[Leak]:
+        return [leak for leak in self.leaks if leak.needle is needle]
+
+    def described(self) -> str:
+        if not self.places:
+            return "nothing of the application's output was read"
+        shown = ", ".join(self.places[:4]) + (f" and {len(self.places) - 4} more" if len(self.places) > 4 else "")
+        return f"searched {shown}"
+
+
+@dataclass(slots=True, frozen=True)
 class Facts:
     """What the judges know besides the recording. ``api_key`` stays in memory only."""
 
@@ -57,6 +79,7 @@ class Facts:
     command: bool = False  # the kit ran the application (-- COMMAND)
     exit_code: int | None = None
     stopped_by_wait: bool = False
+    output: Output = field(default_factory=Output)
 
 
 class Recording:

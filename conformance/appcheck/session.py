@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conformance.appcheck import bundle, launcher
+from conformance.appcheck import bundle, judges, launcher, leaks
 from conformance.appcheck.grading import JURISDICTION, GradingServer, GradingSimulator, grade
 from conformance.appcheck.live import Progress
 from conformance.appcheck.proxy import ProxyServer
@@ -47,6 +47,7 @@ class AppCheckSettings:
     report_dir: Path | None = None  # None: reports/<run-id>
     proxy: str | None = None  # forward to this server instead of the simulator
     app_command: tuple[str, ...] = ()  # empty: the application is run by hand
+    app_output: tuple[Path, ...] = ()  # files or directories the application writes: searched when it is done
 
     def __post_init__(self) -> None:
         if not self.wait or self.wait <= 0:
@@ -79,6 +80,8 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
         with stop_on_signals(stop.append):
             _announce(server, settings, say)
             progress = Progress(server.recorder, formats, say)
+            needles = leaks.Needles(server.pending_markers, server.api_key)
+            watch = leaks.Watch(needles, redactor(server.api_key))
             app = None
             wait_ended = False
             try:
@@ -88,7 +91,7 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
                            "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats)}
                     try:
                         app = launcher.run(launcher.expand(argv, values), env, settings.wait,
-                                           redactor(server.api_key), say)
+                                           redactor(server.api_key), say, watch)
                     except launcher.LaunchError as exc:
                         _remove_if_empty(report_dir)
                         raise UsageError(str(exc)) from None
@@ -97,8 +100,13 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
             except KeyboardInterrupt:
                 stop = stop or [Stop(StopReason.SIGNAL, "stopped by signal", time.time())]
                 say(f"{stop[0].detail}: grading what the application did until then")
+        found, read = leaks.scan_paths(settings.app_output, needles, redactor(server.api_key))
+        for path in read.missing:
+            say(f"--app-output {path}: nothing there when the application was done")
+        output = judges.Output(leaks=(*watch.leaks, *found), places=(*watch.streams, *read.places),
+                               missing=read.missing, marked=bool(server.pending_markers))
         grading = grade(server, app_name=settings.app_name, formats=formats, started=started, app=app,
-                        wait_ended=wait_ended or bool(stop))
+                        wait_ended=wait_ended or bool(stop), output=output)
     finally:
         server.stop()
         if stop:

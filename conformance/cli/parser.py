@@ -129,6 +129,10 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("--report-dir", help="where to write the bundle (default reports/<run-id>)")
     check.add_argument("--proxy", metavar="URL",
                        help="forward to this server (its test key in OPEN311_API_KEY) instead of the simulator")
+    check.add_argument("--app-output", action="append", default=[], metavar="PATH",
+                       help="a file or directory the application writes (a CSV, a JSON-lines export, a "
+                            "database, a rendered page): searched, when it is done, for rows without an id "
+                            "and for the API key (repeatable)")
     check.add_argument("app_command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
                        help="the application to run; {base_url} and {api_key} in ARGS are replaced")
 

@@ -1,10 +1,11 @@
 """A small Open311 client, written the way the City asks, to be graded by ``check-app``.
 
-    OPEN311_BASE_URL=... OPEN311_API_KEY=... python reference_app.py [--formats json,xml] [--flaw NAME]
+    OPEN311_BASE_URL=... OPEN311_API_KEY=... python reference_app.py [--formats json,xml] [--flaw NAME] [--out DIR]
 
 It reads the service list and a definition, lists requests (ignoring rows without an id),
 posts a request with every required attribute, polls its token a second apart (honouring
-Retry-After) until the id arrives, and reads the request back by id, in each format asked.
+Retry-After) until the id arrives, and reads the request back by id, in each format asked;
+with ``--out DIR`` it keeps the rows it listed (those with an id) in DIR/rows.csv.
 Exit 0 when every flow worked. ``--flaw NAME`` makes it misbehave in one way (see FLAWS), the
 kit's tests' catalogue of flawed applications. It uses only ``requests`` and the standard
 library, like any third-party app would; it knows nothing of the kit.
@@ -13,6 +14,7 @@ library, like any third-party app would; it knows nothing of the kit.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import os
 import sys
@@ -36,6 +38,9 @@ FLAWS = {
     "give-up": "stops polling at the first error answer",
     "exit-1": "does everything right, then exits with status 1",
     "no-definition": "posts without reading the service definition (attributes hard-coded)",
+    "print-pending": "prints every listed row, those without an id too",
+    "save-pending": "writes every listed row, those without an id too, to rows.csv under --out",
+    "print-key": "prints the form it posts, API key included, as its error text",
 }
 PREFERRED_SERVICE = "Graffiti Removal"
 MAX_POLLS = 60
@@ -59,7 +64,9 @@ def from_xml(body: bytes) -> Any:
 
 
 class App:
-    def __init__(self, base_url: str, api_key: str, jurisdiction: str, flaw: str | None) -> None:
+    def __init__(self, base_url: str, api_key: str, jurisdiction: str, flaw: str | None,
+                 out: str | None = None) -> None:
+        self.out = out
         self.base = base_url.rstrip("/")
         self.key = api_key
         self.jurisdiction = jurisdiction
@@ -94,6 +101,8 @@ class App:
             form.update({f"attribute[{k}]": v for k, v in attributes.items()})
         if self.flaw != "no-key":
             form["api_key"] = self.key
+        if self.flaw == "print-key":
+            log(f"[{fmt}] error text kept for the administrators: posting {form}")
         answer = self.http.post(f"{self.base}/requests.{fmt}", data=form, timeout=30)
         if answer.status_code != 200:
             log(f"[{fmt}] POST refused: {answer.status_code} {answer.text[:200]}")
@@ -125,6 +134,18 @@ class App:
         identified = [r for r in rows if r.get("service_request_id")]
         pending = [r for r in rows if not r.get("service_request_id")]
         log(f"[{fmt}] listed {len(identified)} requests, ignored {len(pending)} without an id")
+        shown = rows if self.flaw in ("print-pending", "save-pending") else identified
+        if self.flaw == "print-pending":
+            for row in shown:
+                log(f"[{fmt}]   {row.get('service_request_id', '-')}: {row.get('description', '')} "
+                    f"at {row.get('address', '')}")
+        if self.out:
+            os.makedirs(self.out, exist_ok=True)
+            with open(os.path.join(self.out, "rows.csv"), "a", newline="", encoding="utf-8") as kept:
+                writer = csv.writer(kept)
+                for row in shown:
+                    writer.writerow([row.get("service_request_id", ""), row.get("description", ""),
+                                     row.get("address", "")])
         if self.flaw == "phantom":
             for row in pending[:2]:
                 self.get(f"requests/{row.get('service_request_id')}", fmt)
@@ -176,9 +197,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--formats", default=os.environ.get("OPEN311_FORMATS", "json"))
     parser.add_argument("--flaw", choices=sorted(FLAWS))
+    parser.add_argument("--out", help="keep the listed rows in this directory (rows.csv)")
     args = parser.parse_args()
     app = App(os.environ["OPEN311_BASE_URL"], os.environ.get("OPEN311_API_KEY", ""),
-              os.environ.get("OPEN311_JURISDICTION_ID", "cityofchicago.org"), args.flaw)
+              os.environ.get("OPEN311_JURISDICTION_ID", "cityofchicago.org"), args.flaw, args.out)
     formats = ["json"] if args.flaw == "json-only" else [f for f in args.formats.split(",") if f]
     ok = all([app.flow(fmt) for fmt in formats])
     if args.flaw == "exit-1":
