@@ -416,3 +416,25 @@ def test_a_post_answered_2xx_without_token_or_id_shows_no_write():
     assert results["APP-WRITE"].outcome == "inconclusive"
     assert "neither a token nor a service_request_id" in results["APP-WRITE"].message
     assert outcomes_of(good_flow().seen)["APP-WRITE"] == "passed"
+
+
+def test_an_application_that_ended_without_a_post_fails_the_write():
+    reads = [s for s in good_flow().seen if s.kind in (Kind.SERVICES, Kind.DEFINITION, Kind.LIST)]
+    assert outcomes_of(reads, command=True, exit_code=0, finished=True)["APP-WRITE"] == "failed"
+    assert "ended without writing" in message_of(reads, "APP-WRITE", command=True, exit_code=0, finished=True)
+    assert "exited (status 1) before writing" in message_of([], "APP-WRITE", command=True, exit_code=1,
+                                                            finished=True)
+    # still running (a developer's test) or stopped by --wait: it may yet have written
+    assert outcomes_of(reads)["APP-WRITE"] == "inconclusive"
+    assert outcomes_of(reads, command=True, stopped_by_wait=True)["APP-WRITE"] == "inconclusive"
+
+
+def test_a_read_only_application_is_not_judged_on_writing_and_can_pass():
+    reads = [s for s in good_flow().seen if s.kind in (Kind.SERVICES, Kind.DEFINITION, Kind.LIST)]
+    reads = reads + Script().add(3.0, "GET", "/open311/v2/requests/26-0.json",
+                                 response='[{"service_request_id": "26-0"}]').seen
+    results = judges.judge_all(reads, facts(read_only=True, finished=True))
+    skipped = sorted(r.requirement_ids[0] for r in results if r.outcome == "skipped")
+    assert {"APP-WRITE", "APP-KEY-POST", "APP-TOKEN-POLL", "APP-READBACK", "APP-FORMATS"} <= set(skipped)
+    assert verdict(results) == "pass"
+    assert outcomes_of(good_flow().seen, read_only=True)["APP-WRITE"] == "failed"  # it wrote after all

@@ -60,6 +60,7 @@ def test_flawed_application(case, tmp_path):
     app += ["--flaw", case["flaw"]] if case["flaw"] else []
     kept = tmp_path / "app-output"
     options = ("--app-output", str(kept)) if case.get("app_output") else ()
+    options += tuple(case.get("args", ()))
     app += ["--out", str(kept)] if case.get("app_output") else []
     done = check_app(tmp_path / "report", "--formats", case["formats"], "--wait", "60", *options, app=app)
     assert done.returncode == case["exit"], done.stdout + done.stderr
@@ -69,6 +70,14 @@ def test_flawed_application(case, tmp_path):
     if case["flaw"] is None:
         assert judged(tmp_path / "report", "inconclusive") == []
         assert "rows.csv" in message_of(tmp_path / "report", "APP-IGNORE-PENDING")
+    if case["flaw"] == "read-only":
+        summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+        assert summary["verdict"] == "pass" and summary["application"]["writes"].startswith("none: read-only")
+        assert "read-only run: nothing was written" in summary["pre_approval"]["reasons"]
+        assert "read-only application" in message_of(tmp_path / "report", "APP-WRITE")
+    if case["flaw"] == "crash-at-start":
+        assert "RuntimeError: cannot build the request body" in "\n".join(
+            json.loads((tmp_path / "report" / "summary.json").read_text())["application"]["stderr_tail"])
 
 
 def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path):
@@ -76,7 +85,8 @@ def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path
     done = check_app(tmp_path, "--app-name", "Reference 311", "--wait", "60",
                      app=[sys.executable, str(APP), "--base", "{base_url}"])
     assert done.returncode == 1
-    assert judged(tmp_path, "failed") == ["APP-EXIT"]
+    assert judged(tmp_path, "failed") == ["APP-EXIT", "APP-WRITE"]
+    assert "exited (status 2) before writing" in message_of(tmp_path, "APP-WRITE")
     summary = json.loads((tmp_path / "summary.json").read_text())
     application = summary["application"]
     assert application["exit_code"] == 2 and "unrecognized arguments" in "\n".join(application["tail"])

@@ -106,10 +106,12 @@ class AppGrading:
     exchanges: tuple[Exchange, ...]
     checklist: tuple[ChecklistItem, ...]
     kit_errors: tuple[str, ...] = ()
+    read_only: bool = False  # graded as an application that never writes (--read-only)
 
 
 def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], started: str,
-          app: AppRun | None, wait_ended: bool = False, output: judges.Output | None = None) -> AppGrading:
+          app: AppRun | None, wait_ended: bool = False, output: judges.Output | None = None,
+          read_only: bool = False) -> AppGrading:
     """Judge what the server recorded. ``wait_ended``: a hand-run application was still at it
     when --wait ran out (what it had not done yet is not shown rather than not done)."""
     recording = server.recorder.snapshot()
@@ -118,6 +120,7 @@ def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], sta
         api_key=server.api_key, formats=formats, services=services, definitions=definitions,
         command=app is not None, exit_code=app.exit_code if app else None,
         stopped_by_wait=wait_ended or bool(app and app.stopped_by_wait),
+        finished=not wait_ended and not (app and app.stopped_by_wait), read_only=read_only,
         output=output or judges.Output(marked=bool(server.pending_markers)))
     results = tuple(judges.judge_all(recording, facts))
     return AppGrading(
@@ -125,4 +128,4 @@ def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], sta
         formats=formats, key_fingerprint=key_fingerprint(server.api_key), started=started,
         finished=iso_utc(), app=app, results=results,
         exchanges=tuple(to_exchanges(recording, server.base_url, redactor(server.api_key))),
-        checklist=tuple(app_checklist(results)))
+        checklist=tuple(app_checklist(results)), read_only=read_only)

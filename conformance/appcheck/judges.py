@@ -27,6 +27,7 @@ __all__ = ["Facts", "Output", "judge_all"]
 POLL_INTERVAL_S = 1.0
 BURST_LIMIT = 10  # requests in any one second
 MAX_PAGE_SIZE = 500
+READ_ONLY = "read-only application (--read-only): it writes nothing"
 # the recording notes arrival times on the kit's side: a client that waits exactly a second
 # may reach us a little early or late
 TOLERANCE_S = 0.05
@@ -43,6 +44,8 @@ def _few(items: list[Seen], n: int = 3) -> str:
 # -- the key ------------------------------------------------------------------------------------
 @check("APP-KEY-POST", title="Every POST carries the test key in its form body")
 def key_on_post(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     posts = rec.posts
     if not posts:
         return not_shown("the application sent no POST")
@@ -107,8 +110,18 @@ def _post_problems(post: Seen, facts: Facts) -> list[str]:
 @check("APP-WRITE", title="A POST is accepted with a listed service, a location and the required attributes")
 def write_accepted(rec: Recording, facts: Facts) -> Ruling:
     posts = rec.posts
+    if facts.read_only:
+        if not posts:
+            return not_applicable(READ_ONLY)
+        return not_met(f"graded as a read-only application (--read-only), yet it sent {len(posts)} POST(s)",
+                       _seqs(posts))
     if not posts:
-        return not_shown("the application sent no POST")
+        if facts.stopped_by_wait or not facts.finished:
+            return not_shown("the application sent no POST")
+        if facts.exit_code not in (None, 0):
+            return not_met(f"the application exited (status {facts.exit_code}) before writing")
+        return not_met("the application ended without writing (no POST was sent; an application that "
+                       "only reads is graded with --read-only)")
     judged = [(p, _post_problems(p, facts)) for p in posts]
     good = [p for p, problems in judged if not problems]
     written = [p for p in good if flows.answered_handle(p)]
@@ -126,6 +139,8 @@ def write_accepted(rec: Recording, facts: Facts) -> Ruling:
 
 @check("APP-DEFINITION-FIRST", title="The service definition is read before posting to a service with metadata")
 def definition_first(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     posts = [p for p in rec.posts if facts.services.get(p.form.get("service_code", ""), {}).get("metadata") is True]
     if not posts:
         return not_shown("the application posted to no service with metadata true")
@@ -144,6 +159,8 @@ def _no_flow(rec: Recording) -> str:
 
 @check("APP-TOKEN-POLL", title="The token is polled until the service_request_id arrives")
 def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     if not rec.flows:
         return not_shown(_no_flow(rec))
     unfinished = [f for f in rec.flows if f.id_answer is None]
@@ -165,6 +182,8 @@ def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
 
 @check("APP-POLL-INTERVAL", title="Tokens are polled at most once a second after the first poll")
 def poll_interval(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     polled = [f for f in rec.flows if len(f.polls) >= 2]
     if not polled:
         return not_shown("no token was polled twice")
@@ -182,6 +201,8 @@ def poll_interval(rec: Recording, facts: Facts) -> Ruling:
 
 @check("APP-POLL-STOP", title="Polling stops once the id arrived")
 def stops_polling(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     resolved = [f for f in rec.flows if f.id_answer is not None]
     if not resolved:
         return not_shown("no token poll was answered with an id")
@@ -222,6 +243,8 @@ def _retry_after(seen: Seen) -> float | None:
 # -- reading ------------------------------------------------------------------------------------
 @check("APP-READBACK", title="The written request is read back by its id")
 def reads_back(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     resolved = [f for f in rec.flows if f.service_request_id is not None]
     if not resolved:
         return not_shown("no written request got its id")
@@ -296,6 +319,8 @@ def dates_have_zone(rec: Recording, facts: Facts) -> Ruling:
 
 @check("APP-FORMATS", title="Each claimed format is used for the whole flow")
 def formats_whole_flow(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     complete = {fmt for fmt in facts.formats if any(f.complete_in(fmt) for f in rec.flows)}
     if not any(f.complete_in(fmt) for f in rec.flows for fmt in ("json", "xml")):
         return not_shown("no flow (POST, polls to the id, read-back) was completed in one format")

@@ -79,6 +79,10 @@ class Facts:
     command: bool = False  # the kit ran the application (-- COMMAND)
     exit_code: int | None = None
     stopped_by_wait: bool = False
+    # the application's run is over (it exited, or a hand-run app was declared done): what it
+    # never did, it will not do; False in a developer's test, which may go on
+    finished: bool = False
+    read_only: bool = False  # --read-only: an application that never writes
     output: Output = field(default_factory=Output)
 
 

@@ -47,6 +47,7 @@ class AppCheckSettings:
     report_dir: Path | None = None  # None: reports/<run-id>
     proxy: str | None = None  # forward to this server instead of the simulator
     app_command: tuple[str, ...] = ()  # empty: the application is run by hand
+    read_only: bool = False  # an application that never writes: the write requirements do not apply
     app_output: tuple[Path, ...] = ()  # files or directories the application writes: searched when it is done
 
     def __post_init__(self) -> None:
@@ -106,7 +107,7 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
         output = judges.Output(leaks=(*watch.leaks, *found), places=(*watch.streams, *read.places),
                                missing=read.missing, marked=bool(server.pending_markers))
         grading = grade(server, app_name=settings.app_name, formats=formats, started=started, app=app,
-                        wait_ended=wait_ended or bool(stop), output=output)
+                        wait_ended=wait_ended or bool(stop), output=output, read_only=settings.read_only)
     finally:
         server.stop()
         if stop:
@@ -161,6 +162,8 @@ def _announce(server: GradingServer, settings: AppCheckSettings, say: Callable[[
     else:
         say(f"Grading {settings.app_name!r}: token delay {settings.simulator_delay:g} s; lists hold rows without "
              "an id; a token's first poll is answered 503 with Retry-After")
+    if settings.read_only:
+        say("Read-only application (--read-only): the write requirements do not apply")
 
 
 def _wait_by_hand(progress: Progress, wait_s: float, say: Callable[[str], None]) -> bool:

@@ -41,6 +41,9 @@ FLAWS = {
     "print-pending": "prints every listed row, those without an id too",
     "save-pending": "writes every listed row, those without an id too, to rows.csv under --out",
     "print-key": "prints the form it posts, API key included, as its error text",
+    "read-only": "lists requests and reads one by id, never writes (graded with --read-only)",
+    "no-post": "reads the services and lists, then exits 0 without ever posting",
+    "crash-at-start": "crashes before its first request (a traceback on stderr, exit 1)",
 }
 PREFERRED_SERVICE = "Graffiti Removal"
 MAX_POLLS = 60
@@ -85,6 +88,8 @@ class App:
 
     # -- the flow --------------------------------------------------------------------------------
     def flow(self, fmt: str) -> bool:
+        if self.flaw == "crash-at-start":
+            raise RuntimeError("cannot build the request body: no service chosen")
         services = self.decode(self.get("services", fmt), fmt)
         service = next((s for s in services if s.get("service_name") == PREFERRED_SERVICE), services[0])
         code = service["service_code"]
@@ -93,7 +98,12 @@ class App:
             definition = self.decode(self.get(f"services/{code}", fmt), fmt)
             attributes = answers(definition)
         log(f"[{fmt}] service {service.get('service_name')}: {len(attributes)} required attribute(s)")
-        self.list_requests(fmt)
+        listed = self.list_requests(fmt)
+        if self.flaw == "read-only":
+            back = self.get(f"requests/{listed[0]}", fmt) if listed else None
+            return back is not None and back.status_code == 200
+        if self.flaw == "no-post":
+            return True
         form: dict[str, Any] = {"service_code": code, "lat": "41.883811", "long": "-87.631749",
                                 "description": "Graffiti on the garage door (reference app)",
                                 "jurisdiction_id": self.jurisdiction}
@@ -121,7 +131,8 @@ class App:
         log(f"[{fmt}] read back {sr_id}: {'ok' if ok else back.status_code}")
         return ok
 
-    def list_requests(self, fmt: str) -> None:
+    def list_requests(self, fmt: str) -> list[str]:
+        """The ids of the rows listed (those that have one)."""
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
         updated_after = since.strftime("%Y-%m-%dT%H:%M:%S") if self.flaw == "naive-dates" \
             else since.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -129,7 +140,7 @@ class App:
         answer = self.get("requests", fmt, params)
         if answer.status_code != 200:
             log(f"[{fmt}] list refused: {answer.status_code} (carrying on)")
-            return
+            return []
         rows = self.decode(answer, fmt)
         identified = [r for r in rows if r.get("service_request_id")]
         pending = [r for r in rows if not r.get("service_request_id")]
@@ -149,6 +160,7 @@ class App:
         if self.flaw == "phantom":
             for row in pending[:2]:
                 self.get(f"requests/{row.get('service_request_id')}", fmt)
+        return [r["service_request_id"] for r in identified]
 
     def poll(self, token: str, fmt: str) -> str | None:
         pause = 0.05 if self.flaw == "hammer" else 1.0
