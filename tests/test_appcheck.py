@@ -386,6 +386,7 @@ def test_the_recorder_hears_every_exchange_and_faults_switch_at_runtime(grading_
     (["--formats", "csv"], "--formats"), (["--wait", "0"], "--wait"), (["--simulator-delay", "-1"], "delay"),
     (["--port", "70000"], "--port"), (["--proxy", "ftp://x"], "http(s) URL"),
     (["--proxy", "http://127.0.0.1:9/open311/v2"], "OPEN311_API_KEY"),
+    (["--app-tz", "Mars/Olympus_Mons"], "--app-tz"),
 ])
 def test_usage_errors_exit_2_with_a_message(argv, says, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("OPEN311_API_KEY", raising=False)
@@ -438,3 +439,35 @@ def test_a_read_only_application_is_not_judged_on_writing_and_can_pass():
     assert {"APP-WRITE", "APP-KEY-POST", "APP-TOKEN-POLL", "APP-READBACK", "APP-FORMATS"} <= set(skipped)
     assert verdict(results) == "pass"
     assert outcomes_of(good_flow().seen, read_only=True)["APP-WRITE"] == "failed"  # it wrote after all
+
+
+# -- dates in the application's zone ------------------------------------------------------------
+CHICAGO = "America/Chicago"
+RUN = 1_700_000_000  # 2023-11-14T22:13:20Z; Chicago is at UTC-6 then
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("2023-11-14T16:13:20Z", "America/Chicago wall-clock time labelled Z it is 2023-11-14T22:13:20Z"),
+    ("2023-11-14T16:13:20+00:00", "labelled Z"),
+    ("2023-11-14T22:13:20-06:00", "UTC wall-clock time labelled with America/Chicago's offset"),
+    ("2023-11-14T22:13:20Z", None),  # the run's moment, rightly labelled
+    ("2023-11-14T16:13:20-06:00", None),  # local time with the local offset: right
+    ("2023-10-15T16:13:20Z", None),  # 30 days back: no moment of the run either way
+])
+def test_a_date_off_by_the_apps_utc_offset_is_told(value, says):
+    from conformance.appcheck.flows import zone_mistake
+
+    said = zone_mistake("updated_before", value, RUN + 5, RUN, CHICAGO)
+    assert (said is None) if says is None else (says in said and value in said)
+    assert zone_mistake("updated_before", value, RUN + 5, RUN, "UTC") is None
+
+
+def test_local_time_labelled_z_warns_app_dates_zone_quoting_both_readings():
+    seen = _replace(good_flow(), 2, target="/open311/v2/requests.json?updated_before=2023-11-14T16:13:21Z",
+                    received=RUN + 1)
+    seen = [Seen(s.seq, s.method, s.target, s.headers, s.body, s.status, s.response_headers, s.response_body,
+                 RUN + s.at, s.at) for s in seen]
+    assert outcomes_of(seen, app_tz=CHICAGO)["APP-DATES-ZONE"] == "warning"  # a MUST, but it could be chance
+    said = message_of(seen, "APP-DATES-ZONE", app_tz=CHICAGO)
+    assert "reads as 2023-11-14T16:13:21Z" in said and "it is 2023-11-14T22:13:21Z" in said
+    assert outcomes_of(seen)["APP-DATES-ZONE"] == "passed"  # the zone unknown: nothing to compare

@@ -6,10 +6,12 @@ arrive, was it read back, in which format); this module answers them once.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from conformance.appcheck.recording import Kind, Seen
 
@@ -17,6 +19,9 @@ from conformance.appcheck.recording import Kind, Seen
 MISSING_IDS = frozenset({"", "none", "null", "undefined", "nil", "nan"})
 DATE_PARAMS = ("start_date", "end_date", "updated_after", "updated_before")
 _ZONE = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+# how far from the run a date that means "now" may be (the app computes it before sending)
+NEAR_RUN_S = 300.0
+MIN_ZONE_OFFSET_S = 1800  # smaller offsets are not told apart from a clock's drift
 
 
 @dataclass(slots=True)
@@ -149,3 +154,41 @@ def datetime_attributes(definition: Mapping[str, Any] | None) -> list[str]:
 
 def has_zone(text: str) -> bool:
     return bool(_ZONE.search(text.strip()))
+
+
+def zone_mistake(name: str, value: str, sent_at: float, run_started: float, zone: str | None) -> str | None:
+    """How ``value`` is a moment of the run written in the wrong zone, or None.
+
+    Local wall-clock time labelled Z (or +00:00) reads ``offset`` away from the run; UTC wall-clock
+    time labelled with the local offset reads ``-offset`` away. A date near the run as read is
+    fine, and so is one that is no moment of the run either way (a window 30 days back).
+    """
+    if not zone:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    read = moment.timestamp()
+    offset = moment.astimezone(ZoneInfo(zone)).utcoffset()
+    off = offset.total_seconds() if offset is not None else 0.0
+    labelled = moment.utcoffset().total_seconds()  # type: ignore[union-attr]
+    if abs(off) < MIN_ZONE_OFFSET_S or _near(read, run_started, sent_at):
+        return None
+    utc = dt.datetime.fromtimestamp(read, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hours = f"{abs(off) / 3600:g} h"
+    if labelled == 0 and _near(read - off, run_started, sent_at):
+        meant = dt.datetime.fromtimestamp(read - off, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (f"{name}={value} reads as {utc}, {hours} from the run; as {zone} wall-clock time labelled Z "
+                f"it is {meant}, a moment of the run")
+    if labelled == off and _near(read + off, run_started, sent_at):
+        meant = dt.datetime.fromtimestamp(read + off, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (f"{name}={value} reads as {utc}, {hours} from the run; as UTC wall-clock time labelled with "
+                f"{zone}'s offset it is {meant}, a moment of the run")
+    return None
+
+
+def _near(moment: float, run_started: float, sent_at: float) -> bool:
+    return run_started - NEAR_RUN_S <= moment <= sent_at + NEAR_RUN_S

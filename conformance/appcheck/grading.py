@@ -111,7 +111,7 @@ class AppGrading:
 
 def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], started: str,
           app: AppRun | None, wait_ended: bool = False, output: judges.Output | None = None,
-          read_only: bool = False) -> AppGrading:
+          read_only: bool = False, app_tz: str | None = None) -> AppGrading:
     """Judge what the server recorded. ``wait_ended``: a hand-run application was still at it
     when --wait ran out (what it had not done yet is not shown rather than not done)."""
     recording = server.recorder.snapshot()
@@ -120,7 +120,7 @@ def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], sta
         api_key=server.api_key, formats=formats, services=services, definitions=definitions,
         command=app is not None, exit_code=app.exit_code if app else None,
         stopped_by_wait=wait_ended or bool(app and app.stopped_by_wait),
-        finished=not wait_ended and not (app and app.stopped_by_wait), read_only=read_only,
+        finished=not wait_ended and not (app and app.stopped_by_wait), read_only=read_only, app_tz=app_tz,
         output=output or judges.Output(marked=bool(server.pending_markers)))
     results = tuple(judges.judge_all(recording, facts))
     return AppGrading(

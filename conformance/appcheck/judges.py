@@ -15,6 +15,7 @@ from conformance.appcheck.registry import (
     Recording,
     Ruling,
     check,
+    doubtful,
     judge_all,
     met,
     not_applicable,
@@ -314,7 +315,15 @@ def dates_have_zone(rec: Recording, facts: Facts) -> Ruling:
         seen, name, value = naive[0]
         return not_met(f"{name}={value} (#{seen.seq}) has no time zone (add Z or an offset such as -05:00)",
                        _seqs([n[0] for n in naive]))
-    return met(f"{len(sent)} date(s) sent, each with a time zone")
+    shifted = [(s, said) for s, name, value in sent
+               if (said := flows.zone_mistake(name, value, s.received, rec.seen[0].received, facts.app_tz))]
+    if shifted:
+        return doubtful(f"{len(shifted)} of {len(sent)} date(s) read as a moment of the run only when shifted by "
+                        f"the application's UTC offset ({facts.app_tz}): {shifted[0][1]} (#{shifted[0][0].seq})",
+                        _seqs([s for s, _ in shifted]))
+    return met(f"all {len(sent)} date(s) sent carry a time zone "
+               f"({', '.join(f'{name}={value}' for _, name, value in sent[:4])}{' ...' if len(sent) > 4 else ''})",
+               _seqs([s for s, _, _ in sent]))
 
 
 @check("APP-FORMATS", title="Each claimed format is used for the whole flow")

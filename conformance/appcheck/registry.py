@@ -29,6 +29,8 @@ class Ruling:
     state: State
     message: str
     seqs: tuple[int, ...] = ()
+    # not met, but what shows it could be chance: a warning whatever the requirement's level
+    doubtful: bool = False
 
 
 def met(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
@@ -37,6 +39,11 @@ def met(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
 
 def not_met(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
     return Ruling(State.NOT_MET, message, seqs)
+
+
+def doubtful(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
+    """Probably not met: the recording fits a known mistake but could be chance (a warning)."""
+    return Ruling(State.NOT_MET, message, seqs, doubtful=True)
 
 
 def not_shown(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
@@ -83,6 +90,7 @@ class Facts:
     # never did, it will not do; False in a developer's test, which may go on
     finished: bool = False
     read_only: bool = False  # --read-only: an application that never writes
+    app_tz: str | None = None  # the zone the application ran in (TZ), None: not known
     output: Output = field(default_factory=Output)
 
 
@@ -148,7 +156,7 @@ def judge_all(recording: list[Seen], facts: Facts) -> list[CheckResult]:
         except Exception as exc:  # a bug in a judge: the kit's error, not the application's
             judgement, outcome = not_shown(f"the check broke: {type(exc).__name__}: {exc}"), Outcome.ERROR
         else:
-            outcome = _outcome(judgement.state, level)
+            outcome = Outcome.WARNING if judgement.doubtful else _outcome(judgement.state, level)
         message = judgement.message if judgement.state is not State.NOT_SHOWN else f"not shown: {judgement.message}"
         results.append(CheckResult(
             id=f"app::{name}", title=app_check.title, requirement_ids=list(app_check.requirement_ids),

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from conformance.appcheck import bundle, judges, launcher, leaks
 from conformance.appcheck.grading import JURISDICTION, GradingServer, GradingSimulator, grade
@@ -47,6 +48,7 @@ class AppCheckSettings:
     report_dir: Path | None = None  # None: reports/<run-id>
     proxy: str | None = None  # forward to this server instead of the simulator
     app_command: tuple[str, ...] = ()  # empty: the application is run by hand
+    app_tz: str = "America/Chicago"  # the application's TZ: the City's zone
     read_only: bool = False  # an application that never writes: the write requirements do not apply
     app_output: tuple[Path, ...] = ()  # files or directories the application writes: searched when it is done
 
@@ -57,6 +59,11 @@ class AppCheckSettings:
             raise UsageError("--simulator-delay must be a number of seconds, 0 or more")
         if not 0 <= self.port <= 65535:
             raise UsageError(f"--port must be between 0 and 65535, not {self.port}")
+        try:
+            ZoneInfo(self.app_tz)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise UsageError(f"--app-tz takes a time zone name such as America/Chicago or UTC, "
+                             f"not {self.app_tz!r}") from None
 
     @classmethod
     def build(cls, *, formats: str, app_command: Sequence[str], **values: object) -> AppCheckSettings:
@@ -89,7 +96,8 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
                 if argv:
                     values = {"base_url": server.base_url, "api_key": server.api_key}
                     env = {"OPEN311_BASE_URL": server.base_url, "OPEN311_API_KEY": server.api_key,
-                           "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats)}
+                           "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats),
+                           "TZ": settings.app_tz}
                     try:
                         app = launcher.run(launcher.expand(argv, values), env, settings.wait,
                                            redactor(server.api_key), say, watch)
@@ -107,7 +115,8 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
         output = judges.Output(leaks=(*watch.leaks, *found), places=(*watch.streams, *read.places),
                                missing=read.missing, marked=bool(server.pending_markers))
         grading = grade(server, app_name=settings.app_name, formats=formats, started=started, app=app,
-                        wait_ended=wait_ended or bool(stop), output=output, read_only=settings.read_only)
+                        wait_ended=wait_ended or bool(stop), output=output, read_only=settings.read_only,
+                        app_tz=settings.app_tz)
     finally:
         server.stop()
         if stop:
@@ -162,6 +171,7 @@ def _announce(server: GradingServer, settings: AppCheckSettings, say: Callable[[
     else:
         say(f"Grading {settings.app_name!r}: token delay {settings.simulator_delay:g} s; lists hold rows without "
              "an id; a token's first poll is answered 503 with Retry-After")
+    say(f"The application's time zone: {settings.app_tz} (TZ; dates it sends are read with it in mind)")
     if settings.read_only:
         say("Read-only application (--read-only): the write requirements do not apply")
 

@@ -14,5 +14,6 @@ def main(args: argparse.Namespace) -> int:
         formats=args.formats, app_command=args.app_command, app_name=args.app_name, wait=args.wait,
         simulator_delay=args.simulator_delay, port=args.port,
         report_dir=Path(args.report_dir) if args.report_dir else None, proxy=args.proxy,
-        app_output=tuple(Path(p) for p in args.app_output), read_only=args.read_only)
+        app_output=tuple(Path(p) for p in args.app_output), read_only=args.read_only,
+        app_tz=args.app_tz)
     return check_app(settings, Console().say).exit_code

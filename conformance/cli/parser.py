@@ -129,6 +129,9 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("--report-dir", help="where to write the bundle (default reports/<run-id>)")
     check.add_argument("--proxy", metavar="URL",
                        help="forward to this server (its test key in OPEN311_API_KEY) instead of the simulator")
+    check.add_argument("--app-tz", default="America/Chicago", metavar="ZONE",
+                       help="the time zone the application runs in (its TZ; default America/Chicago, the "
+                            "City's): a date it sends off by exactly that zone's offset warns APP-DATES-ZONE")
     check.add_argument("--read-only", action="store_true",
                        help="the application only reads (lists, reads by id): the write requirements do not "
                             "apply, and pre-approval stays incomplete (the City's condition is a write)")

@@ -44,6 +44,8 @@ FLAWS = {
     "read-only": "lists requests and reads one by id, never writes (graded with --read-only)",
     "no-post": "reads the services and lists, then exits 0 without ever posting",
     "crash-at-start": "crashes before its first request (a traceback on stderr, exit 1)",
+    "ignore-retry-after": "polls the token once a second whatever Retry-After says",
+    "local-z": "also lists what was updated before 'now', its local wall-clock time labelled Z",
 }
 PREFERRED_SERVICE = "Graffiti Removal"
 MAX_POLLS = 60
@@ -145,6 +147,8 @@ class App:
         identified = [r for r in rows if r.get("service_request_id")]
         pending = [r for r in rows if not r.get("service_request_id")]
         log(f"[{fmt}] listed {len(identified)} requests, ignored {len(pending)} without an id")
+        if self.flaw == "local-z":  # datetime.now() is the TZ's wall clock, not UTC
+            self.get("requests", fmt, {"updated_before": dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%SZ")})
         shown = rows if self.flaw in ("print-pending", "save-pending") else identified
         if self.flaw == "print-pending":
             for row in shown:
@@ -173,7 +177,8 @@ class App:
                     log(f"[{fmt}] token poll answered {answer.status_code}: giving up")
                     return None
                 retry = answer.headers.get("Retry-After", "")
-                wait = pause if self.flaw == "hammer" else max(pause, float(retry) if retry.isdigit() else pause)
+                asked = float(retry) if retry.isdigit() else pause
+                wait = pause if self.flaw in ("hammer", "ignore-retry-after") else max(pause, asked)
                 time.sleep(wait)
                 continue
             rows = self.decode(answer, fmt) if answer.status_code == 200 else []
