@@ -471,3 +471,27 @@ def test_local_time_labelled_z_warns_app_dates_zone_quoting_both_readings():
     said = message_of(seen, "APP-DATES-ZONE", app_tz=CHICAGO)
     assert "reads as 2023-11-14T16:13:21Z" in said and "it is 2023-11-14T22:13:21Z" in said
     assert outcomes_of(seen)["APP-DATES-ZONE"] == "passed"  # the zone unknown: nothing to compare
+
+
+# -- documented paths -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("method", "target", "says"), [
+    ("GET", f"/open311/v2/service/{GRAFFITI}.json",
+     f"a singular; the documented operation is /open311/v2/services/{GRAFFITI}.json"),
+    ("GET", f"/open311/v2/services/{GRAFFITI}",
+     f"no format; the documented operation is /open311/v2/services/{GRAFFITI}.json"),
+    ("GET", "/open311/v2/request/26-1.xml", "the documented operation is /open311/v2/requests/26-1.xml"),
+    ("GET", "/open311/v2/requests.csv", "format 'csv'"),
+    ("GET", "/open311/v2/tokens.json", "no operation of the API"),
+    ("GET", "/open311/v3/services.json", "outside /open311/v2/"),
+    ("POST", "/open311/v2/services.json", "the one write is POST requests.json"),
+    ("GET", "/open311/v2/requests.json?page_size=5", None),
+    ("POST", "/open311/v2/requests.xml", None),
+    ("GET", "/open311/v2/tokens/T1.json", None),
+    ("GET", "/open311/discovery.json", None),
+    ("OPTIONS", "/open311/v2/requests.json", None),
+])
+def test_a_request_to_an_undocumented_path_names_the_documented_one(method, target, says):
+    seen = good_flow().add(4.0, method, target, status=404 if says else 200).seen
+    assert outcomes_of(seen)["APP-PATHS"] == ("failed" if says else "passed")
+    if says:
+        assert says in message_of(seen, "APP-PATHS")

@@ -11,14 +11,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from conformance.appcheck.recording import Kind, Seen
+from conformance.appcheck.recording import BASE, Kind, Seen
 
 # what an application sends when it takes a row's missing id for an id
 MISSING_IDS = frozenset({"", "none", "null", "undefined", "nil", "nan"})
 DATE_PARAMS = ("start_date", "end_date", "updated_after", "updated_before")
 _ZONE = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+FORMATS = ("json", "xml")
+_PLURAL = {"service": "services", "request": "requests", "token": "tokens"}
+_OPERATIONS = "services, services/{code}, requests, requests/{id} and tokens/{token}, each ending .json or .xml"
 # how far from the run a date that means "now" may be (the app computes it before sending)
 NEAR_RUN_S = 300.0
 MIN_ZONE_OFFSET_S = 1800  # smaller offsets are not told apart from a clock's drift
@@ -192,3 +196,35 @@ def zone_mistake(name: str, value: str, sent_at: float, run_started: float, zone
 
 def _near(moment: float, run_started: float, sent_at: float) -> bool:
     return run_started - NEAR_RUN_S <= moment <= sent_at + NEAR_RUN_S
+
+
+def undocumented(seen: Seen) -> str | None:
+    """Why ``seen`` is to no documented operation (naming the one it resembles), or None."""
+    if seen.method in ("OPTIONS", "HEAD"):  # a browser's preflight, a cache's check: no operation asked
+        return None
+    path = urlsplit(seen.target).path
+    kind = seen.kind
+    if kind is Kind.KEYS:
+        return None
+    if kind is Kind.DISCOVERY:
+        documented = path.rsplit(".", 1)[-1].lower() in FORMATS and "/discovery." in path
+        return None if documented else f"{path}: the documented one is {BASE.rsplit('/', 1)[0]}/discovery.json"
+    if seen.method == "POST" and kind is not Kind.POST:
+        return f"POST {path}: the one write is POST requests.{seen.fmt or 'json'}"
+    bare_tokens = kind is Kind.TOKEN and not seen.route.arg and "/tokens/" not in path
+    if kind is not Kind.OTHER and seen.fmt in FORMATS and not bare_tokens:
+        return None
+    rest = unquote(path)[len(BASE) + 1:] if unquote(path).startswith(BASE + "/") else None
+    if rest is None:
+        return f"{path} is outside {BASE}/ (the operations: {_OPERATIONS})"
+    stem, dot, fmt = rest.rpartition(".")
+    if not dot or "/" in fmt:
+        stem, fmt = rest, ""
+    parts = stem.split("/")
+    wanted = fmt.lower() if fmt.lower() in FORMATS else "json"
+    head = _PLURAL.get(parts[0], parts[0])
+    if head in ("services", "requests", "tokens") and len(parts) <= 2 and (len(parts) == 2 or head != "tokens"):
+        documented = "/".join([head, *parts[1:]]) + f".{wanted}"
+        problem = "no format" if not fmt else f"format {fmt!r}" if fmt.lower() not in FORMATS else "a singular"
+        return f"{path}: {problem}; the documented operation is {BASE}/{documented}"
+    return f"{path} is no operation of the API (the operations: {_OPERATIONS})"

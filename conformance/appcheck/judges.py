@@ -341,6 +341,18 @@ def formats_whole_flow(rec: Recording, facts: Facts) -> Ruling:
 
 
 # -- the application as a whole -------------------------------------------------------------------
+@check("APP-PATHS", title="Every request is to a documented operation")
+def documented_paths(rec: Recording, facts: Facts) -> Ruling:
+    if not rec.seen:
+        return not_shown("the application sent nothing")
+    bad = [(s, why) for s in rec.seen if (why := flows.undocumented(s))]
+    if bad:
+        seen, why = bad[0]
+        return not_met(f"{len(bad)} of {len(rec.seen)} request(s) to no documented operation; "
+                       f"#{seen.seq} {seen.method} {why} (answered {seen.status})", _seqs([s for s, _ in bad]))
+    return met(f"all {len(rec.seen)} requests to documented operations")
+
+
 @check("APP-NO-BURST", title="No more than 10 requests in one second")
 def no_bursts(rec: Recording, facts: Facts) -> Ruling:
     if not rec.seen:

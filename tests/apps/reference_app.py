@@ -46,6 +46,7 @@ FLAWS = {
     "crash-at-start": "crashes before its first request (a traceback on stderr, exit 1)",
     "ignore-retry-after": "polls the token once a second whatever Retry-After says",
     "local-z": "also lists what was updated before 'now', its local wall-clock time labelled Z",
+    "wrong-path": "first asks for the definition at service/{code}.json (singular)",
 }
 PREFERRED_SERVICE = "Graffiti Removal"
 MAX_POLLS = 60
@@ -96,6 +97,8 @@ class App:
         service = next((s for s in services if s.get("service_name") == PREFERRED_SERVICE), services[0])
         code = service["service_code"]
         attributes = {"WHATTYP1": "BRICK"}
+        if self.flaw == "wrong-path":
+            self.get(f"service/{code}", fmt)
         if self.flaw != "no-definition" and str(service.get("metadata")).lower() == "true":
             definition = self.decode(self.get(f"services/{code}", fmt), fmt)
             attributes = answers(definition)
