@@ -94,6 +94,7 @@ def test_a_good_flow_passes_every_check_but_the_exit_code():
     outcome = outcomes_of(good_flow().seen)
     assert outcome.pop("APP-EXIT") == "skipped"  # run by hand: nothing to judge
     assert outcome.pop("APP-KEY-SECRET") == "skipped"  # nor any of its output read
+    assert outcome.pop("APP-TOKEN-PATIENCE") == "skipped"  # the id was not held: patience not tested
     assert set(outcome.values()) == {"passed"}
     assert verdict(judges.judge_all(good_flow().seen, facts())) == "pass"
 
@@ -495,3 +496,63 @@ def test_a_request_to_an_undocumented_path_names_the_documented_one(method, targ
     assert outcomes_of(seen)["APP-PATHS"] == ("failed" if says else "passed")
     if says:
         assert says in message_of(seen, "APP-PATHS")
+
+
+# -- patience and writing once ---------------------------------------------------------------------
+def test_patience_is_judged_on_the_first_token_held_by_the_grading():
+    seen = good_flow().seen
+    assert outcomes_of(seen, patience_s=2.0)["APP-TOKEN-PATIENCE"] == "passed"
+    assert "held it 2 s" in message_of(seen, "APP-TOKEN-PATIENCE", patience_s=2.0)
+    gave_up = good_flow().seen[:6]  # two polls, then nothing
+    assert outcomes_of(gave_up, patience_s=30.0, finished=True)["APP-TOKEN-PATIENCE"] == "failed"
+    assert "gave up on token T1 after 1.1 s (2 poll(s))" in message_of(gave_up, "APP-TOKEN-PATIENCE",
+                                                                         patience_s=30.0)
+    assert outcomes_of(gave_up, patience_s=30.0, stopped_by_wait=True)["APP-TOKEN-PATIENCE"] == "inconclusive"
+    assert "not tested" in message_of(seen, "APP-TOKEN-PATIENCE")
+
+
+def test_the_same_report_posted_again_after_a_token_fails_but_a_retry_after_a_refusal_does_not():
+    again = good_flow().add(3.0, "POST", "/open311/v2/requests.json", body=post_body(),
+                            response='[{"token": "T2"}]').seen
+    assert outcomes_of(again)["APP-WRITE-ONCE"] == "failed"
+    assert "POST #9 sent the same report again after #4" in message_of(again, "APP-WRITE-ONCE")
+    other = good_flow().add(3.0, "POST", "/open311/v2/requests.json", body=post_body() + "&description=another",
+                            response='[{"token": "T2"}]').seen
+    assert outcomes_of(other)["APP-WRITE-ONCE"] == "passed"
+    other_format = good_flow().add(3.0, "POST", "/open311/v2/requests.xml", body=post_body()).seen
+    assert outcomes_of(other_format)["APP-WRITE-ONCE"] == "passed"  # each claimed format writes once
+    refused_first = Script().add(0, "POST", "/open311/v2/requests.json", 503, body=post_body())
+    retried = good_flow(refused_first, start=1.0).seen
+    assert outcomes_of(retried)["APP-WRITE-ONCE"] == "passed"
+
+
+# -- a report that explains -----------------------------------------------------------------------
+def test_a_refused_post_shows_the_servers_reason():
+    store = Store()
+    try:
+        app = App(store, delay=0.0, grading=True)
+        refused = app.handle("POST", "/open311/v2/requests.json", {},
+                             post_body(store.default_key, attribute=False).encode())
+    finally:
+        store.close()
+    seen = _replace(good_flow(), 3, body=post_body(attribute=False).encode(), status=refused.status,
+                    response_body=refused.body)
+    said = message_of(seen[:4], "APP-WRITE", command=True, exit_code=1, finished=True)
+    assert f"answered {refused.status}: '" in said and "WHATTYP1" in said.split("answered", 1)[1]
+
+
+def test_a_failed_exit_quotes_the_end_of_stderr():
+    tail = tuple(f"line {i}" for i in range(20))
+    said = message_of([], "APP-EXIT", command=True, exit_code=1, finished=True, stderr_tail=tail)
+    assert said.startswith("the application exited with status 1; the last 20 line(s) of its stderr:")
+    assert said.endswith("line 0\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\nline 9\n"
+                         "line 10\nline 11\nline 12\nline 13\nline 14\nline 15\nline 16\nline 17\nline 18\nline 19")
+
+
+def test_app_no_burst_cites_the_burst():
+    s = Script()
+    for i in range(12):
+        s.add(5 + i * 0.05, "GET", "/open311/v2/services.json")
+    burst = next(r for r in judges.judge_all(good_flow(s, start=10).seen, facts())
+                 if r.requirement_ids == ["APP-NO-BURST"])
+    assert burst.outcome == "warning" and burst.exchanges == list(range(1, 13)) and "#1 to #12" in burst.message

@@ -22,6 +22,8 @@ def to_record(grading: AppGrading, run_id: str, stop: Stop | None = None) -> Run
     application = {"mode": grading.mode, "formats": ",".join(grading.formats),
                    "served_at": grading.base_url, "upstream": grading.upstream,
                    **({"writes": "none: read-only application (--read-only)"} if grading.read_only else {}),
+                   "patience": (f"the first id was held {grading.patience_s:g} s" if grading.patience_s
+                                else "not tested (--quick or --proxy)"),
                    **(grading.app.as_dict() if grading.app else {"command": None})}
     return RunRecord(
         run_id=run_id, subject=Subject.APPLICATION, started=grading.started, finished=grading.finished,

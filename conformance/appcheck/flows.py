@@ -63,6 +63,21 @@ class TokenFlow:
         return [p for p in self.polls if p.seq > self.id_answer.seq and p.at >= delivered]
 
 
+def error_text(seen: Seen) -> str:
+    """The server's reason for a refusal (the first description of its error list)."""
+    if seen.accepted:
+        return ""
+    return next((str(r["description"]) for r in rows(seen) if r.get("description")), "")
+
+
+def same_report(one: Seen, other: Seen) -> bool:
+    """Whether two POSTs carry the same report (every field but the key, in any order)."""
+    def fields(post: Seen) -> list[tuple[str, str]]:
+        return sorted((k, v.strip()) for k, v in post.form_pairs if k != "api_key")
+
+    return fields(one) == fields(other)
+
+
 def answered_handle(post: Seen) -> bool:
     """Whether a POST's answer holds a token or a service_request_id: what shows a write
     happened (a bare 2xx does not)."""

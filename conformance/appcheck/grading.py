@@ -54,10 +54,11 @@ class GradingSimulator:
     upstream = None
 
     def __init__(self, app_name: str = "check-app", delay: float = DEFAULT_DELAY_S, port: int = 0,
-                 faults: tuple[str, ...] = (), grading: bool = True) -> None:
+                 faults: tuple[str, ...] = (), grading: bool = True, token_wait: float | None = None) -> None:
         self.recorder = Recorder()
         self.sim: RunningSimulator = start(delay=delay, port=port, faults=faults)
         self.sim.app.grading = grading
+        self.sim.app.first_delay = token_wait  # the first id held this long: the app's patience
         # a key of this run only: an app configured by hand cannot reuse a stale one
         self.api_key = self.sim.store.add_key(app_name, "check-app")
         self.base_url = self.sim.base_url
@@ -107,11 +108,12 @@ class AppGrading:
     checklist: tuple[ChecklistItem, ...]
     kit_errors: tuple[str, ...] = ()
     read_only: bool = False  # graded as an application that never writes (--read-only)
+    patience_s: float | None = None  # how long the first id was held; None: patience not tested
 
 
 def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], started: str,
           app: AppRun | None, wait_ended: bool = False, output: judges.Output | None = None,
-          read_only: bool = False, app_tz: str | None = None) -> AppGrading:
+          read_only: bool = False, app_tz: str | None = None, patience_s: float | None = None) -> AppGrading:
     """Judge what the server recorded. ``wait_ended``: a hand-run application was still at it
     when --wait ran out (what it had not done yet is not shown rather than not done)."""
     recording = server.recorder.snapshot()
@@ -121,6 +123,7 @@ def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], sta
         command=app is not None, exit_code=app.exit_code if app else None,
         stopped_by_wait=wait_ended or bool(app and app.stopped_by_wait),
         finished=not wait_ended and not (app and app.stopped_by_wait), read_only=read_only, app_tz=app_tz,
+        patience_s=patience_s, stderr_tail=app.stderr_tail if app else (),
         output=output or judges.Output(marked=bool(server.pending_markers)))
     results = tuple(judges.judge_all(recording, facts))
     return AppGrading(
@@ -128,4 +131,4 @@ def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], sta
         formats=formats, key_fingerprint=key_fingerprint(server.api_key), started=started,
         finished=iso_utc(), app=app, results=results,
         exchanges=tuple(to_exchanges(recording, server.base_url, redactor(server.api_key))),
-        checklist=tuple(app_checklist(results)), read_only=read_only)
+        checklist=tuple(app_checklist(results)), read_only=read_only, patience_s=patience_s)

@@ -104,7 +104,8 @@ def _post_problems(post: Seen, facts: Facts) -> list[str]:
     if missing:
         problems.append(f"required attribute{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}")
     if not post.accepted:
-        problems.append(f"answered {post.status}")
+        said = flows.error_text(post)
+        problems.append(f"answered {post.status}" + (f": {said!r}" if said else ""))
     return problems
 
 
@@ -179,6 +180,44 @@ def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
     return not_met(f"token {flow.token} polled {len(flow.polls)} time(s), the last #{flow.polls[-1].seq} "
                    f"answered {flow.polls[-1].status}; the application stopped before the id arrived",
                    _seqs(flow.polls))
+
+
+@check("APP-TOKEN-PATIENCE", title="The token is polled however long the City takes")
+def patient(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
+    if facts.patience_s is None:
+        return not_applicable("patience not tested (--quick, or --proxy: the server decides when the id comes)")
+    if not rec.flows:
+        return not_shown(_no_flow(rec))
+    first = rec.flows[0]  # the one whose id the grading held
+    polls = first.polls_until_id
+    if first.id_answer is not None:
+        waited = first.id_answer.at - first.post.at
+        return met(f"token {first.token} polled {len(polls)} time(s) over {waited:.1f} s until its id "
+                   f"(the grading held it {facts.patience_s:g} s)", _seqs([first.post, *polls]))
+    if facts.stopped_by_wait:
+        return not_shown(f"the wait ended while token {first.token} had no id yet", _seqs(polls))
+    span = (polls[-1].at - first.post.at) if polls else 0.0
+    return not_met(f"gave up on token {first.token} after {span:.1f} s ({len(polls)} poll(s)); the grading held "
+                   f"its id {facts.patience_s:g} s, and the City may take far longer", _seqs([first.post, *polls]))
+
+
+@check("APP-WRITE-ONCE", title="A report accepted once is never posted again")
+def writes_once(rec: Recording, facts: Facts) -> Ruling:
+    posts = rec.posts
+    if facts.read_only and not posts:
+        return not_applicable(READ_ONLY)
+    answered = [p for p in posts if flows.answered_handle(p)]
+    if not answered:
+        return not_shown("no POST was answered with a token or an id")
+    again = [(first, later) for first in answered for later in posts
+             if later.seq > first.seq and later.fmt == first.fmt and flows.same_report(first, later)]
+    if again:
+        first, later = again[0]
+        return not_met(f"POST #{later.seq} sent the same report again after #{first.seq} was answered with a "
+                       "token or an id: the City now has it twice", _seqs([first, later]))
+    return met(f"{len(answered)} accepted report(s), none posted again", _seqs(answered))
 
 
 @check("APP-POLL-INTERVAL", title="Tokens are polled at most once a second after the first poll")
@@ -357,15 +396,19 @@ def documented_paths(rec: Recording, facts: Facts) -> Ruling:
 def no_bursts(rec: Recording, facts: Facts) -> Ruling:
     if not rec.seen:
         return not_shown("the application sent nothing")
-    worst, start = 0, 0
+    worst, start, burst = 0, 0, (0, 0)
     times = [s.at for s in rec.seen]
     for end in range(len(times)):
         while times[end] - times[start] >= 1.0:
             start += 1
-        worst = max(worst, end - start + 1)
+        if end - start + 1 > worst:
+            worst, burst = end - start + 1, (start, end)
+    burst_seen = rec.seen[burst[0]:burst[1] + 1]
     if worst > BURST_LIMIT:
-        return not_met(f"up to {worst} requests within one second (at most {BURST_LIMIT})")
-    return met(f"at most {worst} request(s) within any one second")
+        return not_met(f"up to {worst} requests within one second, #{burst_seen[0].seq} to #{burst_seen[-1].seq} "
+                       f"(at most {BURST_LIMIT})", _seqs(burst_seen))
+    return met(f"at most {worst} request(s) within any one second (#{burst_seen[0].seq} to "
+               f"#{burst_seen[-1].seq} the busiest)", _seqs(burst_seen))
 
 
 @check("APP-EXIT", title="The application exits with status 0")
@@ -375,5 +418,8 @@ def exits_cleanly(rec: Recording, facts: Facts) -> Ruling:
     if facts.stopped_by_wait:
         return not_met("the application did not exit within --wait and was stopped")
     if facts.exit_code != 0:
-        return not_met(f"the application exited with status {facts.exit_code}")
+        tail = "\n".join(facts.stderr_tail)
+        return not_met(f"the application exited with status {facts.exit_code}"
+                       + (f"; the last {len(facts.stderr_tail)} line(s) of its stderr:\n{tail}" if tail else
+                          " (nothing on its stderr)"))
     return met("the application exited with status 0")

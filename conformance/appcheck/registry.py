@@ -91,6 +91,8 @@ class Facts:
     finished: bool = False
     read_only: bool = False  # --read-only: an application that never writes
     app_tz: str | None = None  # the zone the application ran in (TZ), None: not known
+    patience_s: float | None = None  # the grading held the first id this long; None: not tested
+    stderr_tail: tuple[str, ...] = ()  # the last lines of its stderr, key redacted
     output: Output = field(default_factory=Output)
 
 

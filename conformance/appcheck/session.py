@@ -44,6 +44,8 @@ class AppCheckSettings:
     formats: tuple[str, ...] = ("json",)
     wait: float = 300.0  # seconds for the application; then it is stopped
     simulator_delay: float = 5.0  # seconds before a written request gets its id
+    token_wait: float | None = None  # seconds the first written request waits for its id (None: 30)
+    quick: bool = False  # every id after simulator_delay: patience is not tested
     port: int = 0  # 0: any free port
     report_dir: Path | None = None  # None: reports/<run-id>
     proxy: str | None = None  # forward to this server instead of the simulator
@@ -57,6 +59,9 @@ class AppCheckSettings:
             raise UsageError("--wait must be a positive number of seconds")
         if self.simulator_delay is None or self.simulator_delay < 0:
             raise UsageError("--simulator-delay must be a number of seconds, 0 or more")
+        if self.token_wait is not None and (self.quick or self.token_wait <= 0):
+            raise UsageError("--token-wait takes a positive number of seconds, and not with --quick"
+                             if not self.quick else "--quick and --token-wait contradict each other: choose one")
         if not 0 <= self.port <= 65535:
             raise UsageError(f"--port must be between 0 and 65535, not {self.port}")
         try:
@@ -72,6 +77,16 @@ class AppCheckSettings:
         if argv and argv[0] == "--":
             argv = argv[1:]
         return cls(formats=parse_formats(formats), app_command=tuple(argv), **values)  # type: ignore[arg-type]
+
+
+DEFAULT_TOKEN_WAIT_S = 30.0  # longer than an impatient app waits (one gave up after 10 s)
+
+
+def patience(settings: AppCheckSettings) -> float | None:
+    """How long the first id is held, or None when patience is not tested (--quick, --proxy)."""
+    if settings.quick or settings.proxy:
+        return None
+    return settings.token_wait if settings.token_wait is not None else DEFAULT_TOKEN_WAIT_S
 
 
 def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunRecord:
@@ -116,7 +131,7 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
                                missing=read.missing, marked=bool(server.pending_markers))
         grading = grade(server, app_name=settings.app_name, formats=formats, started=started, app=app,
                         wait_ended=wait_ended or bool(stop), output=output, read_only=settings.read_only,
-                        app_tz=settings.app_tz)
+                        app_tz=settings.app_tz, patience_s=patience(settings))
     finally:
         server.stop()
         if stop:
@@ -152,7 +167,8 @@ def _start(settings: AppCheckSettings, proxy_key: str | None) -> GradingServer:
         except OSError as exc:
             raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
     try:
-        return GradingSimulator(app_name=settings.app_name, delay=settings.simulator_delay, port=settings.port)
+        return GradingSimulator(app_name=settings.app_name, delay=settings.simulator_delay, port=settings.port,
+                                token_wait=patience(settings))
     except OSError as exc:
         raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
 
@@ -169,8 +185,11 @@ def _announce(server: GradingServer, settings: AppCheckSettings, say: Callable[[
     if server.mode == "proxy":
         say(f"Grading {settings.app_name!r}: forwarding to {server.upstream}")
     else:
-        say(f"Grading {settings.app_name!r}: token delay {settings.simulator_delay:g} s; lists hold rows without "
-             "an id; a token's first poll is answered 503 with Retry-After")
+        held = patience(settings)
+        say(f"Grading {settings.app_name!r}: " + (
+            f"the first token's id after {held:g} s (patience), later ones after {settings.simulator_delay:g} s"
+            if held is not None else f"token delay {settings.simulator_delay:g} s (--quick: patience not tested)")
+            + "; lists hold rows without an id; a token's first poll is answered 503 with Retry-After")
     say(f"The application's time zone: {settings.app_tz} (TZ; dates it sends are read with it in mind)")
     if settings.read_only:
         say("Read-only application (--read-only): the write requirements do not apply")

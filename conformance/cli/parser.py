@@ -125,6 +125,11 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
                        help="seconds to wait for the application (default 300); then it is stopped")
     check.add_argument("--simulator-delay", type=float, default=5.0,
                        help="seconds before a written request gets its id (default 5)")
+    check.add_argument("--token-wait", type=float, default=None, metavar="S",
+                       help="seconds the first written request waits for its id (default 30): the application's "
+                            "patience (APP-TOKEN-PATIENCE)")
+    check.add_argument("--quick", action="store_true",
+                       help="every id after --simulator-delay (5 s): faster, and patience is not tested")
     check.add_argument("--port", type=int, default=0, help="port to serve the application on (default: any free)")
     check.add_argument("--report-dir", help="where to write the bundle (default reports/<run-id>)")
     check.add_argument("--proxy", metavar="URL",

@@ -69,6 +69,10 @@ class App:
         # what the rows without an id carry in their visible fields: found in what an
         # application prints or keeps, it shows the application did not ignore them
         self.pending_markers: tuple[str, ...] = ()
+        # grading an app's patience: the first written request waits this long for its id
+        # (the City may take far longer than a test's delay); None: every one waits ``delay``
+        self.first_delay: float | None = None
+        self._first_held = False
         self._grading = False
         # grading an application (check-app): the City's hard parts on purpose, every time
         self.grading = grading
@@ -416,6 +420,12 @@ class App:
             return self._ok(call, [echo], "token")
         return self._ok(call, [{"service_request_id": row.id, **echo}], "token")
 
+    def _write_delay(self) -> float:
+        with self._guard:
+            first = self.first_delay is not None and not self._first_held
+            self._first_held = self._first_held or first
+        return self.first_delay if first and self.first_delay is not None else self.delay
+
     def _first_poll(self, token: str) -> bool:
         with self._guard:
             first = token not in self._polled_tokens
@@ -480,7 +490,7 @@ class App:
             doc.pop("media_url", None)
         immediate = bool({"post-answers-both", "post-answers-id"} & self.faults) \
             or self.dialect.realtime(code)
-        row = self.store.write(code, doc, 0.0 if immediate else self.delay)
+        row = self.store.write(code, doc, 0.0 if immediate else self._write_delay())
         token = row.token
         if immediate:
             self._process()

@@ -47,6 +47,8 @@ FLAWS = {
     "ignore-retry-after": "polls the token once a second whatever Retry-After says",
     "local-z": "also lists what was updated before 'now', its local wall-clock time labelled Z",
     "wrong-path": "first asks for the definition at service/{code}.json (singular)",
+    "impatient": "gives up on a token after 10 s (five polls, 2 s apart) and posts the same report again",
+    "post-twice": "posts the same report a second time once the first has its id",
 }
 PREFERRED_SERVICE = "Graffiti Removal"
 MAX_POLLS = 60
@@ -118,23 +120,41 @@ class App:
             form["api_key"] = self.key
         if self.flaw == "print-key":
             log(f"[{fmt}] error text kept for the administrators: posting {form}")
-        answer = self.http.post(f"{self.base}/requests.{fmt}", data=form, timeout=30)
-        if answer.status_code != 200:
-            log(f"[{fmt}] POST refused: {answer.status_code} {answer.text[:200]}")
+        token = self.post(form, fmt)
+        if token is None:
             return False
-        token = self.decode(answer, fmt)[0]["token"]
-        log(f"[{fmt}] POST accepted, token {token}")
         sr_id = self.poll(token, fmt)
+        if sr_id is None and self.flaw == "impatient":
+            log(f"[{fmt}] token {token} took too long: posting the report again")
+            self.flaw = None
+            token = self.post(form, fmt)
+            sr_id = self.poll(token, fmt) if token else None
         if sr_id is None:
             return False
+        if self.flaw == "post-twice":  # the whole write again, faithfully: the report twice at the City
+            self.read_back(sr_id, fmt)
+            token = self.post(form, fmt)
+            sr_id = (self.poll(token, fmt) if token else None) or sr_id
         log(f"[{fmt}] token resolved to {sr_id}")
         if self.flaw == "no-readback":
             return True
+        return self.read_back(sr_id, fmt)
+
+    def read_back(self, sr_id: str, fmt: str) -> bool:
         back = self.get(f"requests/{sr_id}", fmt)
         rows = self.decode(back, fmt) if back.status_code == 200 else []
         ok = bool(rows) and rows[0].get("service_request_id") == sr_id
         log(f"[{fmt}] read back {sr_id}: {'ok' if ok else back.status_code}")
         return ok
+
+    def post(self, form: dict[str, Any], fmt: str) -> str | None:
+        answer = self.http.post(f"{self.base}/requests.{fmt}", data=form, timeout=30)
+        if answer.status_code != 200:
+            log(f"[{fmt}] POST refused: {answer.status_code} {answer.text[:200]}")
+            return None
+        token = self.decode(answer, fmt)[0]["token"]
+        log(f"[{fmt}] POST accepted, token {token}")
+        return token
 
     def list_requests(self, fmt: str) -> list[str]:
         """The ids of the rows listed (those that have one)."""
@@ -170,10 +190,12 @@ class App:
         return [r["service_request_id"] for r in identified]
 
     def poll(self, token: str, fmt: str) -> str | None:
-        pause = 0.05 if self.flaw == "hammer" else 1.0
+        pause = {"hammer": 0.05, "impatient": 2.0}.get(self.flaw or "", 1.0)
         found: str | None = None
         extra = 3 if self.flaw == "keep-polling" else 0
-        for _ in range(MAX_POLLS * (20 if self.flaw == "hammer" else 1)):
+        for polled in range(MAX_POLLS * (20 if self.flaw == "hammer" else 1)):
+            if self.flaw == "impatient" and polled == 5:
+                return None
             answer = self.get(f"tokens/{token}", fmt)
             if answer.status_code in (429, 503):
                 if self.flaw == "give-up":
