@@ -68,6 +68,8 @@ def test_flawed_application(case, tmp_path):
     assert judged(tmp_path / "report", "failed") == sorted(case["failed"])
     assert judged(tmp_path / "report", "warning") == sorted(case["warning"])
     assert "Traceback" not in done.stderr
+    if case["warning"] and not case["failed"]:  # a passing grading's warning is said under its condition
+        assert all(f"met, with warnings ({w})" in done.stdout for w in case["warning"]), done.stdout
     if case["flaw"] is None:
         assert judged(tmp_path / "report", "inconclusive") == []
         assert "rows.csv" in message_of(tmp_path / "report", "APP-IGNORE-PENDING")
