@@ -556,3 +556,32 @@ def test_app_no_burst_cites_the_burst():
     burst = next(r for r in judges.judge_all(good_flow(s, start=10).seen, facts())
                  if r.requirement_ids == ["APP-NO-BURST"])
     assert burst.outcome == "warning" and burst.exchanges == list(range(1, 13)) and "#1 to #12" in burst.message
+
+
+def test_grading_answers_a_browsers_preflight_and_allows_any_origin(grading_app):
+    preflight = grading_app.handle("OPTIONS", "/open311/v2/requests.json",
+                                   {"Origin": "http://app.example", "Access-Control-Request-Method": "POST",
+                                    "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status == 204
+    assert ("Access-Control-Allow-Headers", "content-type") in preflight.headers
+    assert ("Access-Control-Allow-Origin", "*") in grading_app.handle("GET", "/open311/v2/services.json").headers
+    plain = App(grading_app.store, delay=0.0)  # outside grading mode nothing changes
+    headers = plain.handle("GET", "/open311/v2/services.json").headers
+    assert not any(k == "Access-Control-Allow-Origin" for k, _ in headers)
+
+
+def test_a_page_beside_the_api_is_answered_but_never_recorded(grading_app):
+    from conformance.appcheck.livepage import LivePage, render
+
+    heard: list[str] = []
+    grading_app.recorder = lambda method, target, *_: heard.append(target)
+    recorder = Recorder()
+    recorder.add("GET", f"/open311/v2/services.json?api_key={KEY}", {}, b"", 200, [], b"[]", 0.0, 0.0)
+    page = LivePage(recorder, facts, deadline=time.monotonic() + 60, api_key=KEY)
+    grading_app.pages["/check-app"] = page.html_reply
+    answer = grading_app.handle("GET", "/check-app")
+    assert answer.status == 200 and heard == []
+    body = answer.body.decode()
+    assert 'data-requirement="APP-KEY-NOT-IN-GET"' in body and 'data-state="not met"' in body
+    assert KEY not in body and "[REDACTED]" in body
+    assert "<noscript><meta http-equiv=\"refresh\"" in render(page.state())

@@ -276,3 +276,61 @@ def test_a_signal_stops_the_grading_and_keeps_the_evidence(signum, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["cut_short"]["reason"] == "signal" and summary["verdict"] == "inconclusive"
     assert (tmp_path / "manifest.json").is_file()
+
+
+# -- the live page of a hand-run grading ------------------------------------------------------------
+def _chromium() -> str | None:
+    import shutil
+
+    return next((found for name in ("chromium", "chromium-browser", "google-chrome")
+                 if (found := shutil.which(name))), None)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium on this machine")
+def test_the_live_page_shows_each_requirements_state_in_headless_chromium(tmp_path):
+    import re
+
+    import requests
+
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "check-app", "--report-dir", str(tmp_path / "report"),
+         "--simulator-delay", "3", "--quick", "--wait", "90"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env(), cwd=ROOT)
+    app = None
+    try:
+        assert grader.stdout is not None
+        lines = [grader.stdout.readline() for _ in range(4)]
+        assert [line.split(": ")[0] for line in lines] == ["Base URL", "API key", "Jurisdiction", "Live page"]
+        base_url, key, _, page = (line.split(": ", 1)[1].strip() for line in lines)
+        raw = requests.get(page, timeout=10).text
+        assert '<noscript><meta http-equiv="refresh"' in raw  # refreshes itself without JavaScript too
+        app = subprocess.Popen([sys.executable, str(APP)], env=env(OPEN311_BASE_URL=base_url, OPEN311_API_KEY=key),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)  # the app has read the services and listed; its token is not resolved yet
+        dom = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=2000",
+                              "--dump-dom", page], capture_output=True, text=True, timeout=60).stdout
+        assert app.wait(timeout=60) == 0
+        out, _err = grader.communicate(timeout=30)
+    finally:
+        for process in (app, grader):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    states = dict(re.findall(r'data-requirement="([^"]+)">.*?data-state="([^"]*)"', dom))
+    apps = {r.id for r in requirements_of_applications()}
+    assert set(states) == apps, dom
+    assert set(states.values()) <= {"met", "not met", "not shown", "not applicable"}
+    assert states["APP-KEY-NOT-IN-GET"] == "met" and states["APP-EXIT"] == "not applicable"
+    assert 'data-updated-by="script"' in dom  # the script asked state.json and redrew the table
+    assert key not in dom
+    assert grader.returncode == 0, out
+    har = json.loads((tmp_path / "report" / "evidence.har").read_text())
+    urls = [e["request"]["url"] for e in har["log"]["entries"]]
+    assert urls and not [u for u in urls if "/check-app" in u or "favicon" in u]
+    assert judged(tmp_path / "report", "failed") == []  # the page and the browser's icon were never the app's
+
+
+def requirements_of_applications():
+    from conformance import requirements
+
+    return [r for r in requirements.load().values() if r.subject == "application"]

@@ -10,7 +10,7 @@ is written (report writers never see the live servers).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,9 +54,10 @@ class GradingSimulator:
     upstream = None
 
     def __init__(self, app_name: str = "check-app", delay: float = DEFAULT_DELAY_S, port: int = 0,
-                 faults: tuple[str, ...] = (), grading: bool = True, token_wait: float | None = None) -> None:
+                 faults: tuple[str, ...] = (), grading: bool = True, token_wait: float | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.recorder = Recorder()
-        self.sim: RunningSimulator = start(delay=delay, port=port, faults=faults)
+        self.sim: RunningSimulator = start(delay=delay, port=port, faults=faults, host=host)
         self.sim.app.grading = grading
         self.sim.app.first_delay = token_wait  # the first id held this long: the app's patience
         # a key of this run only: an app configured by hand cannot reuse a stale one
@@ -72,6 +73,11 @@ class GradingSimulator:
     @property
     def pending_markers(self) -> tuple[str, ...]:
         return self.sim.app.pending_markers
+
+    def serve_page(self, path: str, answer: Callable[[], Reply]) -> str:
+        """Serve ``answer`` at ``path`` on the simulator's port (never recorded); its URL."""
+        self.sim.app.pages[path] = answer
+        return self.base_url.split("/open311/", 1)[0] + path
 
     def catalogue(self, recording: list[Seen]) -> Catalogue:
         return {s["service_code"]: s for s in data.services()}, dict(data.definitions())

@@ -18,9 +18,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from conformance.appcheck import bundle, judges, launcher, leaks
+from conformance.appcheck import bundle, judges, launcher, leaks, livepage
 from conformance.appcheck.grading import JURISDICTION, GradingServer, GradingSimulator, grade
 from conformance.appcheck.live import Progress
+from conformance.appcheck.livepage import LivePage
 from conformance.appcheck.proxy import ProxyServer
 from conformance.appcheck.recording import redactor
 from conformance.errors import UsageError
@@ -47,6 +48,7 @@ class AppCheckSettings:
     token_wait: float | None = None  # seconds the first written request waits for its id (None: 30)
     quick: bool = False  # every id after simulator_delay: patience is not tested
     port: int = 0  # 0: any free port
+    host: str = "127.0.0.1"  # the address served on; another exposes the simulator to that network
     report_dir: Path | None = None  # None: reports/<run-id>
     proxy: str | None = None  # forward to this server instead of the simulator
     app_command: tuple[str, ...] = ()  # empty: the application is run by hand
@@ -168,9 +170,27 @@ def _start(settings: AppCheckSettings, proxy_key: str | None) -> GradingServer:
             raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
     try:
         return GradingSimulator(app_name=settings.app_name, delay=settings.simulator_delay, port=settings.port,
-                                token_wait=patience(settings))
+                                token_wait=patience(settings), host=settings.host)
     except OSError as exc:
-        raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot serve on {settings.host} port {settings.port}: {exc.strerror or exc}") from None
+
+
+def _live_page(server: GradingServer, settings: AppCheckSettings) -> str | None:
+    """Serve the live page of a hand-run grading on the simulator's port; its URL."""
+    if not isinstance(server, GradingSimulator):
+        return None
+    services, definitions = server.catalogue([])
+
+    def facts() -> judges.Facts:
+        return judges.Facts(api_key=server.api_key, formats=settings.formats, services=services,
+                            definitions=definitions, read_only=settings.read_only, app_tz=settings.app_tz,
+                            patience_s=patience(settings))
+
+    page = LivePage(server.recorder, facts, time.monotonic() + settings.wait, server.api_key)
+    server.serve_page(livepage.STATE_PATH, page.json_reply)
+    # a browser showing the page asks for an icon on the same port: it is not the application's
+    server.serve_page("/favicon.ico", livepage.no_icon)
+    return server.serve_page(livepage.PATH, page.html_reply)
 
 
 def _announce(server: GradingServer, settings: AppCheckSettings, say: Callable[[str], None]) -> None:
@@ -182,6 +202,9 @@ def _announce(server: GradingServer, settings: AppCheckSettings, say: Callable[[
         # the one place the key is shown: a person may have to type it into the app
         say(f"API key: {server.api_key}")
     say(f"Jurisdiction: {JURISDICTION}")
+    live = None if settings.app_command else _live_page(server, settings)
+    if live:
+        say(f"Live page: {live}")
     if server.mode == "proxy":
         say(f"Grading {settings.app_name!r}: forwarding to {server.upstream}")
     else:

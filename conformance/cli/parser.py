@@ -131,6 +131,10 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("--quick", action="store_true",
                        help="every id after --simulator-delay (5 s): faster, and patience is not tested")
     check.add_argument("--port", type=int, default=0, help="port to serve the application on (default: any free)")
+    check.add_argument("--host", default="127.0.0.1",
+                       help="address to serve the application on (default 127.0.0.1, this machine only); another "
+                            "address, e.g. this machine's on the local network, lets a phone reach the simulator, "
+                            "its fresh test key and the live page, and so does anyone else on that network")
     check.add_argument("--report-dir", help="where to write the bundle (default reports/<run-id>)")
     check.add_argument("--proxy", metavar="URL",
                        help="forward to this server (its test key in OPEN311_API_KEY) instead of the simulator")
