@@ -388,6 +388,7 @@ def test_the_recorder_hears_every_exchange_and_faults_switch_at_runtime(grading_
     (["--port", "70000"], "--port"), (["--proxy", "ftp://x"], "http(s) URL"),
     (["--proxy", "http://127.0.0.1:9/open311/v2"], "OPEN311_API_KEY"),
     (["--app-tz", "Mars/Olympus_Mons"], "--app-tz"),
+    (["--quick", "--token-wait", "5"], "contradict"), (["--token-wait", "0"], "--token-wait"),
 ])
 def test_usage_errors_exit_2_with_a_message(argv, says, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("OPEN311_API_KEY", raising=False)
@@ -585,3 +586,7 @@ def test_a_page_beside_the_api_is_answered_but_never_recorded(grading_app):
     assert 'data-requirement="APP-KEY-NOT-IN-GET"' in body and 'data-state="not met"' in body
     assert KEY not in body and "[REDACTED]" in body
     assert "<noscript><meta http-equiv=\"refresh\"" in render(page.state())
+
+
+def test_app_exit_is_judged_first():
+    assert next(iter(registry.CHECKS.values())).requirement_ids == ("APP-EXIT",)

@@ -42,6 +42,21 @@ def _few(items: list[Seen], n: int = 3) -> str:
     return ", ".join(f"#{s.seq}" for s in items[:n]) + (" ..." if len(items) > n else "")
 
 
+# -- the application's run: first, as an app that crashed explains every other finding --------------
+@check("APP-EXIT", title="The application exits with status 0")
+def exits_cleanly(rec: Recording, facts: Facts) -> Ruling:
+    if not facts.command:
+        return not_applicable("the application was run by hand (no -- COMMAND)")
+    if facts.stopped_by_wait:
+        return not_met("the application did not exit within --wait and was stopped")
+    if facts.exit_code != 0:
+        tail = "\n".join(facts.stderr_tail)
+        return not_met(f"the application exited with status {facts.exit_code}"
+                       + (f"; the last {len(facts.stderr_tail)} line(s) of its stderr:\n{tail}" if tail else
+                          " (nothing on its stderr)"))
+    return met("the application exited with status 0")
+
+
 # -- the key ------------------------------------------------------------------------------------
 @check("APP-KEY-POST", title="Every POST carries the test key in its form body")
 def key_on_post(rec: Recording, facts: Facts) -> Ruling:
@@ -409,17 +424,3 @@ def no_bursts(rec: Recording, facts: Facts) -> Ruling:
                        f"(at most {BURST_LIMIT})", _seqs(burst_seen))
     return met(f"at most {worst} request(s) within any one second (#{burst_seen[0].seq} to "
                f"#{burst_seen[-1].seq} the busiest)", _seqs(burst_seen))
-
-
-@check("APP-EXIT", title="The application exits with status 0")
-def exits_cleanly(rec: Recording, facts: Facts) -> Ruling:
-    if not facts.command:
-        return not_applicable("the application was run by hand (no -- COMMAND)")
-    if facts.stopped_by_wait:
-        return not_met("the application did not exit within --wait and was stopped")
-    if facts.exit_code != 0:
-        tail = "\n".join(facts.stderr_tail)
-        return not_met(f"the application exited with status {facts.exit_code}"
-                       + (f"; the last {len(facts.stderr_tail)} line(s) of its stderr:\n{tail}" if tail else
-                          " (nothing on its stderr)"))
-    return met("the application exited with status 0")
