@@ -4,6 +4,7 @@ usage errors: the fast tier. Flawed applications graded end to end are in test_a
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,6 +93,8 @@ def message_of(seen: list[Seen], requirement: str, **fact_changes: object) -> st
 def test_a_good_flow_passes_every_check_but_the_exit_code():
     outcome = outcomes_of(good_flow().seen)
     assert outcome.pop("APP-EXIT") == "skipped"  # run by hand: nothing to judge
+    assert outcome.pop("APP-KEY-SECRET") == "skipped"  # nor any of its output read
+    assert outcome.pop("APP-TOKEN-PATIENCE") == "skipped"  # the id was not held: patience not tested
     assert set(outcome.values()) == {"passed"}
     assert verdict(judges.judge_all(good_flow().seen, facts())) == "pass"
 
@@ -178,7 +181,13 @@ def test_an_app_without_lists_or_dates_is_not_judged_on_them():
     seen = [s for s in good_flow().seen if s.kind is not Kind.LIST]
     outcome = outcomes_of(seen)
     assert outcome["APP-PAGE-SIZE"] == outcome["APP-DATES-ZONE"] == "skipped"
-    assert outcome["APP-IGNORE-PENDING"] == "inconclusive"  # the City's condition: shown or not
+    assert outcome["APP-IGNORE-PENDING"] == "skipped"  # never listed: nothing to ignore
+    assert "listed no requests" in message_of(seen, "APP-IGNORE-PENDING")
+
+
+def test_a_list_without_rows_without_an_id_shows_nothing_about_ignoring_them():
+    seen = _replace(good_flow(), 2, response_body=b'[{"service_request_id": "26-0", "status": "open"}]')
+    assert outcomes_of(seen)["APP-IGNORE-PENDING"] == "inconclusive"
 
 
 def test_a_format_claimed_but_not_used_for_the_whole_flow_fails():
@@ -297,13 +306,65 @@ def test_grading_lists_hold_rows_without_an_id_but_id_filters_do_not(grading_app
     assert [r["service_request_id"] for r in filtered] == [some_id]
 
 
+def _pages(app: App, query: str, page_size: int) -> list[list[dict]]:
+    pages = []
+    while True:
+        page = json.loads(app.handle("GET", f"/open311/v2/requests.json?{query}&page_size={page_size}"
+                                            f"&page={len(pages) + 1}").body)
+        pages.append(page)
+        if len(page) < page_size:
+            return pages
+
+
+@pytest.mark.parametrize("page_size", [5, 200])
+def test_grading_pages_hold_their_pending_rows_within_page_size(grading_app, page_size):
+    # a client that pages "while the page is full" must meet a server a real City could be
+    pages = _pages(grading_app, "updated_after=2000-01-01T00:00:00Z", page_size)
+    assert all(len(page) <= page_size for page in pages)
+    rows = [row for page in pages for row in page]
+    pending = [r["description"] for r in rows if "service_request_id" not in r]
+    ids = [r["service_request_id"] for r in rows if "service_request_id" in r]
+    assert len(pending) == 3 and len(set(pending)) == 3  # each once, on whichever page it falls
+    assert len(ids) == len(set(ids))
+    whole = json.loads(grading_app.handle("GET", "/open311/v2/requests.json?updated_after=2000-01-01T00:00:00Z"
+                                                 "&page_size=500").body)
+    assert len(rows) == len(whole)
+    for marker in grading_app.pending_markers:
+        assert sum(marker in r.get("description", "") and marker in r.get("address", "") for r in rows) == 1
+
+
+def test_grading_pending_rows_only_in_windows_and_filters_that_include_them(grading_app):
+    def pending_in(query: str) -> int:
+        rows = json.loads(grading_app.handle("GET", f"/open311/v2/requests.json?{query}").body)
+        return sum(1 for r in rows if "service_request_id" not in r)
+
+    assert pending_in("start_date=2020-01-01T00:00:00Z&end_date=2020-01-31T23:59:59Z") == 0
+    assert pending_in("end_date=" + data.w3c(int(time.time()) - 86400)) == 0
+    assert pending_in("start_date=" + data.w3c(int(time.time()) - 3600)) == 3
+    assert pending_in("status=open") == 0  # they are submitted, neither open nor closed
+    assert pending_in("service_code=4fd3b9bce750846c5300004a") == 1
+
+
+def test_pending_markers_are_of_one_grading_and_leave_with_grading_mode():
+    store, other_store = Store(), Store()
+    try:
+        one, other = App(store, grading=True), App(other_store, grading=True)
+        assert len(set(one.pending_markers) | set(other.pending_markers)) == 6
+        one.grading = False
+        listed = json.loads(one.handle("GET", "/open311/v2/requests.json?page_size=500").body)
+        assert all("service_request_id" in r for r in listed) and one.pending_markers == ()
+    finally:
+        store.close()
+        other_store.close()
+
+
 def test_grading_answers_a_tokens_first_poll_503_with_retry_after(grading_app):
     key = grading_app.store.default_key
     answer = grading_app.handle("POST", "/open311/v2/requests.json", {},
                                 post_body(key).encode())
     token = json.loads(answer.body)[0]["token"]
     first = grading_app.handle("GET", f"/open311/v2/tokens/{token}.xml")
-    assert first.status == 503 and ("Retry-After", "1") in first.headers
+    assert first.status == 503 and ("Retry-After", "3") in first.headers
     assert first.content_type.startswith("text/xml")
     second = grading_app.handle("GET", f"/open311/v2/tokens/{token}.json")
     assert second.status == 200 and json.loads(second.body)[0]["service_request_id"]
@@ -326,6 +387,8 @@ def test_the_recorder_hears_every_exchange_and_faults_switch_at_runtime(grading_
     (["--formats", "csv"], "--formats"), (["--wait", "0"], "--wait"), (["--simulator-delay", "-1"], "delay"),
     (["--port", "70000"], "--port"), (["--proxy", "ftp://x"], "http(s) URL"),
     (["--proxy", "http://127.0.0.1:9/open311/v2"], "OPEN311_API_KEY"),
+    (["--app-tz", "Mars/Olympus_Mons"], "--app-tz"),
+    (["--quick", "--token-wait", "5"], "contradict"), (["--token-wait", "0"], "--token-wait"),
 ])
 def test_usage_errors_exit_2_with_a_message(argv, says, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("OPEN311_API_KEY", raising=False)
@@ -356,3 +419,174 @@ def test_a_post_answered_2xx_without_token_or_id_shows_no_write():
     assert results["APP-WRITE"].outcome == "inconclusive"
     assert "neither a token nor a service_request_id" in results["APP-WRITE"].message
     assert outcomes_of(good_flow().seen)["APP-WRITE"] == "passed"
+
+
+def test_an_application_that_ended_without_a_post_fails_the_write():
+    reads = [s for s in good_flow().seen if s.kind in (Kind.SERVICES, Kind.DEFINITION, Kind.LIST)]
+    assert outcomes_of(reads, command=True, exit_code=0, finished=True)["APP-WRITE"] == "failed"
+    assert "ended without writing" in message_of(reads, "APP-WRITE", command=True, exit_code=0, finished=True)
+    assert "exited (status 1) before writing" in message_of([], "APP-WRITE", command=True, exit_code=1,
+                                                            finished=True)
+    # still running (a developer's test) or stopped by --wait: it may yet have written
+    assert outcomes_of(reads)["APP-WRITE"] == "inconclusive"
+    assert outcomes_of(reads, command=True, stopped_by_wait=True)["APP-WRITE"] == "inconclusive"
+
+
+def test_a_read_only_application_is_not_judged_on_writing_and_can_pass():
+    reads = [s for s in good_flow().seen if s.kind in (Kind.SERVICES, Kind.DEFINITION, Kind.LIST)]
+    reads = reads + Script().add(3.0, "GET", "/open311/v2/requests/26-0.json",
+                                 response='[{"service_request_id": "26-0"}]').seen
+    results = judges.judge_all(reads, facts(read_only=True, finished=True))
+    skipped = sorted(r.requirement_ids[0] for r in results if r.outcome == "skipped")
+    assert {"APP-WRITE", "APP-KEY-POST", "APP-TOKEN-POLL", "APP-READBACK", "APP-FORMATS"} <= set(skipped)
+    assert verdict(results) == "pass"
+    assert outcomes_of(good_flow().seen, read_only=True)["APP-WRITE"] == "failed"  # it wrote after all
+
+
+# -- dates in the application's zone ------------------------------------------------------------
+CHICAGO = "America/Chicago"
+RUN = 1_700_000_000  # 2023-11-14T22:13:20Z; Chicago is at UTC-6 then
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("2023-11-14T16:13:20Z", "America/Chicago wall-clock time labelled Z it is 2023-11-14T22:13:20Z"),
+    ("2023-11-14T16:13:20+00:00", "labelled Z"),
+    ("2023-11-14T22:13:20-06:00", "UTC wall-clock time labelled with America/Chicago's offset"),
+    ("2023-11-14T22:13:20Z", None),  # the run's moment, rightly labelled
+    ("2023-11-14T16:13:20-06:00", None),  # local time with the local offset: right
+    ("2023-10-15T16:13:20Z", None),  # 30 days back: no moment of the run either way
+])
+def test_a_date_off_by_the_apps_utc_offset_is_told(value, says):
+    from conformance.appcheck.flows import zone_mistake
+
+    said = zone_mistake("updated_before", value, RUN + 5, RUN, CHICAGO)
+    assert (said is None) if says is None else (says in said and value in said)
+    assert zone_mistake("updated_before", value, RUN + 5, RUN, "UTC") is None
+
+
+def test_local_time_labelled_z_warns_app_dates_zone_quoting_both_readings():
+    seen = _replace(good_flow(), 2, target="/open311/v2/requests.json?updated_before=2023-11-14T16:13:21Z",
+                    received=RUN + 1)
+    seen = [Seen(s.seq, s.method, s.target, s.headers, s.body, s.status, s.response_headers, s.response_body,
+                 RUN + s.at, s.at) for s in seen]
+    assert outcomes_of(seen, app_tz=CHICAGO)["APP-DATES-ZONE"] == "warning"  # a MUST, but it could be chance
+    said = message_of(seen, "APP-DATES-ZONE", app_tz=CHICAGO)
+    assert "reads as 2023-11-14T16:13:21Z" in said and "it is 2023-11-14T22:13:21Z" in said
+    assert outcomes_of(seen)["APP-DATES-ZONE"] == "passed"  # the zone unknown: nothing to compare
+
+
+# -- documented paths -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("method", "target", "says"), [
+    ("GET", f"/open311/v2/service/{GRAFFITI}.json",
+     f"a singular; the documented operation is /open311/v2/services/{GRAFFITI}.json"),
+    ("GET", f"/open311/v2/services/{GRAFFITI}",
+     f"no format; the documented operation is /open311/v2/services/{GRAFFITI}.json"),
+    ("GET", "/open311/v2/request/26-1.xml", "the documented operation is /open311/v2/requests/26-1.xml"),
+    ("GET", "/open311/v2/requests.csv", "format 'csv'"),
+    ("GET", "/open311/v2/tokens.json", "no operation of the API"),
+    ("GET", "/open311/v3/services.json", "outside /open311/v2/"),
+    ("POST", "/open311/v2/services.json", "the one write is POST requests.json"),
+    ("GET", "/open311/v2/requests.json?page_size=5", None),
+    ("POST", "/open311/v2/requests.xml", None),
+    ("GET", "/open311/v2/tokens/T1.json", None),
+    ("GET", "/open311/discovery.json", None),
+    ("OPTIONS", "/open311/v2/requests.json", None),
+])
+def test_a_request_to_an_undocumented_path_names_the_documented_one(method, target, says):
+    seen = good_flow().add(4.0, method, target, status=404 if says else 200).seen
+    assert outcomes_of(seen)["APP-PATHS"] == ("failed" if says else "passed")
+    if says:
+        assert says in message_of(seen, "APP-PATHS")
+
+
+# -- patience and writing once ---------------------------------------------------------------------
+def test_patience_is_judged_on_the_first_token_held_by_the_grading():
+    seen = good_flow().seen
+    assert outcomes_of(seen, patience_s=2.0)["APP-TOKEN-PATIENCE"] == "passed"
+    assert "held it 2 s" in message_of(seen, "APP-TOKEN-PATIENCE", patience_s=2.0)
+    gave_up = good_flow().seen[:6]  # two polls, then nothing
+    assert outcomes_of(gave_up, patience_s=30.0, finished=True)["APP-TOKEN-PATIENCE"] == "failed"
+    assert "gave up on token T1 after 1.1 s (2 poll(s))" in message_of(gave_up, "APP-TOKEN-PATIENCE",
+                                                                         patience_s=30.0)
+    assert outcomes_of(gave_up, patience_s=30.0, stopped_by_wait=True)["APP-TOKEN-PATIENCE"] == "inconclusive"
+    assert "not tested" in message_of(seen, "APP-TOKEN-PATIENCE")
+
+
+def test_the_same_report_posted_again_after_a_token_fails_but_a_retry_after_a_refusal_does_not():
+    again = good_flow().add(3.0, "POST", "/open311/v2/requests.json", body=post_body(),
+                            response='[{"token": "T2"}]').seen
+    assert outcomes_of(again)["APP-WRITE-ONCE"] == "failed"
+    assert "POST #9 sent the same report again after #4" in message_of(again, "APP-WRITE-ONCE")
+    other = good_flow().add(3.0, "POST", "/open311/v2/requests.json", body=post_body() + "&description=another",
+                            response='[{"token": "T2"}]').seen
+    assert outcomes_of(other)["APP-WRITE-ONCE"] == "passed"
+    other_format = good_flow().add(3.0, "POST", "/open311/v2/requests.xml", body=post_body()).seen
+    assert outcomes_of(other_format)["APP-WRITE-ONCE"] == "passed"  # each claimed format writes once
+    refused_first = Script().add(0, "POST", "/open311/v2/requests.json", 503, body=post_body())
+    retried = good_flow(refused_first, start=1.0).seen
+    assert outcomes_of(retried)["APP-WRITE-ONCE"] == "passed"
+
+
+# -- a report that explains -----------------------------------------------------------------------
+def test_a_refused_post_shows_the_servers_reason():
+    store = Store()
+    try:
+        app = App(store, delay=0.0, grading=True)
+        refused = app.handle("POST", "/open311/v2/requests.json", {},
+                             post_body(store.default_key, attribute=False).encode())
+    finally:
+        store.close()
+    seen = _replace(good_flow(), 3, body=post_body(attribute=False).encode(), status=refused.status,
+                    response_body=refused.body)
+    said = message_of(seen[:4], "APP-WRITE", command=True, exit_code=1, finished=True)
+    assert f"answered {refused.status}: '" in said and "WHATTYP1" in said.split("answered", 1)[1]
+
+
+def test_a_failed_exit_quotes_the_end_of_stderr():
+    tail = tuple(f"line {i}" for i in range(20))
+    said = message_of([], "APP-EXIT", command=True, exit_code=1, finished=True, stderr_tail=tail)
+    assert said.startswith("the application exited with status 1; the last 20 line(s) of its stderr:")
+    assert said.endswith("line 0\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\nline 9\n"
+                         "line 10\nline 11\nline 12\nline 13\nline 14\nline 15\nline 16\nline 17\nline 18\nline 19")
+
+
+def test_app_no_burst_cites_the_burst():
+    s = Script()
+    for i in range(12):
+        s.add(5 + i * 0.05, "GET", "/open311/v2/services.json")
+    burst = next(r for r in judges.judge_all(good_flow(s, start=10).seen, facts())
+                 if r.requirement_ids == ["APP-NO-BURST"])
+    assert burst.outcome == "warning" and burst.exchanges == list(range(1, 13)) and "#1 to #12" in burst.message
+
+
+def test_grading_answers_a_browsers_preflight_and_allows_any_origin(grading_app):
+    preflight = grading_app.handle("OPTIONS", "/open311/v2/requests.json",
+                                   {"Origin": "http://app.example", "Access-Control-Request-Method": "POST",
+                                    "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status == 204
+    assert ("Access-Control-Allow-Headers", "content-type") in preflight.headers
+    assert ("Access-Control-Allow-Origin", "*") in grading_app.handle("GET", "/open311/v2/services.json").headers
+    plain = App(grading_app.store, delay=0.0)  # outside grading mode nothing changes
+    headers = plain.handle("GET", "/open311/v2/services.json").headers
+    assert not any(k == "Access-Control-Allow-Origin" for k, _ in headers)
+
+
+def test_a_page_beside_the_api_is_answered_but_never_recorded(grading_app):
+    from conformance.appcheck.livepage import LivePage, render
+
+    heard: list[str] = []
+    grading_app.recorder = lambda method, target, *_: heard.append(target)
+    recorder = Recorder()
+    recorder.add("GET", f"/open311/v2/services.json?api_key={KEY}", {}, b"", 200, [], b"[]", 0.0, 0.0)
+    page = LivePage(recorder, facts, deadline=time.monotonic() + 60, api_key=KEY)
+    grading_app.pages["/check-app"] = page.html_reply
+    answer = grading_app.handle("GET", "/check-app")
+    assert answer.status == 200 and heard == []
+    body = answer.body.decode()
+    assert 'data-requirement="APP-KEY-NOT-IN-GET"' in body and 'data-state="not met"' in body
+    assert KEY not in body and "[REDACTED]" in body
+    assert "<noscript><meta http-equiv=\"refresh\"" in render(page.state())
+
+
+def test_app_exit_is_judged_first():
+    assert next(iter(registry.CHECKS.values())).requirement_ids == ("APP-EXIT",)

@@ -32,8 +32,9 @@ def env(**extra: str) -> dict[str, str]:
 
 def check_app(report_dir: Path, *args: str, app: list[str] | None = None, timeout: float = 120,
               extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    quick = () if "--token-wait" in args else ("--quick",)  # patience is tested by its own cases
     command = [sys.executable, "-m", "conformance.cli", "check-app", "--report-dir", str(report_dir),
-               "--simulator-delay", DELAY, *args]
+               "--simulator-delay", DELAY, *quick, *args]
     if app is not None:
         command += ["--", *app]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env(**(extra_env or {})),
@@ -45,6 +46,11 @@ def judged(report_dir: Path, outcome: str) -> list[str]:
     return sorted(i for c in summary["checks"] if c["outcome"] == outcome for i in c["requirement_ids"])
 
 
+def message_of(report_dir: Path, requirement: str) -> str:
+    summary = json.loads((report_dir / "summary.json").read_text())
+    return next(c["message"] for c in summary["checks"] if requirement in c["requirement_ids"])
+
+
 def api_key_of(stdout: str) -> str:
     return next(line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("API key: "))
 
@@ -53,13 +59,28 @@ def api_key_of(stdout: str) -> str:
 def test_flawed_application(case, tmp_path):
     app = [sys.executable, str(APP), "--formats", case["formats"]]
     app += ["--flaw", case["flaw"]] if case["flaw"] else []
-    done = check_app(tmp_path, "--formats", case["formats"], "--wait", "60", app=app)
+    kept = tmp_path / "app-output"
+    options = ("--app-output", str(kept)) if case.get("app_output") else ()
+    options += tuple(case.get("args", ()))
+    app += ["--out", str(kept)] if case.get("app_output") else []
+    done = check_app(tmp_path / "report", "--formats", case["formats"], "--wait", "60", *options, app=app)
     assert done.returncode == case["exit"], done.stdout + done.stderr
-    assert judged(tmp_path, "failed") == sorted(case["failed"])
-    assert judged(tmp_path, "warning") == sorted(case["warning"])
+    assert judged(tmp_path / "report", "failed") == sorted(case["failed"])
+    assert judged(tmp_path / "report", "warning") == sorted(case["warning"])
     assert "Traceback" not in done.stderr
+    if case["warning"] and not case["failed"]:  # a passing grading's warning is said under its condition
+        assert all(f"met, with warnings ({w})" in done.stdout for w in case["warning"]), done.stdout
     if case["flaw"] is None:
-        assert judged(tmp_path, "inconclusive") == []
+        assert judged(tmp_path / "report", "inconclusive") == []
+        assert "rows.csv" in message_of(tmp_path / "report", "APP-IGNORE-PENDING")
+    if case["flaw"] == "read-only":
+        summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+        assert summary["verdict"] == "pass" and summary["application"]["writes"].startswith("none: read-only")
+        assert "read-only run: nothing was written" in summary["pre_approval"]["reasons"]
+        assert "read-only application" in message_of(tmp_path / "report", "APP-WRITE")
+    if case["flaw"] == "crash-at-start":
+        assert "RuntimeError: cannot build the request body" in "\n".join(
+            json.loads((tmp_path / "report" / "summary.json").read_text())["application"]["stderr_tail"])
 
 
 def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path):
@@ -67,7 +88,8 @@ def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path
     done = check_app(tmp_path, "--app-name", "Reference 311", "--wait", "60",
                      app=[sys.executable, str(APP), "--base", "{base_url}"])
     assert done.returncode == 1
-    assert judged(tmp_path, "failed") == ["APP-EXIT"]
+    assert judged(tmp_path, "failed") == ["APP-EXIT", "APP-WRITE"]
+    assert "exited (status 2) before writing" in message_of(tmp_path, "APP-WRITE")
     summary = json.loads((tmp_path / "summary.json").read_text())
     application = summary["application"]
     assert application["exit_code"] == 2 and "unrecognized arguments" in "\n".join(application["tail"])
@@ -112,7 +134,7 @@ def test_an_app_past_wait_is_stopped_and_judged_on_what_was_seen(tmp_path):
 def test_a_hand_run_app_is_waited_for_until_its_flow_is_seen(tmp_path):
     grader = subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", "check-app", "--report-dir", str(tmp_path),
-         "--simulator-delay", DELAY, "--wait", "90"],
+         "--simulator-delay", DELAY, "--quick", "--wait", "90"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env(), cwd=ROOT)
     try:
         assert grader.stdout is not None
@@ -128,7 +150,8 @@ def test_a_hand_run_app_is_waited_for_until_its_flow_is_seen(tmp_path):
             grader.wait()
     assert grader.returncode == 0, out
     assert "POST accepted (json), token" in out and "read back" in out and "flow was seen end to end" in out
-    assert judged(tmp_path, "skipped") == ["APP-EXIT"]
+    # by hand: no exit code, no output read; --quick: no patience held
+    assert judged(tmp_path, "skipped") == ["APP-EXIT", "APP-KEY-SECRET", "APP-TOKEN-PATIENCE"]
 
 
 # -- the proxy ----------------------------------------------------------------------------------
@@ -186,7 +209,7 @@ def test_proxy_hands_the_app_the_upstreams_503():
             first = requests.get(f"{proxy.base_url}/tokens/{token}.json", timeout=10)
         finally:
             proxy.stop()
-    assert first.status_code == 503 and first.headers["Retry-After"] == "1"
+    assert first.status_code == 503 and first.headers["Retry-After"] == "3"
 
 
 # -- the fixture, as an application developer uses it ----------------------------------------------
@@ -219,9 +242,20 @@ def test_open311_simulator_fixture_in_a_developers_suite(pytester, monkeypatch):
                                     open311_simulator.jurisdiction_id, "phantom")
             app.flow("json")
             assert [p.split(":")[0] for p in open311_simulator.problems()] == ["APP-IGNORE-PENDING"]
+
+        def test_rows_without_an_id_it_prints_or_keeps_are_caught(open311_simulator, capsys, tmp_path):
+            app = reference_app.App(open311_simulator.base_url, open311_simulator.api_key,
+                                    open311_simulator.jurisdiction_id, "print-pending", out=str(tmp_path))
+            app.list_requests("json")
+            printed = capsys.readouterr().out
+            assert open311_simulator.pending_markers[0] in printed
+            problems = open311_simulator.problems(output=[printed, tmp_path])
+            assert [p.split(":")[0] for p in problems] == ["APP-IGNORE-PENDING"]
+            assert "output line" in problems[0]
+            assert "rows.csv line" in open311_simulator.problems(output=[tmp_path])[0]  # it kept them too
     """)
     result = pytester.runpytest_subprocess("-p", "no:open311_conformance", "-p", "conformance.run.plugin", "-q")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 @pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
@@ -242,3 +276,61 @@ def test_a_signal_stops_the_grading_and_keeps_the_evidence(signum, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["cut_short"]["reason"] == "signal" and summary["verdict"] == "inconclusive"
     assert (tmp_path / "manifest.json").is_file()
+
+
+# -- the live page of a hand-run grading ------------------------------------------------------------
+def _chromium() -> str | None:
+    import shutil
+
+    return next((found for name in ("chromium", "chromium-browser", "google-chrome")
+                 if (found := shutil.which(name))), None)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium on this machine")
+def test_the_live_page_shows_each_requirements_state_in_headless_chromium(tmp_path):
+    import re
+
+    import requests
+
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "check-app", "--report-dir", str(tmp_path / "report"),
+         "--simulator-delay", "3", "--quick", "--wait", "90"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env(), cwd=ROOT)
+    app = None
+    try:
+        assert grader.stdout is not None
+        lines = [grader.stdout.readline() for _ in range(4)]
+        assert [line.split(": ")[0] for line in lines] == ["Base URL", "API key", "Jurisdiction", "Live page"]
+        base_url, key, _, page = (line.split(": ", 1)[1].strip() for line in lines)
+        raw = requests.get(page, timeout=10).text
+        assert '<noscript><meta http-equiv="refresh"' in raw  # refreshes itself without JavaScript too
+        app = subprocess.Popen([sys.executable, str(APP)], env=env(OPEN311_BASE_URL=base_url, OPEN311_API_KEY=key),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)  # the app has read the services and listed; its token is not resolved yet
+        dom = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=2000",
+                              "--dump-dom", page], capture_output=True, text=True, timeout=60).stdout
+        assert app.wait(timeout=60) == 0
+        out, _err = grader.communicate(timeout=30)
+    finally:
+        for process in (app, grader):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    states = dict(re.findall(r'data-requirement="([^"]+)">.*?data-state="([^"]*)"', dom))
+    apps = {r.id for r in requirements_of_applications()}
+    assert set(states) == apps, dom
+    assert set(states.values()) <= {"met", "not met", "not shown", "not applicable"}
+    assert states["APP-KEY-NOT-IN-GET"] == "met" and states["APP-EXIT"] == "not applicable"
+    assert 'data-updated-by="script"' in dom  # the script asked state.json and redrew the table
+    assert key not in dom
+    assert grader.returncode == 0, out
+    har = json.loads((tmp_path / "report" / "evidence.har").read_text())
+    urls = [e["request"]["url"] for e in har["log"]["entries"]]
+    assert urls and not [u for u in urls if "/check-app" in u or "favicon" in u]
+    assert judged(tmp_path / "report", "failed") == []  # the page and the browser's icon were never the app's
+
+
+def requirements_of_applications():
+    from conformance import requirements
+
+    return [r for r in requirements.load().values() if r.subject == "application"]

@@ -21,11 +21,15 @@ def to_record(grading: AppGrading, run_id: str, stop: Stop | None = None) -> Run
     kind = describe_host(server) if proxied else "embedded simulator (grading mode)"
     application = {"mode": grading.mode, "formats": ",".join(grading.formats),
                    "served_at": grading.base_url, "upstream": grading.upstream,
+                   **({"writes": "none: read-only application (--read-only)"} if grading.read_only else {}),
+                   "patience": (f"the first id was held {grading.patience_s:g} s" if grading.patience_s
+                                else "not tested (--quick or --proxy)"),
                    **(grading.app.as_dict() if grading.app else {"command": None})}
     return RunRecord(
         run_id=run_id, subject=Subject.APPLICATION, started=grading.started, finished=grading.finished,
         target={"base_url": server, "kind": kind, "profile": "chicago", "api_key_given": proxied},
-        profile="chicago", mode=Mode.FULL, practice=not proxied, results=grading.results,
+        profile="chicago", mode=Mode.READ_ONLY if grading.read_only else Mode.FULL, practice=not proxied,
+        results=grading.results,
         checklist=grading.checklist, exchanges=grading.exchanges, requests_sent=len(grading.exchanges),
         kit_version=__version__, contract=contract_hashes(), key_fingerprint=grading.key_fingerprint,
         app_name=grading.app_name, kit_errors=grading.kit_errors, application=application, stop=stop,

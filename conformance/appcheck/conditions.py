@@ -18,7 +18,8 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("app-readback", "The application polls the token until the id and reads the request back"),
     Condition("app-pending", "The application ignores listed requests that have no service_request_id"),
     Condition("app-formats", "The application uses the formats it claims for the whole flow"),
-    Condition("app-polite", "The application is polite: paced polls, bounded pages, Retry-After, dates with a zone"),
+    Condition("app-polite", "The application is polite: documented paths, paced polls, bounded pages, Retry-After, "
+                            "dates with a zone"),
 )
 
 

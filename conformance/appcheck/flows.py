@@ -6,17 +6,26 @@ arrive, was it read back, in which format); this module answers them once.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
-from conformance.appcheck.recording import Kind, Seen
+from conformance.appcheck.recording import BASE, Kind, Seen
 
 # what an application sends when it takes a row's missing id for an id
 MISSING_IDS = frozenset({"", "none", "null", "undefined", "nil", "nan"})
 DATE_PARAMS = ("start_date", "end_date", "updated_after", "updated_before")
 _ZONE = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+FORMATS = ("json", "xml")
+_PLURAL = {"service": "services", "request": "requests", "token": "tokens"}
+_OPERATIONS = "services, services/{code}, requests, requests/{id} and tokens/{token}, each ending .json or .xml"
+# how far from the run a date that means "now" may be (the app computes it before sending)
+NEAR_RUN_S = 300.0
+MIN_ZONE_OFFSET_S = 1800  # smaller offsets are not told apart from a clock's drift
 
 
 @dataclass(slots=True)
@@ -52,6 +61,21 @@ class TokenFlow:
             return []
         delivered = self.id_answer.at + self.id_answer.elapsed_s
         return [p for p in self.polls if p.seq > self.id_answer.seq and p.at >= delivered]
+
+
+def error_text(seen: Seen) -> str:
+    """The server's reason for a refusal (the first description of its error list)."""
+    if seen.accepted:
+        return ""
+    return next((str(r["description"]) for r in rows(seen) if r.get("description")), "")
+
+
+def same_report(one: Seen, other: Seen) -> bool:
+    """Whether two POSTs carry the same report (every field but the key, in any order)."""
+    def fields(post: Seen) -> list[tuple[str, str]]:
+        return sorted((k, v.strip()) for k, v in post.form_pairs if k != "api_key")
+
+    return fields(one) == fields(other)
 
 
 def answered_handle(post: Seen) -> bool:
@@ -149,3 +173,73 @@ def datetime_attributes(definition: Mapping[str, Any] | None) -> list[str]:
 
 def has_zone(text: str) -> bool:
     return bool(_ZONE.search(text.strip()))
+
+
+def zone_mistake(name: str, value: str, sent_at: float, run_started: float, zone: str | None) -> str | None:
+    """How ``value`` is a moment of the run written in the wrong zone, or None.
+
+    Local wall-clock time labelled Z (or +00:00) reads ``offset`` away from the run; UTC wall-clock
+    time labelled with the local offset reads ``-offset`` away. A date near the run as read is
+    fine, and so is one that is no moment of the run either way (a window 30 days back).
+    """
+    if not zone:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    read = moment.timestamp()
+    offset = moment.astimezone(ZoneInfo(zone)).utcoffset()
+    off = offset.total_seconds() if offset is not None else 0.0
+    labelled = moment.utcoffset().total_seconds()  # type: ignore[union-attr]
+    if abs(off) < MIN_ZONE_OFFSET_S or _near(read, run_started, sent_at):
+        return None
+    utc = dt.datetime.fromtimestamp(read, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hours = f"{abs(off) / 3600:g} h"
+    if labelled == 0 and _near(read - off, run_started, sent_at):
+        meant = dt.datetime.fromtimestamp(read - off, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (f"{name}={value} reads as {utc}, {hours} from the run; as {zone} wall-clock time labelled Z "
+                f"it is {meant}, a moment of the run")
+    if labelled == off and _near(read + off, run_started, sent_at):
+        meant = dt.datetime.fromtimestamp(read + off, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (f"{name}={value} reads as {utc}, {hours} from the run; as UTC wall-clock time labelled with "
+                f"{zone}'s offset it is {meant}, a moment of the run")
+    return None
+
+
+def _near(moment: float, run_started: float, sent_at: float) -> bool:
+    return run_started - NEAR_RUN_S <= moment <= sent_at + NEAR_RUN_S
+
+
+def undocumented(seen: Seen) -> str | None:
+    """Why ``seen`` is to no documented operation (naming the one it resembles), or None."""
+    if seen.method in ("OPTIONS", "HEAD"):  # a browser's preflight, a cache's check: no operation asked
+        return None
+    path = urlsplit(seen.target).path
+    kind = seen.kind
+    if kind is Kind.KEYS:
+        return None
+    if kind is Kind.DISCOVERY:
+        documented = path.rsplit(".", 1)[-1].lower() in FORMATS and "/discovery." in path
+        return None if documented else f"{path}: the documented one is {BASE.rsplit('/', 1)[0]}/discovery.json"
+    if seen.method == "POST" and kind is not Kind.POST:
+        return f"POST {path}: the one write is POST requests.{seen.fmt or 'json'}"
+    bare_tokens = kind is Kind.TOKEN and not seen.route.arg and "/tokens/" not in path
+    if kind is not Kind.OTHER and seen.fmt in FORMATS and not bare_tokens:
+        return None
+    rest = unquote(path)[len(BASE) + 1:] if unquote(path).startswith(BASE + "/") else None
+    if rest is None:
+        return f"{path} is outside {BASE}/ (the operations: {_OPERATIONS})"
+    stem, dot, fmt = rest.rpartition(".")
+    if not dot or "/" in fmt:
+        stem, fmt = rest, ""
+    parts = stem.split("/")
+    wanted = fmt.lower() if fmt.lower() in FORMATS else "json"
+    head = _PLURAL.get(parts[0], parts[0])
+    if head in ("services", "requests", "tokens") and len(parts) <= 2 and (len(parts) == 2 or head != "tokens"):
+        documented = "/".join([head, *parts[1:]]) + f".{wanted}"
+        problem = "no format" if not fmt else f"format {fmt!r}" if fmt.lower() not in FORMATS else "a singular"
+        return f"{path}: {problem}; the documented operation is {BASE}/{documented}"
+    return f"{path} is no operation of the API (the operations: {_OPERATIONS})"

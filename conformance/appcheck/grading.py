@@ -10,7 +10,7 @@ is written (report writers never see the live servers).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,6 +40,7 @@ class GradingServer(Protocol):
     recorder: Recorder
     mode: str  # "simulator" | "proxy"
     upstream: str | None
+    pending_markers: tuple[str, ...]  # what marks the rows without an id it lists (none: unknown)
 
     def catalogue(self, recording: list[Seen]) -> Catalogue: ...
 
@@ -53,10 +54,12 @@ class GradingSimulator:
     upstream = None
 
     def __init__(self, app_name: str = "check-app", delay: float = DEFAULT_DELAY_S, port: int = 0,
-                 faults: tuple[str, ...] = (), grading: bool = True) -> None:
+                 faults: tuple[str, ...] = (), grading: bool = True, token_wait: float | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.recorder = Recorder()
-        self.sim: RunningSimulator = start(delay=delay, port=port, faults=faults)
+        self.sim: RunningSimulator = start(delay=delay, port=port, faults=faults, host=host)
         self.sim.app.grading = grading
+        self.sim.app.first_delay = token_wait  # the first id held this long: the app's patience
         # a key of this run only: an app configured by hand cannot reuse a stale one
         self.api_key = self.sim.store.add_key(app_name, "check-app")
         self.base_url = self.sim.base_url
@@ -66,6 +69,15 @@ class GradingSimulator:
                 answer: Reply, received: float, started: float) -> None:
         self.recorder.add(method, target, headers, body, answer.status, answer.headers, answer.body,
                           received, started, time.monotonic() - started)
+
+    @property
+    def pending_markers(self) -> tuple[str, ...]:
+        return self.sim.app.pending_markers
+
+    def serve_page(self, path: str, answer: Callable[[], Reply]) -> str:
+        """Serve ``answer`` at ``path`` on the simulator's port (never recorded); its URL."""
+        self.sim.app.pages[path] = answer
+        return self.base_url.split("/open311/", 1)[0] + path
 
     def catalogue(self, recording: list[Seen]) -> Catalogue:
         return {s["service_code"]: s for s in data.services()}, dict(data.definitions())
@@ -101,10 +113,13 @@ class AppGrading:
     exchanges: tuple[Exchange, ...]
     checklist: tuple[ChecklistItem, ...]
     kit_errors: tuple[str, ...] = ()
+    read_only: bool = False  # graded as an application that never writes (--read-only)
+    patience_s: float | None = None  # how long the first id was held; None: patience not tested
 
 
 def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], started: str,
-          app: AppRun | None, wait_ended: bool = False) -> AppGrading:
+          app: AppRun | None, wait_ended: bool = False, output: judges.Output | None = None,
+          read_only: bool = False, app_tz: str | None = None, patience_s: float | None = None) -> AppGrading:
     """Judge what the server recorded. ``wait_ended``: a hand-run application was still at it
     when --wait ran out (what it had not done yet is not shown rather than not done)."""
     recording = server.recorder.snapshot()
@@ -112,11 +127,14 @@ def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], sta
     facts = judges.Facts(
         api_key=server.api_key, formats=formats, services=services, definitions=definitions,
         command=app is not None, exit_code=app.exit_code if app else None,
-        stopped_by_wait=wait_ended or bool(app and app.stopped_by_wait))
+        stopped_by_wait=wait_ended or bool(app and app.stopped_by_wait),
+        finished=not wait_ended and not (app and app.stopped_by_wait), read_only=read_only, app_tz=app_tz,
+        patience_s=patience_s, stderr_tail=app.stderr_tail if app else (),
+        output=output or judges.Output(marked=bool(server.pending_markers)))
     results = tuple(judges.judge_all(recording, facts))
     return AppGrading(
         app_name=app_name, mode=server.mode, base_url=server.base_url, upstream=server.upstream,
         formats=formats, key_fingerprint=key_fingerprint(server.api_key), started=started,
         finished=iso_utc(), app=app, results=results,
         exchanges=tuple(to_exchanges(recording, server.base_url, redactor(server.api_key))),
-        checklist=tuple(app_checklist(results)))
+        checklist=tuple(app_checklist(results)), read_only=read_only, patience_s=patience_s)

@@ -7,12 +7,15 @@ makes the registry complete, so callers use :func:`judge_all` from here.
 from __future__ import annotations
 
 from conformance.appcheck import flows
+from conformance.appcheck.leaks import Leak, Needle
 from conformance.appcheck.recording import Kind, Seen
 from conformance.appcheck.registry import (
     Facts,
+    Output,
     Recording,
     Ruling,
     check,
+    doubtful,
     judge_all,
     met,
     not_applicable,
@@ -20,11 +23,12 @@ from conformance.appcheck.registry import (
     not_shown,
 )
 
-__all__ = ["Facts", "judge_all"]
+__all__ = ["Facts", "Output", "judge_all"]
 
 POLL_INTERVAL_S = 1.0
 BURST_LIMIT = 10  # requests in any one second
 MAX_PAGE_SIZE = 500
+READ_ONLY = "read-only application (--read-only): it writes nothing"
 # the recording notes arrival times on the kit's side: a client that waits exactly a second
 # may reach us a little early or late
 TOLERANCE_S = 0.05
@@ -38,9 +42,26 @@ def _few(items: list[Seen], n: int = 3) -> str:
     return ", ".join(f"#{s.seq}" for s in items[:n]) + (" ..." if len(items) > n else "")
 
 
+# -- the application's run: first, as an app that crashed explains every other finding --------------
+@check("APP-EXIT", title="The application exits with status 0")
+def exits_cleanly(rec: Recording, facts: Facts) -> Ruling:
+    if not facts.command:
+        return not_applicable("the application was run by hand (no -- COMMAND)")
+    if facts.stopped_by_wait:
+        return not_met("the application did not exit within --wait and was stopped")
+    if facts.exit_code != 0:
+        tail = "\n".join(facts.stderr_tail)
+        return not_met(f"the application exited with status {facts.exit_code}"
+                       + (f"; the last {len(facts.stderr_tail)} line(s) of its stderr:\n{tail}" if tail else
+                          " (nothing on its stderr)"))
+    return met("the application exited with status 0")
+
+
 # -- the key ------------------------------------------------------------------------------------
 @check("APP-KEY-POST", title="Every POST carries the test key in its form body")
 def key_on_post(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     posts = rec.posts
     if not posts:
         return not_shown("the application sent no POST")
@@ -69,6 +90,22 @@ def no_key_on_get(rec: Recording, facts: Facts) -> Ruling:
     return met(f"none of {len(gets)} GETs carries an api_key")
 
 
+@check("APP-KEY-SECRET", title="The API key never appears in what the application prints or keeps")
+def key_kept_secret(rec: Recording, facts: Facts) -> Ruling:
+    out = facts.output
+    if not out.places:
+        return not_applicable("nothing of the application's output was read (no -- COMMAND, no --app-output)")
+    found = out.found(Needle.API_KEY)
+    if found:
+        return not_met(f"the API key is in {_where(found)}: {found[0].excerpt!r}")
+    return met(f"the key (raw or URL-encoded) is in none of what was read: {out.described()}")
+
+
+def _where(found: list[Leak]) -> str:
+    places = list(dict.fromkeys(leak.where for leak in found))
+    return ", ".join(places[:3]) + (f" and {len(places) - 3} more place(s)" if len(places) > 3 else "")
+
+
 # -- writing ------------------------------------------------------------------------------------
 def _post_problems(post: Seen, facts: Facts) -> list[str]:
     form = post.form
@@ -82,15 +119,26 @@ def _post_problems(post: Seen, facts: Facts) -> list[str]:
     if missing:
         problems.append(f"required attribute{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}")
     if not post.accepted:
-        problems.append(f"answered {post.status}")
+        said = flows.error_text(post)
+        problems.append(f"answered {post.status}" + (f": {said!r}" if said else ""))
     return problems
 
 
 @check("APP-WRITE", title="A POST is accepted with a listed service, a location and the required attributes")
 def write_accepted(rec: Recording, facts: Facts) -> Ruling:
     posts = rec.posts
+    if facts.read_only:
+        if not posts:
+            return not_applicable(READ_ONLY)
+        return not_met(f"graded as a read-only application (--read-only), yet it sent {len(posts)} POST(s)",
+                       _seqs(posts))
     if not posts:
-        return not_shown("the application sent no POST")
+        if facts.stopped_by_wait or not facts.finished:
+            return not_shown("the application sent no POST")
+        if facts.exit_code not in (None, 0):
+            return not_met(f"the application exited (status {facts.exit_code}) before writing")
+        return not_met("the application ended without writing (no POST was sent; an application that "
+                       "only reads is graded with --read-only)")
     judged = [(p, _post_problems(p, facts)) for p in posts]
     good = [p for p, problems in judged if not problems]
     written = [p for p in good if flows.answered_handle(p)]
@@ -108,6 +156,8 @@ def write_accepted(rec: Recording, facts: Facts) -> Ruling:
 
 @check("APP-DEFINITION-FIRST", title="The service definition is read before posting to a service with metadata")
 def definition_first(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     posts = [p for p in rec.posts if facts.services.get(p.form.get("service_code", ""), {}).get("metadata") is True]
     if not posts:
         return not_shown("the application posted to no service with metadata true")
@@ -126,6 +176,8 @@ def _no_flow(rec: Recording) -> str:
 
 @check("APP-TOKEN-POLL", title="The token is polled until the service_request_id arrives")
 def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     if not rec.flows:
         return not_shown(_no_flow(rec))
     unfinished = [f for f in rec.flows if f.id_answer is None]
@@ -145,8 +197,48 @@ def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
                    _seqs(flow.polls))
 
 
+@check("APP-TOKEN-PATIENCE", title="The token is polled however long the City takes")
+def patient(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
+    if facts.patience_s is None:
+        return not_applicable("patience not tested (--quick, or --proxy: the server decides when the id comes)")
+    if not rec.flows:
+        return not_shown(_no_flow(rec))
+    first = rec.flows[0]  # the one whose id the grading held
+    polls = first.polls_until_id
+    if first.id_answer is not None:
+        waited = first.id_answer.at - first.post.at
+        return met(f"token {first.token} polled {len(polls)} time(s) over {waited:.1f} s until its id "
+                   f"(the grading held it {facts.patience_s:g} s)", _seqs([first.post, *polls]))
+    if facts.stopped_by_wait:
+        return not_shown(f"the wait ended while token {first.token} had no id yet", _seqs(polls))
+    span = (polls[-1].at - first.post.at) if polls else 0.0
+    return not_met(f"gave up on token {first.token} after {span:.1f} s ({len(polls)} poll(s)); the grading held "
+                   f"its id {facts.patience_s:g} s, and the City may take far longer", _seqs([first.post, *polls]))
+
+
+@check("APP-WRITE-ONCE", title="A report accepted once is never posted again")
+def writes_once(rec: Recording, facts: Facts) -> Ruling:
+    posts = rec.posts
+    if facts.read_only and not posts:
+        return not_applicable(READ_ONLY)
+    answered = [p for p in posts if flows.answered_handle(p)]
+    if not answered:
+        return not_shown("no POST was answered with a token or an id")
+    again = [(first, later) for first in answered for later in posts
+             if later.seq > first.seq and later.fmt == first.fmt and flows.same_report(first, later)]
+    if again:
+        first, later = again[0]
+        return not_met(f"POST #{later.seq} sent the same report again after #{first.seq} was answered with a "
+                       "token or an id: the City now has it twice", _seqs([first, later]))
+    return met(f"{len(answered)} accepted report(s), none posted again", _seqs(answered))
+
+
 @check("APP-POLL-INTERVAL", title="Tokens are polled at most once a second after the first poll")
 def poll_interval(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     polled = [f for f in rec.flows if len(f.polls) >= 2]
     if not polled:
         return not_shown("no token was polled twice")
@@ -164,6 +256,8 @@ def poll_interval(rec: Recording, facts: Facts) -> Ruling:
 
 @check("APP-POLL-STOP", title="Polling stops once the id arrived")
 def stops_polling(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     resolved = [f for f in rec.flows if f.id_answer is not None]
     if not resolved:
         return not_shown("no token poll was answered with an id")
@@ -204,6 +298,8 @@ def _retry_after(seen: Seen) -> float | None:
 # -- reading ------------------------------------------------------------------------------------
 @check("APP-READBACK", title="The written request is read back by its id")
 def reads_back(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     resolved = [f for f in rec.flows if f.service_request_id is not None]
     if not resolved:
         return not_shown("no written request got its id")
@@ -214,17 +310,32 @@ def reads_back(rec: Recording, facts: Facts) -> Ruling:
     return met(f"{len(resolved)} request(s) read back by id", _seqs([f.readbacks[0] for f in resolved]))
 
 
-@check("APP-IGNORE-PENDING", title="Listed rows without an id are ignored, never asked for")
+@check("APP-IGNORE-PENDING", title="Listed rows without an id are ignored: never asked for, shown or kept")
 def ignores_pending(rec: Recording, facts: Facts) -> Ruling:
     asked = [(s, why) for s in rec.seen if (why := flows.missing_id_asked(s))]
     if asked:
         return not_met(f"{len(asked)} request(s) for a row by a missing id, e.g. #{asked[0][0].seq} "
                        f"{asked[0][1]}", _seqs([s for s, _ in asked]))
     lists = [s for s in rec.of(Kind.LIST) if flows.rows_without_id(s)]
+    out = facts.output
+    leaked = out.found(Needle.PENDING_ROW)
+    if leaked:
+        # a leak proves the row was listed to it, whatever the recording holds
+        return not_met(f"a row without an id was shown or kept: its marker {leaked[0].marker} is in "
+                       f"{_where(leaked)} ({leaked[0].excerpt!r})", _seqs(lists[:1]))
+    if not rec.of(Kind.LIST):
+        return not_applicable("the application listed no requests")
     if not lists:
         return not_shown("the application was never answered a list with rows without an id")
     shown = sum(flows.rows_without_id(s) for s in lists)
-    return met(f"{shown} rows without an id in {len(lists)} list(s); none asked for", _seqs(lists[:1]))
+    told = f"{shown} rows without an id in {len(lists)} list(s); none asked for"
+    if not out.marked:
+        return met(f"{told}; the server's rows carry no marker the kit knows, so the application's "
+                   "output was not searched for them", _seqs(lists[:1]))
+    if not out.places:
+        return met(f"{told}; {out.described()} (run it as -- COMMAND or name --app-output to have it "
+                   "searched for them)", _seqs(lists[:1]))
+    return met(f"{told}, none shown or kept ({out.described()})", _seqs(lists[:1]))
 
 
 @check("APP-PAGE-SIZE", title="page_size is never above 500")
@@ -258,11 +369,21 @@ def dates_have_zone(rec: Recording, facts: Facts) -> Ruling:
         seen, name, value = naive[0]
         return not_met(f"{name}={value} (#{seen.seq}) has no time zone (add Z or an offset such as -05:00)",
                        _seqs([n[0] for n in naive]))
-    return met(f"{len(sent)} date(s) sent, each with a time zone")
+    shifted = [(s, said) for s, name, value in sent
+               if (said := flows.zone_mistake(name, value, s.received, rec.seen[0].received, facts.app_tz))]
+    if shifted:
+        return doubtful(f"{len(shifted)} of {len(sent)} date(s) read as a moment of the run only when shifted by "
+                        f"the application's UTC offset ({facts.app_tz}): {shifted[0][1]} (#{shifted[0][0].seq})",
+                        _seqs([s for s, _ in shifted]))
+    return met(f"all {len(sent)} date(s) sent carry a time zone "
+               f"({', '.join(f'{name}={value}' for _, name, value in sent[:4])}{' ...' if len(sent) > 4 else ''})",
+               _seqs([s for s, _, _ in sent]))
 
 
 @check("APP-FORMATS", title="Each claimed format is used for the whole flow")
 def formats_whole_flow(rec: Recording, facts: Facts) -> Ruling:
+    if facts.read_only and not rec.posts:
+        return not_applicable(READ_ONLY)
     complete = {fmt for fmt in facts.formats if any(f.complete_in(fmt) for f in rec.flows)}
     if not any(f.complete_in(fmt) for f in rec.flows for fmt in ("json", "xml")):
         return not_shown("no flow (POST, polls to the id, read-back) was completed in one format")
@@ -274,27 +395,32 @@ def formats_whole_flow(rec: Recording, facts: Facts) -> Ruling:
 
 
 # -- the application as a whole -------------------------------------------------------------------
+@check("APP-PATHS", title="Every request is to a documented operation")
+def documented_paths(rec: Recording, facts: Facts) -> Ruling:
+    if not rec.seen:
+        return not_shown("the application sent nothing")
+    bad = [(s, why) for s in rec.seen if (why := flows.undocumented(s))]
+    if bad:
+        seen, why = bad[0]
+        return not_met(f"{len(bad)} of {len(rec.seen)} request(s) to no documented operation; "
+                       f"#{seen.seq} {seen.method} {why} (answered {seen.status})", _seqs([s for s, _ in bad]))
+    return met(f"all {len(rec.seen)} requests to documented operations")
+
+
 @check("APP-NO-BURST", title="No more than 10 requests in one second")
 def no_bursts(rec: Recording, facts: Facts) -> Ruling:
     if not rec.seen:
         return not_shown("the application sent nothing")
-    worst, start = 0, 0
+    worst, start, burst = 0, 0, (0, 0)
     times = [s.at for s in rec.seen]
     for end in range(len(times)):
         while times[end] - times[start] >= 1.0:
             start += 1
-        worst = max(worst, end - start + 1)
+        if end - start + 1 > worst:
+            worst, burst = end - start + 1, (start, end)
+    burst_seen = rec.seen[burst[0]:burst[1] + 1]
     if worst > BURST_LIMIT:
-        return not_met(f"up to {worst} requests within one second (at most {BURST_LIMIT})")
-    return met(f"at most {worst} request(s) within any one second")
-
-
-@check("APP-EXIT", title="The application exits with status 0")
-def exits_cleanly(rec: Recording, facts: Facts) -> Ruling:
-    if not facts.command:
-        return not_applicable("the application was run by hand (no -- COMMAND)")
-    if facts.stopped_by_wait:
-        return not_met("the application did not exit within --wait and was stopped")
-    if facts.exit_code != 0:
-        return not_met(f"the application exited with status {facts.exit_code}")
-    return met("the application exited with status 0")
+        return not_met(f"up to {worst} requests within one second, #{burst_seen[0].seq} to #{burst_seen[-1].seq} "
+                       f"(at most {BURST_LIMIT})", _seqs(burst_seen))
+    return met(f"at most {worst} request(s) within any one second (#{burst_seen[0].seq} to "
+               f"#{burst_seen[-1].seq} the busiest)", _seqs(burst_seen))

@@ -2,8 +2,10 @@
 
 The application gets the server in its environment (and ``{base_url}``/``{api_key}`` in its
 arguments), its output is echoed prefixed and its last lines kept (key redacted) as
-evidence. Past ``wait`` seconds it is stopped, terminate first and then kill, with its whole
-process group (a shell script's children go too).
+evidence; stdout and stderr are read apart, each line searched (``leaks.Watch``) before it is
+redacted, so what the app prints is judged too. Past ``wait`` seconds it is stopped,
+terminate first and then kill, with its whole process group (a shell script's children go
+too).
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
+
+from conformance.appcheck.leaks import Watch
 
 TAIL_LINES = 50
+STDERR_TAIL_LINES = 20  # what the first screen shows of an application that failed
 STOP_GRACE_S = 3.0
 PREFIX = "app| "
 
@@ -38,10 +44,12 @@ class AppRun:
     tail: tuple[str, ...]
     duration_s: float
     stopped_by_wait: bool
+    stderr_tail: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {"command": self.command, "exit_code": self.exit_code, "tail": list(self.tail),
-                "duration_s": round(self.duration_s, 3), "stopped_by_wait": self.stopped_by_wait}
+                "stderr_tail": list(self.stderr_tail), "duration_s": round(self.duration_s, 3),
+                "stopped_by_wait": self.stopped_by_wait}
 
 
 def expand(argv: Sequence[str], values: Mapping[str, str]) -> list[str]:
@@ -55,20 +63,24 @@ def expand(argv: Sequence[str], values: Mapping[str, str]) -> list[str]:
 
 
 def run(argv: Sequence[str], env: Mapping[str, str], wait_s: float, redact: Redact,
-        echo: Callable[[str], None]) -> AppRun:
+        echo: Callable[[str], None], watch: Watch | None = None) -> AppRun:
     shown = redact(shlex.join(argv))
     started = time.monotonic()
     try:
         process = subprocess.Popen(
             list(argv), env={**os.environ, **env}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", bufsize=1,
+            stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", bufsize=1,
             start_new_session=os.name == "posix")
     except OSError as exc:
         raise LaunchError(f"cannot start {shown!r}: {exc.strerror or exc}") from None
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    reader = threading.Thread(target=_pump, args=(process, tail, redact, echo), daemon=True,
-                              name="check-app output")
-    reader.start()
+    stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    readers = [threading.Thread(target=_pump, args=(stream, name, tails, redact, echo, watch), daemon=True,
+                                name=f"check-app {name}")
+               for stream, name, tails in ((process.stdout, "stdout", (tail,)),
+                                           (process.stderr, "stderr", (tail, stderr_tail)))]
+    for reader in readers:
+        reader.start()
     stopped = False
     try:
         process.wait(timeout=wait_s)
@@ -78,18 +90,31 @@ def run(argv: Sequence[str], env: Mapping[str, str], wait_s: float, redact: Reda
         _stop(process)
     except KeyboardInterrupt:  # a signal: the application goes with the grading
         _stop(process)
-        reader.join(timeout=STOP_GRACE_S)
+        _join(readers)
         raise
-    reader.join(timeout=STOP_GRACE_S)
-    return AppRun(shown, process.returncode, tuple(tail), time.monotonic() - started, stopped)
+    _join(readers)
+    return AppRun(shown, process.returncode, tuple(tail), time.monotonic() - started, stopped,
+                  tuple(stderr_tail))
 
 
-def _pump(process: subprocess.Popen[str], tail: deque[str], redact: Redact,
-          echo: Callable[[str], None]) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        line = redact(line.rstrip("\r\n"))
-        tail.append(line)
+def _join(readers: list[threading.Thread]) -> None:
+    for reader in readers:
+        reader.join(timeout=STOP_GRACE_S)
+
+
+def _pump(stream: IO[str] | None, name: str, tails: tuple[deque[str], ...], redact: Redact,
+          echo: Callable[[str], None], watch: Watch | None) -> None:
+    if stream is None:
+        return
+    if watch is not None:
+        watch.mark_read(name)
+    for number, raw in enumerate(stream, 1):
+        raw = raw.rstrip("\r\n")
+        if watch is not None:
+            watch.line(name, number, raw)
+        line = redact(raw)
+        for tail in tails:
+            tail.append(line)
         echo(PREFIX + line)
 
 

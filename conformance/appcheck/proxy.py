@@ -35,6 +35,7 @@ DROPPED_ANSWER_HEADERS = {"connection", "keep-alive", "transfer-encoding", "cont
 
 class ProxyServer:
     mode = "proxy"
+    pending_markers: tuple[str, ...] = ()  # the upstream's rows carry no marker the kit knows
 
     def __init__(self, upstream: str, api_key: str, *, port: int = 0,
                  transport: Transport | None = None, timeout: float = 30.0) -> None:

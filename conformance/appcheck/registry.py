@@ -18,6 +18,7 @@ from typing import Any
 from conformance import requirements
 from conformance.appcheck import flows
 from conformance.appcheck.flows import TokenFlow
+from conformance.appcheck.leaks import Leak, Needle
 from conformance.appcheck.recording import Kind, Seen
 from conformance.checklist import State
 from conformance.outcomes import CheckResult, Level, Outcome
@@ -28,6 +29,8 @@ class Ruling:
     state: State
     message: str
     seqs: tuple[int, ...] = ()
+    # not met, but what shows it could be chance: a warning whatever the requirement's level
+    doubtful: bool = False
 
 
 def met(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
@@ -38,12 +41,38 @@ def not_met(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
     return Ruling(State.NOT_MET, message, seqs)
 
 
+def doubtful(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
+    """Probably not met: the recording fits a known mistake but could be chance (a warning)."""
+    return Ruling(State.NOT_MET, message, seqs, doubtful=True)
+
+
 def not_shown(message: str, seqs: tuple[int, ...] = ()) -> Ruling:
     return Ruling(State.NOT_SHOWN, message, seqs)
 
 
 def not_applicable(message: str) -> Ruling:
     return Ruling(State.NOT_APPLICABLE, message)
+
+
+@dataclass(slots=True, frozen=True)
+class Output:
+    """What was read of the application besides its requests: where the kit looked (``places``:
+    stdout, stderr, --app-output files), what it found there, and whether the rows without an
+    id carried markers to look for (not through --proxy)."""
+
+    leaks: tuple[Leak, ...] = ()
+    places: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # --app-output paths that held nothing
+    marked: bool = False
+
+    def found(self, needle: Needle) -> list[Leak]:
+        return [leak for leak in self.leaks if leak.needle is needle]
+
+    def described(self) -> str:
+        if not self.places:
+            return "nothing of the application's output was read"
+        shown = ", ".join(self.places[:4]) + (f" and {len(self.places) - 4} more" if len(self.places) > 4 else "")
+        return f"searched {shown}"
 
 
 @dataclass(slots=True, frozen=True)
@@ -57,6 +86,14 @@ class Facts:
     command: bool = False  # the kit ran the application (-- COMMAND)
     exit_code: int | None = None
     stopped_by_wait: bool = False
+    # the application's run is over (it exited, or a hand-run app was declared done): what it
+    # never did, it will not do; False in a developer's test, which may go on
+    finished: bool = False
+    read_only: bool = False  # --read-only: an application that never writes
+    app_tz: str | None = None  # the zone the application ran in (TZ), None: not known
+    patience_s: float | None = None  # the grading held the first id this long; None: not tested
+    stderr_tail: tuple[str, ...] = ()  # the last lines of its stderr, key redacted
+    output: Output = field(default_factory=Output)
 
 
 class Recording:
@@ -121,7 +158,7 @@ def judge_all(recording: list[Seen], facts: Facts) -> list[CheckResult]:
         except Exception as exc:  # a bug in a judge: the kit's error, not the application's
             judgement, outcome = not_shown(f"the check broke: {type(exc).__name__}: {exc}"), Outcome.ERROR
         else:
-            outcome = _outcome(judgement.state, level)
+            outcome = Outcome.WARNING if judgement.doubtful else _outcome(judgement.state, level)
         message = judgement.message if judgement.state is not State.NOT_SHOWN else f"not shown: {judgement.message}"
         results.append(CheckResult(
             id=f"app::{name}", title=app_check.title, requirement_ids=list(app_check.requirement_ids),

@@ -16,10 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from conformance.appcheck import bundle, launcher
+from conformance.appcheck import bundle, judges, launcher, leaks, livepage
 from conformance.appcheck.grading import JURISDICTION, GradingServer, GradingSimulator, grade
 from conformance.appcheck.live import Progress
+from conformance.appcheck.livepage import LivePage
 from conformance.appcheck.proxy import ProxyServer
 from conformance.appcheck.recording import redactor
 from conformance.errors import UsageError
@@ -43,18 +45,32 @@ class AppCheckSettings:
     formats: tuple[str, ...] = ("json",)
     wait: float = 300.0  # seconds for the application; then it is stopped
     simulator_delay: float = 5.0  # seconds before a written request gets its id
+    token_wait: float | None = None  # seconds the first written request waits for its id (None: 30)
+    quick: bool = False  # every id after simulator_delay: patience is not tested
     port: int = 0  # 0: any free port
+    host: str = "127.0.0.1"  # the address served on; another exposes the simulator to that network
     report_dir: Path | None = None  # None: reports/<run-id>
     proxy: str | None = None  # forward to this server instead of the simulator
     app_command: tuple[str, ...] = ()  # empty: the application is run by hand
+    app_tz: str = "America/Chicago"  # the application's TZ: the City's zone
+    read_only: bool = False  # an application that never writes: the write requirements do not apply
+    app_output: tuple[Path, ...] = ()  # files or directories the application writes: searched when it is done
 
     def __post_init__(self) -> None:
         if not self.wait or self.wait <= 0:
             raise UsageError("--wait must be a positive number of seconds")
         if self.simulator_delay is None or self.simulator_delay < 0:
             raise UsageError("--simulator-delay must be a number of seconds, 0 or more")
+        if self.token_wait is not None and (self.quick or self.token_wait <= 0):
+            raise UsageError("--token-wait takes a positive number of seconds, and not with --quick"
+                             if not self.quick else "--quick and --token-wait contradict each other: choose one")
         if not 0 <= self.port <= 65535:
             raise UsageError(f"--port must be between 0 and 65535, not {self.port}")
+        try:
+            ZoneInfo(self.app_tz)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise UsageError(f"--app-tz takes a time zone name such as America/Chicago or UTC, "
+                             f"not {self.app_tz!r}") from None
 
     @classmethod
     def build(cls, *, formats: str, app_command: Sequence[str], **values: object) -> AppCheckSettings:
@@ -63,6 +79,16 @@ class AppCheckSettings:
         if argv and argv[0] == "--":
             argv = argv[1:]
         return cls(formats=parse_formats(formats), app_command=tuple(argv), **values)  # type: ignore[arg-type]
+
+
+DEFAULT_TOKEN_WAIT_S = 30.0  # longer than an impatient app waits (one gave up after 10 s)
+
+
+def patience(settings: AppCheckSettings) -> float | None:
+    """How long the first id is held, or None when patience is not tested (--quick, --proxy)."""
+    if settings.quick or settings.proxy:
+        return None
+    return settings.token_wait if settings.token_wait is not None else DEFAULT_TOKEN_WAIT_S
 
 
 def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunRecord:
@@ -79,16 +105,19 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
         with stop_on_signals(stop.append):
             _announce(server, settings, say)
             progress = Progress(server.recorder, formats, say)
+            needles = leaks.Needles(server.pending_markers, server.api_key)
+            watch = leaks.Watch(needles, redactor(server.api_key))
             app = None
             wait_ended = False
             try:
                 if argv:
                     values = {"base_url": server.base_url, "api_key": server.api_key}
                     env = {"OPEN311_BASE_URL": server.base_url, "OPEN311_API_KEY": server.api_key,
-                           "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats)}
+                           "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats),
+                           "TZ": settings.app_tz}
                     try:
                         app = launcher.run(launcher.expand(argv, values), env, settings.wait,
-                                           redactor(server.api_key), say)
+                                           redactor(server.api_key), say, watch)
                     except launcher.LaunchError as exc:
                         _remove_if_empty(report_dir)
                         raise UsageError(str(exc)) from None
@@ -97,8 +126,14 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
             except KeyboardInterrupt:
                 stop = stop or [Stop(StopReason.SIGNAL, "stopped by signal", time.time())]
                 say(f"{stop[0].detail}: grading what the application did until then")
+        found, read = leaks.scan_paths(settings.app_output, needles, redactor(server.api_key))
+        for path in read.missing:
+            say(f"--app-output {path}: nothing there when the application was done")
+        output = judges.Output(leaks=(*watch.leaks, *found), places=(*watch.streams, *read.places),
+                               missing=read.missing, marked=bool(server.pending_markers))
         grading = grade(server, app_name=settings.app_name, formats=formats, started=started, app=app,
-                        wait_ended=wait_ended or bool(stop))
+                        wait_ended=wait_ended or bool(stop), output=output, read_only=settings.read_only,
+                        app_tz=settings.app_tz, patience_s=patience(settings))
     finally:
         server.stop()
         if stop:
@@ -134,9 +169,28 @@ def _start(settings: AppCheckSettings, proxy_key: str | None) -> GradingServer:
         except OSError as exc:
             raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
     try:
-        return GradingSimulator(app_name=settings.app_name, delay=settings.simulator_delay, port=settings.port)
+        return GradingSimulator(app_name=settings.app_name, delay=settings.simulator_delay, port=settings.port,
+                                token_wait=patience(settings), host=settings.host)
     except OSError as exc:
-        raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot serve on {settings.host} port {settings.port}: {exc.strerror or exc}") from None
+
+
+def _live_page(server: GradingServer, settings: AppCheckSettings) -> str | None:
+    """Serve the live page of a hand-run grading on the simulator's port; its URL."""
+    if not isinstance(server, GradingSimulator):
+        return None
+    services, definitions = server.catalogue([])
+
+    def facts() -> judges.Facts:
+        return judges.Facts(api_key=server.api_key, formats=settings.formats, services=services,
+                            definitions=definitions, read_only=settings.read_only, app_tz=settings.app_tz,
+                            patience_s=patience(settings))
+
+    page = LivePage(server.recorder, facts, time.monotonic() + settings.wait, server.api_key)
+    server.serve_page(livepage.STATE_PATH, page.json_reply)
+    # a browser showing the page asks for an icon on the same port: it is not the application's
+    server.serve_page("/favicon.ico", livepage.no_icon)
+    return server.serve_page(livepage.PATH, page.html_reply)
 
 
 def _announce(server: GradingServer, settings: AppCheckSettings, say: Callable[[str], None]) -> None:
@@ -148,11 +202,20 @@ def _announce(server: GradingServer, settings: AppCheckSettings, say: Callable[[
         # the one place the key is shown: a person may have to type it into the app
         say(f"API key: {server.api_key}")
     say(f"Jurisdiction: {JURISDICTION}")
+    live = None if settings.app_command else _live_page(server, settings)
+    if live:
+        say(f"Live page: {live}")
     if server.mode == "proxy":
         say(f"Grading {settings.app_name!r}: forwarding to {server.upstream}")
     else:
-        say(f"Grading {settings.app_name!r}: token delay {settings.simulator_delay:g} s; lists hold rows without "
-             "an id; a token's first poll is answered 503 with Retry-After")
+        held = patience(settings)
+        say(f"Grading {settings.app_name!r}: " + (
+            f"the first token's id after {held:g} s (patience), later ones after {settings.simulator_delay:g} s"
+            if held is not None else f"token delay {settings.simulator_delay:g} s (--quick: patience not tested)")
+            + "; lists hold rows without an id; a token's first poll is answered 503 with Retry-After")
+    say(f"The application's time zone: {settings.app_tz} (TZ; dates it sends are read with it in mind)")
+    if settings.read_only:
+        say("Read-only application (--read-only): the write requirements do not apply")
 
 
 def _wait_by_hand(progress: Progress, wait_s: float, say: Callable[[str], None]) -> bool:
@@ -183,8 +246,13 @@ def _print_end(record: RunRecord, report_dir: Path, say: Callable[[str], None]) 
              f"{result.message}")
     say("")
     say("Application checklist")
+    warned = {r.id: r for r in record.results if r.outcome == "warning"}
     for item in record.checklist:
-        say(f"  [{item.mark}] {item.title}: {item.state}")
+        under = [warned[c] for c in item.checks if c in warned]
+        # a warning under a met condition is said with it: "met" alone would contradict it
+        state = f"{item.state}, with warnings ({', '.join('/'.join(r.requirement_ids) for r in under)})" \
+            if under and item.state == "met" else str(item.state)
+        say(f"  [{item.mark}] {item.title}: {state}")
     for error in record.kit_errors:
         say(f"kit error: {error}")
     say(" ".join(f"{n} {o}" for o, n in record.counts.items()))

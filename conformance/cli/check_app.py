@@ -12,6 +12,8 @@ from conformance.cli.console import Console
 def main(args: argparse.Namespace) -> int:
     settings = AppCheckSettings.build(
         formats=args.formats, app_command=args.app_command, app_name=args.app_name, wait=args.wait,
-        simulator_delay=args.simulator_delay, port=args.port,
-        report_dir=Path(args.report_dir) if args.report_dir else None, proxy=args.proxy)
+        simulator_delay=args.simulator_delay, port=args.port, host=args.host,
+        report_dir=Path(args.report_dir) if args.report_dir else None, proxy=args.proxy,
+        app_output=tuple(Path(p) for p in args.app_output), read_only=args.read_only,
+        app_tz=args.app_tz, token_wait=args.token_wait, quick=args.quick)
     return check_app(settings, Console().say).exit_code

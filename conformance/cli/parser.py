@@ -125,10 +125,29 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
                        help="seconds to wait for the application (default 300); then it is stopped")
     check.add_argument("--simulator-delay", type=float, default=5.0,
                        help="seconds before a written request gets its id (default 5)")
+    check.add_argument("--token-wait", type=float, default=None, metavar="S",
+                       help="seconds the first written request waits for its id (default 30): the application's "
+                            "patience (APP-TOKEN-PATIENCE)")
+    check.add_argument("--quick", action="store_true",
+                       help="every id after --simulator-delay (5 s): faster, and patience is not tested")
     check.add_argument("--port", type=int, default=0, help="port to serve the application on (default: any free)")
+    check.add_argument("--host", default="127.0.0.1",
+                       help="address to serve the application on (default 127.0.0.1, this machine only); another "
+                            "address, e.g. this machine's on the local network, lets a phone reach the simulator, "
+                            "its fresh test key and the live page, and so does anyone else on that network")
     check.add_argument("--report-dir", help="where to write the bundle (default reports/<run-id>)")
     check.add_argument("--proxy", metavar="URL",
                        help="forward to this server (its test key in OPEN311_API_KEY) instead of the simulator")
+    check.add_argument("--app-tz", default="America/Chicago", metavar="ZONE",
+                       help="the time zone the application runs in (its TZ; default America/Chicago, the "
+                            "City's): a date it sends off by exactly that zone's offset warns APP-DATES-ZONE")
+    check.add_argument("--read-only", action="store_true",
+                       help="the application only reads (lists, reads by id): the write requirements do not "
+                            "apply, and pre-approval stays incomplete (the City's condition is a write)")
+    check.add_argument("--app-output", action="append", default=[], metavar="PATH",
+                       help="a file or directory the application writes (a CSV, a JSON-lines export, a "
+                            "database, a rendered page): searched, when it is done, for rows without an id "
+                            "and for the API key (repeatable)")
     check.add_argument("app_command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
                        help="the application to run; {base_url} and {api_key} in ARGS are replaced")
 

@@ -13,6 +13,7 @@ import dataclasses
 import html
 import json
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -39,11 +40,14 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9-]+")  # what the fault odd-id-500 survives
 # characters XML 1.0 cannot carry: storing them would make every later .xml list unparseable
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _READ_RESOURCES = ("services", "service-definition", "requests", "request", "tokens")
-# grading mode: other people's requests the City is still processing, in every unfiltered list
+# grading mode: other people's requests the City is still processing, stored like any row (so
+# page_size, date windows and filters hold them) and never given an id
 _OTHERS_PENDING = (("4fd3b9bce750846c5300004a", "Rats behind the garage", "2107 W Division St"),
                    ("4fd3b656e750846c53000004", "Pothole at the crosswalk", "5100 S Cicero Ave"),
                    ("4ffa9cad6018277d4000007b", "Light out over the alley", "1300 N Milwaukee Ave"))
-GRADING_RETRY_AFTER = 1  # seconds; the 503 a grading simulator answers a token's first poll
+GRADING_RETRY_AFTER = 3  # seconds; the 503 a grading simulator answers a token's first poll
+# longer than the once-a-second poll limit: an app that ignores the header is told apart
+GRADING_ORIGIN = "others"
 
 Recorder = Callable[[str, str, Mapping[str, str], bytes, Reply, float, float], None]
 
@@ -60,13 +64,40 @@ class App:
         # the one jurisdiction_id served; a plan's stand-in takes the planned target's
         self.jurisdiction = data.JURISDICTION
         self.stopping = threading.Event()  # set on shutdown: stalled answers end at once
+        self._polled_tokens: set[str] = set()
+        self._guard = threading.Lock()
+        # what the rows without an id carry in their visible fields: found in what an
+        # application prints or keeps, it shows the application did not ignore them
+        self.pending_markers: tuple[str, ...] = ()
+        # grading an app's patience: the first written request waits this long for its id
+        # (the City may take far longer than a test's delay); None: every one waits ``delay``
+        self.first_delay: float | None = None
+        self._first_held = False
+        self._grading = False
         # grading an application (check-app): the City's hard parts on purpose, every time
         self.grading = grading
         # told of every exchange: (method, target, headers, body, answer, received, answered)
         # with wall-clock receipt and monotonic answer time; check-app's recording
         self.recorder: Recorder | None = None
-        self._polled_tokens: set[str] = set()
-        self._guard = threading.Lock()
+        # pages served beside the API (check-app's live page): answered, never recorded
+        self.pages: dict[str, Callable[[], Reply]] = {}
+
+    @property
+    def grading(self) -> bool:
+        return self._grading
+
+    @grading.setter
+    def grading(self, on: bool) -> None:
+        with self._guard:
+            if on == self._grading:
+                return
+            self._grading = on
+            if on:
+                rows, self.pending_markers = _others_pending()
+                self.store.add_unprocessed(rows)
+            else:
+                self.store.remove_origin(GRADING_ORIGIN)
+                self.pending_markers = ()
 
     @property
     def dialect(self) -> dialects.Dialect:
@@ -83,7 +114,12 @@ class App:
     def handle(self, method: str, target: str, headers: Mapping[str, str] | None = None,
                body: bytes = b"") -> Reply:
         received, started = time.time(), time.monotonic()
+        page = self.pages.get(urlsplit(target).path)
+        if page is not None and method.upper() in ("GET", "HEAD"):
+            return page()
         answer = self._handle(method, target, headers or {}, body)
+        if self.grading:
+            _allow_cross_origin(answer)
         if self.recorder is not None:
             self.recorder(method, target, headers or {}, body, answer, received, started)
         return answer
@@ -108,6 +144,11 @@ class App:
             return self._error(call, refusal.status, *refusal.descriptions)
 
     def _route(self, call: Call, path: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        if self.grading and call.method == "OPTIONS" and _header(headers, "Access-Control-Request-Method"):
+            # a browser app on another origin asks first (grading: the app may be a web page)
+            return Reply(204, [("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+                               ("Access-Control-Allow-Headers", _header(headers, "Access-Control-Request-Headers")
+                                or "Content-Type, Accept"), ("Access-Control-Max-Age", "600")])
         if call.stem == ROOT + "/discovery":
             return self._dispatch(call, "discovery", ())
         if "base-redirects-away" in self.faults and path in (BASE, BASE + "/"):
@@ -339,9 +380,6 @@ class App:
         if "empty-strings" in self.faults and call.answer_fmt == "json":
             payload = [{**{name: "" for name in queries.OPTIONAL_TEXT}, **row}
                        if "service_request_id" in row else row for row in payload]
-        if self.grading and query.ids is None:
-            payload = [queries.render(row, extensions, self.faults) for row in _others_pending()] \
-                + payload
         answer = self._ok(call, payload, "service-requests")
         if call.answer_fmt == "json" and not call.callback:
             if "stalled-answer" in self.faults:
@@ -398,6 +436,12 @@ class App:
                 raise Refused(404, f"token '{token}' not found")
             return self._ok(call, [echo], "token")
         return self._ok(call, [{"service_request_id": row.id, **echo}], "token")
+
+    def _write_delay(self) -> float:
+        with self._guard:
+            first = self.first_delay is not None and not self._first_held
+            self._first_held = self._first_held or first
+        return self.first_delay if first and self.first_delay is not None else self.delay
 
     def _first_poll(self, token: str) -> bool:
         with self._guard:
@@ -463,7 +507,7 @@ class App:
             doc.pop("media_url", None)
         immediate = bool({"post-answers-both", "post-answers-id"} & self.faults) \
             or self.dialect.realtime(code)
-        row = self.store.write(code, doc, 0.0 if immediate else self.delay)
+        row = self.store.write(code, doc, 0.0 if immediate else self._write_delay())
         token = row.token
         if immediate:
             self._process()
@@ -508,18 +552,31 @@ class _Immediate(Exception):  # noqa: N818 - not an error: a finished answer
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _others_pending() -> list[Row]:
-    """Rows without an id that never get one: someone else's requests, still processed."""
+def _others_pending() -> tuple[list[Row], tuple[str, ...]]:
+    """Rows without an id that never get one (someone else's requests, submitted minutes ago,
+    still processed), each marked in its description and address, and the markers."""
     now = int(time.time())
     names = data.service_names()
-    rows = []
+    run = secrets.token_hex(3).upper()  # of this grading: no real row, nor an earlier grading's
+    rows, markers = [], []
     for i, (code, text, address) in enumerate(_OTHERS_PENDING):
-        name = names.get(code, "")
+        marker = f"NOID{run}{i + 1}"
+        when = now - 60 * (i + 1)
         rows.append(Row(seq=0, id=None, token=None, service_code=code, status="submitted",
-                        sort_ts=now, requested=None, updated=now - 60 * (i + 1), origin="others",
-                        ready=None, doc={"service_name": name, "description": text,
-                                         "address": address, "lat": 41.9 - i / 100, "long": -87.68}))
-    return rows
+                        sort_ts=when, requested=when, updated=when, origin=GRADING_ORIGIN, ready=None,
+                        doc={"service_name": names.get(code, ""), "description": f"{text} [{marker}]",
+                             "address": f"{address} [{marker}]", "lat": 41.9 - i / 100, "long": -87.68}))
+        markers.append(marker)
+    return rows, tuple(markers)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+
+
+def _allow_cross_origin(answer: Reply) -> None:
+    if not any(k.lower() == "access-control-allow-origin" for k, _ in answer.headers):
+        answer.headers.append(("Access-Control-Allow-Origin", "*"))
 
 
 def _accepted_format(headers: Mapping[str, str]) -> str | None:

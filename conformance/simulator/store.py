@@ -168,6 +168,20 @@ class Store:
             self._ready_mono[token] = time.monotonic() + delay
             return self.by_token(token)  # type: ignore[return-value]
 
+    def add_unprocessed(self, rows: list[Row]) -> None:
+        """Rows the City lists but never gives an id (``ready`` NULL: processing never ends),
+        in their place by ``sort_ts`` like any other row, so paging and windows hold them."""
+        with self.lock, self._transaction():
+            self._db.executemany(
+                "INSERT INTO requests (id, token, service_code, status, sort_ts, requested,"
+                " updated, origin, ready, doc) VALUES (NULL, NULL, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                [(r.service_code, r.status, r.sort_ts, r.requested, r.updated, r.origin,
+                  json.dumps(r.doc)) for r in rows])
+
+    def remove_origin(self, origin: str) -> None:
+        with self.lock:
+            self._db.execute("DELETE FROM requests WHERE origin = ?", (origin,))
+
     def process(self, resolve: bool = True) -> None:
         """Give every written request whose delay has passed its id (the City's CRM at work)."""
         if not resolve:
