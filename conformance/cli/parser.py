@@ -88,7 +88,11 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--api-key", help="test API key (env OPEN311_API_KEY; never from a file)")
     run.add_argument("--config", metavar="FILE", help="TOML file with run settings (flags win over it)")
     run.add_argument("--plan", action="store_true", help="print the requests a run would send")
-    run.add_argument("-q", "--quiet", action="store_true", help="only the checklist and verdict")
+    amount = run.add_mutually_exclusive_group()
+    amount.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the checklist, failed checks, pre-approval and verdict")
+    amount.add_argument("-v", "--verbose", action="store_true",
+                        help="also print a line for every check as it is decided")
     add_settings(run.add_argument_group("run settings (also keys of --config and of TARGETS.yaml entries)"))
 
 

@@ -25,10 +25,14 @@ def main(args: argparse.Namespace) -> int:
     if args.plan:
         print_plan(target, console.say)
         return ExitCode.OK
-    with embedded(target, target.settings.simulator_delay) as live:
-        report_dir = target.settings.report_dir
-        result = execute(live, report_dir=Path(report_dir) if report_dir else None, quiet=args.quiet,
-                         say=console.say)
+    try:
+        with embedded(target, target.settings.simulator_delay) as live:
+            report_dir = target.settings.report_dir
+            result = execute(live, report_dir=Path(report_dir) if report_dir else None, quiet=args.quiet,
+                             verbose=args.verbose, say=console.say,
+                             progress=None if args.quiet else console.progress)
+    finally:
+        console.end_progress()
     return result.exit_code
 
 
