@@ -9,6 +9,7 @@ from pathlib import Path
 
 from conformance import settings
 from conformance.cli.console import Console
+from conformance.cli.serve import list_faults
 from conformance.errors import ExitCode
 from conformance.run.engine import embedded, execute
 from conformance.run.plan import print_plan
@@ -18,6 +19,8 @@ from conformance.target import Target
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.list_faults:
+        return list_faults(Console().say)
     target = target_from(args, os.environ)
     if target.simulator:
         faults.check(target.faults)
