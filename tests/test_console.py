@@ -102,3 +102,31 @@ def test_verbose_lists_every_check(tmp_path, capsys):
     assert checks and checks.group(1) == checks.group(2)
     listed = [line for line in out.splitlines() if re.match(r"  (PASS|FAIL|WARN|SKIP|INC|ERR)", line)]
     assert len(listed) == int(checks.group(2))
+
+
+def test_the_timeline_is_said_once_when_the_flow_ends_and_at_the_latest_when_the_run_does():
+    from types import SimpleNamespace
+
+    from conformance.run.engine import _Redacted, _Watch
+
+    lines: list[str] = []
+    polls = [Poll(1, 0.1, 200, None), Poll(2, 0.4, 200, "26-1")]
+    flow = SimpleNamespace(done=False, outcome=SimpleNamespace(token_result=SimpleNamespace(polls=polls)))
+    plugin = SimpleNamespace(context=SimpleNamespace(results={}), items=[1, 2, 3])
+    heard: list[RunProgress] = []
+    watch = _Watch(_Redacted(lines.append, lambda line: line), flow, SimpleNamespace(requests_sent=5),  # type: ignore[arg-type]
+                   plugin, heard.append, timeline=True)  # type: ignore[arg-type]
+    watch.checked(None)  # type: ignore[arg-type]
+    assert lines == []  # still polling: nothing yet, no line per poll
+    flow.done = True
+    watch.checked(None)  # type: ignore[arg-type]
+    watch.checked(None)  # type: ignore[arg-type]
+    assert lines == ["Token poll timeline (2 polls): 0.1 s pending, 0.4 s id 26-1"]
+    watch.finished()
+    assert len(lines) == 1 and heard[-1].final and heard[-1].total == 3 and heard[-1].requests == 5
+    # a run that ended while the flow still polled: the polls so far, at the end
+    cut: list[str] = []
+    flow.done = False
+    _Watch(_Redacted(cut.append, lambda line: line), flow, SimpleNamespace(requests_sent=5),  # type: ignore[arg-type]
+           plugin, None, timeline=True).finished()  # type: ignore[arg-type]
+    assert cut == lines

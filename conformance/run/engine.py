@@ -211,11 +211,12 @@ class _Watch:
         self.started = time.monotonic()
 
     def checked(self, _result: CheckResult) -> None:
-        self._timeline()
+        self._timeline(ended=self.flow.done)
         self._progress(final=False)
 
     def finished(self) -> None:
-        self._timeline()
+        # a run cut short may leave the flow polling: its polls so far are still the timeline
+        self._timeline(ended=True)
         self._progress(final=True)
 
     def _progress(self, final: bool) -> None:
@@ -223,13 +224,13 @@ class _Watch:
             self.progress(RunProgress(len(self.plugin.context.results), len(self.plugin.items),
                                       self.transport.requests_sent, time.monotonic() - self.started, final))
 
-    def _timeline(self) -> None:
-        if not self.timeline_due or not self.flow.done:
+    def _timeline(self, ended: bool) -> None:
+        if not self.timeline_due or not ended:
             return
         self.timeline_due = False
         result = self.flow.outcome.token_result
         if result is not None and result.polls:
-            for line in poll_timeline(result.polls):
+            for line in poll_timeline(list(result.polls)):
                 self.console.say(line)
 
 
