@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from conformance import outcomes
+from conformance import cities, outcomes
 from conformance.checklist import ChecklistItem, State
 from conformance.errors import ExitCode
 from conformance.outcomes import CheckResult, Level, Outcome, Verdict
@@ -223,12 +223,34 @@ class RunRecord:
                     and str(self.target.get("base_url", "")).startswith("http://"))
 
     @property
+    def next_steps(self) -> tuple[str, ...]:
+        """After a practice run, what its reader does next; nothing after a run of a real target."""
+        return practice_next_steps() if self.practice else ()
+
+    @property
     def target_kind(self) -> str:
         return str(self.target.get("kind", ""))
 
     def with_kit_error(self, message: str) -> RunRecord:
         """A new record with one more kit error (the verdict follows); this one stays as it was."""
         return dataclasses.replace(self, kit_errors=(*self.kit_errors, message))
+
+
+# the City whose production key a practice run prepares for (the README's "Testing the City's
+# test environment"); its URLs come from cities.yaml, where the write guard reads them too
+CITY = "chicago"
+
+
+def practice_next_steps() -> tuple[str, ...]:
+    """The way from a practice run to the City's test environment: a test key from the City's
+    key page, the run against the test URL with that key, and the application graded."""
+    base = (cities.get(CITY).test_url or cities.get(CITY).production_url).rstrip("/")
+    return (
+        f"Get a test key on the City's key page: {base}/apps/new",
+        f"Run against the City's test environment: export OPEN311_API_KEY=your-test-key, then "
+        f'open311-conformance run --base-url {base} --app-name "Your App"',
+        'Grade your application: open311-conformance check-app --app-name "Your App" -- ./your-app',
+    )
 
 
 def _pre_approval(record: RunRecord) -> PreApproval:

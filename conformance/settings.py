@@ -59,7 +59,8 @@ class RunSettings:
                                            metavar="ID")
     city: str | None = _setting(None, "a city preset (see `cities`): its URL, jurisdiction_id and profile, "
                                 "unless other settings give them", str, metavar="NAME")
-    profile: str | None = _setting(None, "requirements to apply (default chicago)", str, sweep=True)
+    profile: str | None = _setting(None, "requirements to apply: chicago (default) or georeport-v2", str,
+                                   metavar="PROFILE", sweep=True)
     report_dir: str | None = _setting(None, "where to write the report (default reports/<run-id>)", str,
                                       metavar="DIR", entry=False)
     poll_timeout: float | None = _setting(None, "seconds to wait for a token to resolve (default 600 remote, "
@@ -85,10 +86,11 @@ class RunSettings:
                                          metavar="N", sweep=True)
     simulator_delay: float = _setting(2.0, "token delay of the embedded simulator (default 2 s)", float,
                                       metavar="S", sweep=True)
-    fault: tuple[str, ...] = _setting((), "embedded simulator only: switch on a named fault (repeatable)", tuple,
+    fault: tuple[str, ...] = _setting((), "embedded simulator only: switch on a named fault (repeatable; "
+                                      "see --list-faults)", tuple,
                                       metavar="NAME")
     simulator_dialect: str = _setting("chicago", "embedded simulator only: chicago (default), georeport, "
-                                      "spec-examples, lenient or lenient-georeport", str)
+                                      "spec-examples, lenient or lenient-georeport", str, metavar="DIALECT")
     read_only: bool = _setting(False, "a deliberate run without writes (no key needed; never complete "
                                "pre-approval evidence)", bool, sweep=True)
     app_name: str | None = _setting(None, "the application the test key was issued to (the City asks for the "

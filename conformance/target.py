@@ -32,6 +32,10 @@ def make_write_policy(allow_writes: bool = False, allow_production: bool = False
     return WritePolicy(allow_writes, allow_production, test, production, read_only)
 
 
+# the kind of a target that is the embedded simulator (summary.json target.kind)
+EMBEDDED_SIMULATOR = "embedded simulator"
+
+
 class KeySource(StrEnum):
     """Who supplied the key a run used: what the artifacts may say of it."""
 
@@ -99,7 +103,7 @@ class Target:
 
     @property
     def kind(self) -> str:
-        return "embedded simulator" if self.simulator else describe_host(self.base_url)
+        return EMBEDDED_SIMULATOR if self.simulator else describe_host(self.base_url)
 
     @property
     def key_source(self) -> KeySource | None:

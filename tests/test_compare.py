@@ -186,3 +186,23 @@ def test_key_source_is_compared_like_key_presence() -> None:
     # a summary from before key_source was recorded: no difference claimed
     older = {k: v for k, v in given.items() if k != "key_source"}
     assert compare.setting_drift(older, given) == []
+
+
+def test_the_embedded_simulators_port_is_not_another_target() -> None:
+    def summary(kind: str, base_url: str) -> dict[str, Any]:
+        return {"checks": [], "target": {"base_url": base_url, "kind": kind}}
+
+    practice = summary("embedded simulator", "http://127.0.0.1:40001/open311/v2")
+    assert compare.setting_drift(practice, summary("embedded simulator", "http://127.0.0.1:40002/open311/v2")) == []
+    # a server of the user's own on another port may be another server: still said
+    loopback = summary("loopback", "http://127.0.0.1:8311/open311/v2")
+    assert compare.setting_drift(loopback, summary("loopback", "http://127.0.0.1:8312/open311/v2")) == [
+        "target differs: 'http://127.0.0.1:8311/open311/v2' then, 'http://127.0.0.1:8312/open311/v2' now"]
+    assert compare.setting_drift(practice, loopback)[0].startswith("target differs: 'embedded simulator' then")
+
+
+def test_two_practice_runs_compare_like_for_like(clean: RunResult, faulty: RunResult,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert clean.record.target["base_url"] != faulty.record.target["base_url"]  # each on its own free port
+    _code, out, err = _compare(clean.report_dir, faulty.report_dir, capsys)
+    assert "target differs" not in out + err and "like for like" not in out + err

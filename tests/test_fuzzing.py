@@ -143,6 +143,45 @@ def test_fuzz_only_fault_is_caught_by_the_openapi_checks_alone(tmp_path: Path) -
     assert failed and all(r.source == "openapi" for r in failed), [(r.source, r.title) for r in failed]
     assert any(fault.requirement in r.requirement_ids for r in failed)
     assert any("reproduce: curl" in r.message for r in failed)
+    for r in failed:
+        assert not [words for words in LIBRARY_WORDS if words in r.message], r.message
+
+
+# the fuzzing library's own titles: a reader of the report does not know its internals
+LIBRARY_WORDS = ("Custom check failed", "`open311_", "Undocumented Content-Type", "Undocumented HTTP status",
+                 "Response violates schema", "Server error")
+
+
+def _judgement(name: str) -> fuzzing.engine.Judgement:
+    return fuzzing.engine.Judgement(name, lambda *_: None, lambda *_: "GR2-X", lambda *_: ("GR2-X",))
+
+
+def test_failure_messages_are_in_the_kits_words() -> None:
+    from schemathesis.checks import _failures_from_exception
+    from schemathesis.core.failures import ServerError
+    from schemathesis.openapi.checks import UndefinedContentType, UndefinedStatusCode
+
+    [custom] = _failures_from_exception("open311_error_list", "GET /services.{format}",
+                                        AssertionError("the 400 answer is not an error list in json"))
+    assert "Custom check failed" in custom.title  # what the library would have said
+    said = {
+        "error list": custom,
+        "undocumented status": UndefinedStatusCode(operation="x", status_code=418, defined_status_codes=["200", "400"],
+                                                   allowed_status_codes=[200, 400], message="Received: 418"),
+        "undocumented content type": UndefinedContentType(operation="x", content_type="text/plain",
+                                                          defined_content_types=["application/json"],
+                                                          message="Received: text/plain"),
+        "server error": ServerError(operation="x", status_code=502),
+    }
+    described = {name: fuzzing.engine._describe(_judgement(name), failure) for name, failure in said.items()}
+    assert described == {
+        "error list": "error list: the 400 answer is not an error list in json",
+        "undocumented status": "undocumented status: status 418 is not one the contract documents for this "
+                               "operation (documented: 200, 400)",
+        "undocumented content type": "undocumented content type: content type text/plain is not one the contract "
+                                     "documents (documented: application/json)",
+        "server error": "server error: the server answered 502",
+    }
 
 
 @pytest.mark.integration
@@ -169,3 +208,14 @@ def test_the_fuzzing_follows_the_profile() -> None:
     assert "page_size" in names("chicago") and "page_size" not in names("georeport-v2")
     raw = wiring._with_schema_set({"schema": {"$ref": "schemas/chicago/services.json"}}, "georeport-v2")
     assert raw == {"schema": {"$ref": "schemas/georeport-v2/services.json"}}
+
+
+def test_the_curl_reproduction_repeats_the_request_without_the_librarys_bookkeeping() -> None:
+    from conformance.transport import Exchange
+
+    sent = Exchange(7, "POST", "http://127.0.0.1:1/open311/v2/requests.json?api_key=REDACTED",
+                    {"Content-Type": "application/x-www-form-urlencoded", "X-Schemathesis-TestCaseId": "j4VpJz",
+                     "User-Agent": "python-requests"}, "service_code=001&lat=41.9", 0.0)
+    assert wiring.curl_command(sent) == (
+        "curl -X POST 'http://127.0.0.1:1/open311/v2/requests.json?api_key=REDACTED' "
+        "-H 'Content-Type: application/x-www-form-urlencoded' --data-raw 'service_code=001&lat=41.9'")

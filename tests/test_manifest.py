@@ -100,3 +100,18 @@ def test_bad_input_is_a_usage_error(bundle: Path, damage: str, message: str,
     assert code == 2
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_file_managers_files_are_named_as_ignored(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    made = [".DS_Store", "Thumbs.db", "desktop.ini", "._report.html"]
+    for name in made:
+        (bundle / name).write_bytes(b"\x00\x05\x16\x07")
+    code, out, _ = _verify(bundle, capsys)
+    assert code == 0
+    assert [line for line in out.splitlines() if line.startswith("ignored: ")] == [
+        f"ignored: {name} (a file manager's, not the kit's)" for name in sorted(made)]
+    assert out.splitlines()[-1].startswith("ok: 5 files")
+    # any other file still fails, beside them
+    (bundle / "DS_Store.txt").write_text("not a file manager's\n")
+    code, out, _ = _verify(bundle, capsys)
+    assert code == 1 and "unexpected: DS_Store.txt" in out.splitlines()

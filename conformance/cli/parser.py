@@ -37,29 +37,33 @@ def build_parser() -> argparse.ArgumentParser:
     check_app.set_defaults(handler=_lazy("conformance.cli.check_app", "main"))
 
     serve = sub.add_parser("serve", help="run the embedded Chicago test environment")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8311, help="port (default 8311; 0 = any)")
-    serve.add_argument("--delay", type=float, default=5.0,
+    serve.add_argument("--host", default="127.0.0.1", metavar="HOST", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8311, metavar="PORT", help="port (default 8311; 0 = any)")
+    serve.add_argument("--delay", type=float, default=5.0, metavar="S",
                        help="seconds before a new request gets its id (default 5)")
     serve.add_argument("--fault", action="append", default=[], metavar="NAME",
                        help="switch on a named fault (repeatable); see --list-faults")
     serve.add_argument("--db", metavar="FILE", help="keep the simulated city in this SQLite file")
-    serve.add_argument("--list-faults", action="store_true", help="list the fault catalogue")
-    serve.add_argument("--seed", type=int, default=311, help="seed of the simulated history")
-    serve.add_argument("--dialect", default="chicago", choices=_dialects(),
+    serve.add_argument("--list-faults", action="store_true",
+                       help="list the fault catalogue (each fault with the requirement it breaks) and exit")
+    serve.add_argument("--seed", type=int, default=311, metavar="N", help="seed of the simulated history (default 311)")
+    serve.add_argument("--dialect", default="chicago", choices=_dialects(), metavar="DIALECT",
                        help="how it speaks GeoReport v2: chicago (default), georeport (the "
                             "specification, strictly), spec-examples (as its examples: numeric ids), "
                             "lenient or lenient-georeport (every open choice taken permissively)")
     serve.set_defaults(handler=_lazy("conformance.cli.serve", "main"))
 
     validate = sub.add_parser("validate", help="validate a recorded answer offline")
-    validate.add_argument("file", help="a .json or .xml file")
-    validate.add_argument("--resource", required=True, choices=RESOURCES)
-    validate.add_argument("--profile", default=profiles.DEFAULT_NAME, choices=profiles.names())
+    validate.add_argument("file", metavar="FILE", help="a recorded answer: a .json or .xml file")
+    validate.add_argument("--resource", required=True, choices=RESOURCES, metavar="RESOURCE",
+                          help="what the answer is: " + ", ".join(RESOURCES))
+    validate.add_argument("--profile", default=profiles.DEFAULT_NAME, choices=profiles.names(), metavar="PROFILE",
+                          help=f"whose schemas judge it: {_or(profiles.names())} (default {profiles.DEFAULT_NAME})")
     validate.set_defaults(handler=_lazy("conformance.cli.validate", "main"))
 
     reqs = sub.add_parser("requirements", help="list the requirement registry")
-    reqs.add_argument("--profile", choices=profiles.names(), help="only those of this profile")
+    reqs.add_argument("--profile", choices=profiles.names(), metavar="PROFILE",
+                      help="only those of this profile, at its levels: " + _or(profiles.names()))
     reqs.add_argument("--json", action="store_true", help="machine-readable output")
     reqs.set_defaults(handler=_lazy("conformance.cli.requirements", "main"))
 
@@ -68,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     cities.set_defaults(handler=_lazy("conformance.cli.cities", "main"))
 
     compare = sub.add_parser("compare", help="compare two report directories (or two sweep folders)")
-    compare.add_argument("old")
-    compare.add_argument("new")
+    compare.add_argument("old", metavar="OLD", help="the accepted run: a report directory, its summary.json, "
+                         "or a sweep folder")
+    compare.add_argument("new", metavar="NEW", help="the run to compare with it (the same kind as OLD)")
     compare.set_defaults(handler=_lazy("conformance.cli.compare", "main"))
 
     sweep = sub.add_parser("sweep", help="run many targets side by side (TARGETS.yaml); "
@@ -79,16 +84,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(handler=_lazy("conformance.cli.sweep", "main"))
 
     verify = sub.add_parser("verify", help="check a report directory against its manifest")
-    verify.add_argument("directory")
+    verify.add_argument("directory", metavar="DIR", help="a report directory (a run's bundle) with its "
+                        "manifest.json")
     verify.set_defaults(handler=_lazy("conformance.cli.verify", "main"))
     return parser
 
 
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument("--api-key", help="test API key (env OPEN311_API_KEY; never from a file)")
+    run.add_argument("--api-key", metavar="KEY", help="test API key (env OPEN311_API_KEY; never from a file)")
     run.add_argument("--config", metavar="FILE", help="TOML file with run settings (flags win over it)")
-    run.add_argument("--plan", action="store_true", help="print the requests a run would send")
-    run.add_argument("-q", "--quiet", action="store_true", help="only the checklist and verdict")
+    run.add_argument("--plan", action="store_true", help="print the requests a run would send, and send nothing")
+    run.add_argument("--list-faults", action="store_true", help="list the embedded simulator's fault catalogue "
+                     "(each fault with the requirement it breaks: what --fault takes) and exit")
+    amount = run.add_mutually_exclusive_group()
+    amount.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the checklist, failed checks, pre-approval and verdict")
+    amount.add_argument("-v", "--verbose", action="store_true",
+                        help="also print a line for every check as it is decided")
     add_settings(run.add_argument_group("run settings (also keys of --config and of TARGETS.yaml entries)"))
 
 
@@ -118,24 +130,26 @@ def _dialects() -> tuple[str, ...]:
 
 
 def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
-    check.add_argument("--app-name", default="open311 application",
+    check.add_argument("--app-name", default="open311 application", metavar="NAME",
                        help="the application's name (the one you will ask the City's key for)")
-    check.add_argument("--formats", default="json", help="formats the application claims: json, xml or json,xml")
-    check.add_argument("--wait", type=float, default=300.0,
+    check.add_argument("--formats", default="json", metavar="FORMATS",
+                       help="formats the application claims: json, xml or json,xml (default json)")
+    check.add_argument("--wait", type=float, default=300.0, metavar="S",
                        help="seconds to wait for the application (default 300); then it is stopped")
-    check.add_argument("--simulator-delay", type=float, default=5.0,
+    check.add_argument("--simulator-delay", type=float, default=5.0, metavar="S",
                        help="seconds before a written request gets its id (default 5)")
     check.add_argument("--token-wait", type=float, default=None, metavar="S",
                        help="seconds the first written request waits for its id (default 30): the application's "
                             "patience (APP-TOKEN-PATIENCE)")
     check.add_argument("--quick", action="store_true",
                        help="every id after --simulator-delay (5 s): faster, and patience is not tested")
-    check.add_argument("--port", type=int, default=0, help="port to serve the application on (default: any free)")
-    check.add_argument("--host", default="127.0.0.1",
+    check.add_argument("--port", type=int, default=0, metavar="PORT",
+                       help="port to serve the application on (default: any free)")
+    check.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
                        help="address to serve the application on (default 127.0.0.1, this machine only); another "
                             "address, e.g. this machine's on the local network, lets a phone reach the simulator, "
                             "its fresh test key and the live page, and so does anyone else on that network")
-    check.add_argument("--report-dir", help="where to write the bundle (default reports/<run-id>)")
+    check.add_argument("--report-dir", metavar="DIR", help="where to write the bundle (default reports/<run-id>)")
     check.add_argument("--proxy", metavar="URL",
                        help="forward to this server (its test key in OPEN311_API_KEY) instead of the simulator")
     check.add_argument("--app-tz", default="America/Chicago", metavar="ZONE",
@@ -150,6 +164,10 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
                             "and for the API key (repeatable)")
     check.add_argument("app_command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
                        help="the application to run; {base_url} and {api_key} in ARGS are replaced")
+
+
+def _or(words: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
 
 
 def _lazy(module: str, attr: str) -> Callable[[argparse.Namespace], int]:

@@ -6,10 +6,12 @@ import argparse
 import json
 
 from conformance import profiles, requirements
+from conformance.cli.console import Console
 from conformance.errors import ExitCode
 
 
 def main(args: argparse.Namespace) -> int:
+    say = Console().say  # `requirements | head` ends quietly
     chosen = profiles.get(args.profile) if args.profile else None
     rows = [r for r in requirements.load().values() if chosen is None or chosen.selects(r)]
 
@@ -20,7 +22,7 @@ def main(args: argparse.Namespace) -> int:
         return "/".join([r.level, *(f"{tag}:{lv}" for tag, lv in r.levels)])
 
     if args.json:
-        print(json.dumps([{
+        say(json.dumps([{
             "id": r.id, "level": chosen.level_of(r) if chosen else r.level, "source": r.source,
             "statement": r.statement, "endpoints": list(r.endpoints), "formats": list(r.formats),
             "profiles": list(r.profiles), "checklist": r.checklist,
@@ -29,7 +31,9 @@ def main(args: argparse.Namespace) -> int:
         return ExitCode.OK
     width = max(len(r.id) for r in rows)
     for r in rows:
-        print(f"{r.id:<{width}}  {level(r):<6}  {r.statement}")
+        say(f"{r.id:<{width}}  {level(r):<6}  {r.statement}")
+        # the source under the statement, in the same column: both are sentences too long to share a line
+        say(f"{'':<{width}}  {'':<6}  source: {r.source}")
     musts = sum((chosen.level_of(r) if chosen else r.level) == "MUST" for r in rows)
-    print(f"\n{len(rows)} requirements ({musts} MUST)")
+    say(f"\n{len(rows)} requirements ({musts} MUST)")
     return ExitCode.OK

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from conformance import settings
 from conformance.cli.console import Console
+from conformance.cli.serve import list_faults
 from conformance.errors import ExitCode
 from conformance.run.engine import embedded, execute
 from conformance.run.plan import print_plan
@@ -18,6 +19,8 @@ from conformance.target import Target
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.list_faults:
+        return list_faults(Console().say)
     target = target_from(args, os.environ)
     if target.simulator:
         faults.check(target.faults)
@@ -25,10 +28,14 @@ def main(args: argparse.Namespace) -> int:
     if args.plan:
         print_plan(target, console.say)
         return ExitCode.OK
-    with embedded(target, target.settings.simulator_delay) as live:
-        report_dir = target.settings.report_dir
-        result = execute(live, report_dir=Path(report_dir) if report_dir else None, quiet=args.quiet,
-                         say=console.say)
+    try:
+        with embedded(target, target.settings.simulator_delay) as live:
+            report_dir = target.settings.report_dir
+            result = execute(live, report_dir=Path(report_dir) if report_dir else None, quiet=args.quiet,
+                             verbose=args.verbose, say=console.say,
+                             progress=None if args.quiet else console.progress)
+    finally:
+        console.end_progress()
     return result.exit_code
 
 

@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 from conformance.errors import ExitCode, UsageError
 from conformance.simulator import faults as fault_catalogue
@@ -13,12 +14,17 @@ from conformance.simulator.server import start
 from conformance.transport import is_loopback
 
 
+def list_faults(say: Callable[[str], None]) -> int:
+    """The fault catalogue (``serve --list-faults``, ``run --list-faults``): name, requirement, what it does."""
+    for line in fault_catalogue.describe():
+        say(line)
+    say(f"\n{len(fault_catalogue.CATALOGUE)} faults: switch one on with --fault NAME")
+    return ExitCode.OK
+
+
 def main(args: argparse.Namespace) -> int:
     if args.list_faults:
-        for line in fault_catalogue.describe():
-            print(line)
-        print(f"\n{len(fault_catalogue.CATALOGUE)} faults")
-        return ExitCode.OK
+        return list_faults(print)
     active = fault_catalogue.check(args.fault or ())
     if args.delay is None or args.delay < 0:
         raise UsageError("--delay must be a number of seconds, 0 or more")

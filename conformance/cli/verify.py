@@ -12,6 +12,8 @@ from conformance.report.manifest import MANIFEST, sha256_file, verify
 
 def main(args: argparse.Namespace) -> int:
     check = verify(Path(args.directory))
+    for name in check.ignored:
+        print(f"ignored: {name} (a file manager's, not the kit's)")
     if check.ok:
         path = check.directory / MANIFEST
         print(f"ok: {len(check.matched)} files of run {check.run_id} match {path} (sha256 {sha256_file(path)})")

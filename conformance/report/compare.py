@@ -18,6 +18,7 @@ from typing import Any
 
 from conformance.errors import UsageError
 from conformance.report.manifest import MANIFEST, verify
+from conformance.target import EMBEDDED_SIMULATOR
 
 FAILING = frozenset({"failed", "error"})
 
@@ -82,7 +83,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
 
 # what makes two runs not like for like: (label, how to read it from a summary)
 _SETTINGS: tuple[tuple[str, Any], ...] = (
-    ("target", lambda d: (d.get("target") or {}).get("base_url")),
+    ("target", lambda d: _target(d.get("target") or {})),
     ("profile", lambda d: d.get("profile")),
     ("API key given", lambda d: (d.get("target") or {}).get("api_key_given")),
     ("API key source", lambda d: d.get("key_source")),
@@ -90,6 +91,13 @@ _SETTINGS: tuple[tuple[str, Any], ...] = (
     ("kit version", lambda d: d.get("kit_version")),
     ("subject", lambda d: d.get("subject", "target")),
 )
+
+
+def _target(target: dict[str, Any]) -> Any:
+    # the embedded simulator is one target wherever it listened: each run starts it on a free port
+    if target.get("kind") == EMBEDDED_SIMULATOR:
+        return EMBEDDED_SIMULATOR
+    return target.get("base_url")
 
 
 # settings an older summary may lack: not a difference of the runs

@@ -73,6 +73,7 @@ class Verification:
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # a file manager's files: named, never a failure
 
     @property
     def ok(self) -> bool:
@@ -113,5 +114,18 @@ def verify(directory: Path) -> Verification:
             check.changed.append(name)
         else:
             check.matched.append(name)
-    check.unexpected = sorted(present - set(recorded))
+    for name in sorted(present - set(recorded)):
+        (check.ignored if file_manager_made(name) else check.unexpected).append(name)
     return check
+
+
+# what a file manager leaves in a folder it merely opened (macOS Finder, Windows Explorer);
+# the kit writes none of these, so they cannot hide a change to the evidence
+FILE_MANAGER_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
+def file_manager_made(name: str) -> bool:
+    """Whether a bundle's file (a posix path) is one a file manager creates by itself."""
+    base = PurePosixPath(name).name
+    # ._name: macOS's AppleDouble file of another file's metadata, on a disk that has no room for it
+    return base in FILE_MANAGER_NAMES or base.startswith("._")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,9 +100,24 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
                        order_seed=order_seed)
 
 
+@dataclass(slots=True, frozen=True)
+class RunProgress:
+    """Where a run is, for a console's progress line: after each check, and once at the end."""
+
+    done: int
+    total: int
+    requests: int
+    elapsed_s: float
+    final: bool = False
+
+
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
             say: Callable[[str], None] | None = None, transport: Transport | None = None,
-            order_seed: int | None = None) -> RunResult:
+            order_seed: int | None = None, verbose: bool = False,
+            progress: Callable[[RunProgress], None] | None = None) -> RunResult:
+    """One run of ``target``. The console (``say``) gets the run's header, the poll timeline once
+    the write flow ends, a line per check with ``verbose``, and the checklist and verdict;
+    ``quiet`` keeps only the last. ``progress`` hears after each check and once at the end."""
     run_id = new_run_id()
     report_dir = prepare_directory(report_dir or Path("reports") / run_id)
     transport = transport or Transport(
@@ -110,11 +126,13 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         trust=target.trust, route=target.route)
     console = _Redacted(say or _silent, transport.redact)  # a server may have echoed the key
     client = Client(transport, target.jurisdiction_id, key_on=target.profile.quirks.key_on)
-    flow = WriteFlow(client, target, run_id, on_poll=None if quiet else _poll_printer(console.say))
+    flow = WriteFlow(client, target, run_id)
     context = RunContext(target, transport, client, run_id, flow, say=console.say)
     started = iso_utc()
     _print_start(context, console, quiet)
-    plugin = RunPlugin(context, quiet=quiet, order_seed=order_seed)
+    plugin = RunPlugin(context, quiet=quiet or not verbose, order_seed=order_seed)
+    watch = _Watch(console, flow, transport, plugin, progress, timeline=not quiet)
+    plugin.on_check = watch.checked
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
     with stop_on_signals(lambda stop: transport.halt(stop.reason, stop.detail, stop.at)):
         try:
@@ -145,6 +163,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     results += plugin.unrun(ended)
     record = freeze(context, results, started=started, finished=iso_utc(), kit_errors=kit_errors)
     record = write_bundle(record, report_dir, key=transport.api_key)
+    watch.finished()
     _print_end(record, report_dir, console, quiet)  # quiet still ends with the checklist and the verdict
     return RunResult(record, report_dir)
 
@@ -210,12 +229,56 @@ class _Redacted:
         self.line_out(self.redact(line))
 
 
-def _poll_printer(say: Callable[[str], None]) -> Callable[[Poll], None]:
-    def on_poll(poll: Poll) -> None:
-        state = f"id {poll.service_request_id}" if poll.service_request_id else (poll.note or "pending")
-        say(f"        token poll {poll.attempt} at {poll.at_s:.1f} s: {state}")
+class _Watch:
+    """The console while the run goes: progress after each check, and the token's poll timeline
+    once, whole, as soon as the write flow has ended (its polls run beside the checks, so a line
+    per poll would land among them)."""
 
-    return on_poll
+    def __init__(self, console: _Redacted, flow: WriteFlow, transport: Transport, plugin: RunPlugin,
+                 progress: Callable[[RunProgress], None] | None, timeline: bool) -> None:
+        self.console, self.flow, self.transport, self.plugin = console, flow, transport, plugin
+        self.progress = progress
+        self.timeline_due = timeline
+        self.started = time.monotonic()
+
+    def checked(self, _result: CheckResult) -> None:
+        self._timeline(ended=self.flow.done)
+        self._progress(final=False)
+
+    def finished(self) -> None:
+        # a run cut short may leave the flow polling: its polls so far are still the timeline
+        self._timeline(ended=True)
+        self._progress(final=True)
+
+    def _progress(self, final: bool) -> None:
+        if self.progress is not None:
+            self.progress(RunProgress(len(self.plugin.context.results), len(self.plugin.items),
+                                      self.transport.requests_sent, time.monotonic() - self.started, final))
+
+    def _timeline(self, ended: bool) -> None:
+        if not self.timeline_due or not ended:
+            return
+        self.timeline_due = False
+        result = self.flow.outcome.token_result
+        if result is not None and result.polls:
+            for line in poll_timeline(list(result.polls)):
+                self.console.say(line)
+
+
+def poll_timeline(polls: list[Poll], width: int = 100) -> list[str]:
+    """Every poll of the token, in order, in as few lines as fit ``width``."""
+    def state(poll: Poll) -> str:
+        return f"id {poll.service_request_id}" if poll.service_request_id else (poll.note or "pending")
+
+    lines = [f"Token poll timeline ({len(polls)} poll{'s' if len(polls) != 1 else ''}):"]
+    for number, poll in enumerate(polls):
+        entry = f"{poll.at_s:.1f} s {state(poll)}" + ("," if number < len(polls) - 1 else "")
+        # a line breaks between polls, never inside one
+        if len(lines[-1]) + 1 + len(entry) > width:
+            lines.append("  " + entry)
+        else:
+            lines[-1] += " " + entry
+    return lines
 
 
 PRACTICE = ("Practice run: the embedded simulator stands in for the City's test environment. "
@@ -280,6 +343,11 @@ def _print_end(record: RunRecord, report_dir: Path, console: _Redacted, quiet: b
         say(PRACTICE)
     say(record.pre_approval.sentence())
     say(f"verdict: {record.verdict.upper()}")
+    if record.next_steps:
+        say("")
+        say("Next:")
+        for step in record.next_steps:
+            say(f"  - {step}")
 
 
 def _silent(_line: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -44,7 +45,8 @@ class RunPlugin:
 
     def __init__(self, context: RunContext, quiet: bool = False, order_seed: int | None = None) -> None:
         self.context = context
-        self.quiet = quiet
+        self.quiet = quiet  # no line per check (the console shows progress instead)
+        self.on_check: Callable[[CheckResult], None] | None = None  # hears each decided check
         self.order_seed = order_seed  # shuffle the checks: the kit's proof that none needs another
         self._started: dict[str, float] = {}
         self._exchanges: dict[str, list[int]] = {}
@@ -154,6 +156,8 @@ class RunPlugin:
         if result.outcome is Outcome.WARNING:
             report.outcome = "passed"
         self._print(result)
+        if self.on_check is not None:
+            self.on_check(result)
         return report
 
     def _redact(self, report: pytest.TestReport) -> None:

@@ -17,8 +17,15 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import CustomFailure, Failure, FailureGroup, MalformedJson
-from schemathesis.openapi.checks import ContentDeserializationError
+from schemathesis.core.failures import Failure, FailureGroup, MalformedJson, ServerError
+from schemathesis.openapi.checks import (
+    ContentDeserializationError,
+    JsonSchemaError,
+    MalformedMediaType,
+    MissingContentType,
+    UndefinedContentType,
+    UndefinedStatusCode,
+)
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from conformance import profiles, requirements
@@ -353,8 +360,31 @@ def _post_body(generated: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _describe(judgement: Judgement, failure: Any) -> str:
-    # a check of ours raised a plain AssertionError: schemathesis titles it after the function
-    title = judgement.name if isinstance(failure, CustomFailure) else getattr(failure, "title", "") or judgement.name
+    """A failure in the kit's words: the judgement's name, then what the answer did against what
+    the contract documents. Never the fuzzing library's titles ("Custom check failed: `name`",
+    "Undocumented Content-Type"): a reader of the report does not know its internals."""
+    words = _in_kit_words(failure)
+    return f"{judgement.name}: {words}" if words else judgement.name
+
+
+def _in_kit_words(failure: Any) -> str:
+    if isinstance(failure, UndefinedStatusCode):
+        return (f"status {failure.status_code} is not one the contract documents for this operation "
+                f"(documented: {', '.join(map(str, failure.defined_status_codes))})")
+    if isinstance(failure, UndefinedContentType):
+        return (f"content type {failure.content_type} is not one the contract documents "
+                f"(documented: {', '.join(failure.defined_content_types)})")
+    if isinstance(failure, MissingContentType):
+        return "the answer has no Content-Type header"
+    if isinstance(failure, MalformedMediaType):
+        return f"the Content-Type {failure.actual!r} is not a media type"
+    if isinstance(failure, JsonSchemaError):
+        where = "/".join(str(part) for part in failure.instance_path)
+        return f"the body is off its schema at {where or 'its top level'}: {failure.validation_message}"
+    if isinstance(failure, MalformedJson):
+        return f"the body is not valid JSON: {failure.validation_message}"
+    if isinstance(failure, ServerError):
+        return f"the server answered {failure.status_code}"
+    # the kit's own checks (CustomFailure: the message of their AssertionError) and the rest
     message = (getattr(failure, "message", "") or "").strip()
-    first = " ".join(line.strip() for line in message.splitlines()[:3] if line.strip())
-    return f"{title}: {first}" if first else title
+    return " ".join(line.strip() for line in message.splitlines()[:3] if line.strip())

