@@ -14,7 +14,7 @@ from conformance.simulator.faults import CATALOGUE
 # The one vocabulary of value names: S is always seconds, N a count; no argparse default
 # (TIMEOUT, SIMULATOR_DELAY) and no bare {choice,list}: the help names the choices.
 METAVARS = {"S", "N", "DIR", "FILE", "NAME", "URL", "ID", "CODE", "LAT,LONG", "KEY", "HOST", "PORT",
-            "PROFILE", "DIALECT", "RESOURCE", "FORMATS", "OLD", "NEW", "BUNDLE", "TARGETS.yaml",
+            "PROFILE", "DIALECT", "RESOURCE", "FORMATS", "OLD", "NEW", "BUNDLE", "TARGETS.yaml", "ZONE", "PATH",
             "-- COMMAND [ARGS...]"}
 
 

@@ -145,7 +145,7 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
                        help="every id after --simulator-delay (5 s): faster, and patience is not tested")
     check.add_argument("--port", type=int, default=0, metavar="PORT",
                        help="port to serve the application on (default: any free)")
-    check.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
+    check.add_argument("--host", default="127.0.0.1", metavar="HOST",
                        help="address to serve the application on (default 127.0.0.1, this machine only); another "
                             "address, e.g. this machine's on the local network, lets a phone reach the simulator, "
                             "its fresh test key and the live page, and so does anyone else on that network")
