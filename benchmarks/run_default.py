@@ -1,6 +1,6 @@
 """The default run against its floor: wall, CPU (child processes included) and the ratio.
 
-    python3 benchmarks/run_default.py [--pairs 5] [--breakdown]
+    python3 benchmarks/run_default.py [--pairs 5] [--breakdown] [--compare DIR] [-- RUN FLAGS]
 
 Each pair runs, in a fresh child process each, the default run
 (``python3 -m conformance.cli run -q --report-dir <temp>``) and its floor, alternating which
@@ -11,6 +11,10 @@ The floor is what no run can go below: the command started (``python3 -m conform
 simulator's token delay (``--simulator-delay``, 2 s by default) waited out, in the same child
 process. CPU is user + system of the child and its own children
 (``resource.getrusage(RUSAGE_CHILDREN)`` before and after).
+
+``--compare DIR`` adds a third child to every round: the same run from another checkout of
+the kit (``git worktree add DIR <commit>``), so a change is measured against what it changes
+under the same load; the order within a round rotates.
 
 ``--breakdown`` adds, in this process, the part of a run spent in the OpenAPI-driven checks
 (the sum of the durations of the checks with source "openapi").
@@ -44,12 +48,12 @@ class Cost:
     cpu: float
 
 
-def measured(argv: list[str]) -> Cost:
+def measured(argv: list[str], root: Path = ROOT) -> Cost:
     """One child process's wall time and CPU time, its own children included."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    done = subprocess.run(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          env={**os.environ, "PYTHONPATH": str(root)}, check=False)
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
@@ -58,10 +62,10 @@ def measured(argv: list[str]) -> Cost:
     return Cost(wall, cpu)
 
 
-def run_cost(delay: float, extra: list[str]) -> Cost:
+def run_cost(delay: float, extra: list[str], root: Path = ROOT) -> Cost:
     with tempfile.TemporaryDirectory() as tmp:
         return measured([sys.executable, "-m", "conformance.cli", "run", "-q", "--report-dir", tmp,
-                         "--simulator-delay", str(delay), *extra])
+                         "--simulator-delay", str(delay), *extra], root)
 
 
 def floor_cost(delay: float) -> Cost:
@@ -85,27 +89,29 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--delay", type=float, default=TOKEN_DELAY, help="the simulator's token delay")
     parser.add_argument("--breakdown", action="store_true", help="also time the OpenAPI-driven checks")
+    parser.add_argument("--compare", type=Path, metavar="DIR", help="another checkout's run, in the same rounds")
     parser.add_argument("run_args", nargs="*", help="further flags of the run (after --)")
     args = parser.parse_args()
-    runs, floors = [], []
+    measures = {"default run": lambda: run_cost(args.delay, args.run_args),
+                "floor": lambda: floor_cost(args.delay)}
+    if args.compare:
+        root = args.compare.resolve()
+        measures[f"run of {root.name}"] = lambda: run_cost(args.delay, args.run_args, root)
+    costs: dict[str, list[Cost]] = {name: [] for name in measures}
+    names = list(measures)
     for pair in range(args.pairs):
-        if pair % 2:
-            floors.append(floor_cost(args.delay))
-            runs.append(run_cost(args.delay, args.run_args))
-        else:
-            runs.append(run_cost(args.delay, args.run_args))
-            floors.append(floor_cost(args.delay))
-        print(f"pair {pair + 1}: run {runs[-1].wall:5.2f} s wall {runs[-1].cpu:5.2f} s CPU   "
-              f"floor {floors[-1].wall:5.2f} s wall {floors[-1].cpu:5.2f} s CPU", flush=True)
-    run_wall = statistics.median(c.wall for c in runs)
-    run_cpu = statistics.median(c.cpu for c in runs)
-    floor_wall = statistics.median(c.wall for c in floors)
-    floor_cpu = statistics.median(c.cpu for c in floors)
-    print(f"medians of {args.pairs} pairs (load average {os.getloadavg()[0]:.2f}):")
-    print(f"  default run  {run_wall:5.2f} s wall  {run_cpu:5.2f} s CPU")
-    print(f"  floor        {floor_wall:5.2f} s wall  {floor_cpu:5.2f} s CPU  "
-          f"(--version + {args.delay:g} s token delay)")
-    print(f"  ratio        {run_wall / floor_wall:5.2f}x wall")
+        for name in names[pair % len(names):] + names[:pair % len(names)]:
+            costs[name].append(measures[name]())
+        print(f"round {pair + 1}: " + "   ".join(
+            f"{name} {c[-1].wall:5.2f} s wall {c[-1].cpu:5.2f} s CPU" for name, c in costs.items()), flush=True)
+    print(f"medians of {args.pairs} rounds (load average {os.getloadavg()[0]:.2f}):")
+    floor_wall = statistics.median(c.wall for c in costs["floor"])
+    for name, series in costs.items():
+        wall = statistics.median(c.wall for c in series)
+        cpu = statistics.median(c.cpu for c in series)
+        ratio = "" if name == "floor" else f"  {wall / floor_wall:5.2f}x floor"
+        print(f"  {name:<20} {wall:5.2f} s wall  {cpu:5.2f} s CPU{ratio}")
+    print(f"  (floor: --version + {args.delay:g} s token delay, in one child process)")
     if args.breakdown:
         breakdown(args.pairs)
 
