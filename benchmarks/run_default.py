@@ -1,49 +1,119 @@
-"""Wall time of a default run against the embedded simulator, and of its fuzzing part.
+"""The default run against its floor: wall, CPU (child processes included) and the ratio.
 
-    python benchmarks/run_default.py [--repeat N]
+    python3 benchmarks/run_default.py [--pairs 5] [--breakdown] [--compare DIR] [-- RUN FLAGS]
 
-The fuzzing part is the sum of the durations of the checks with source "openapi"; the run
-without fuzzing is the same run with ``fuzz_examples=0``.
+Each pair runs, in a fresh child process each, the default run
+(``python3 -m conformance.cli run -q --report-dir <temp>``) and its floor, alternating which
+goes first so that a change in the machine's load falls on both alike; medians of the pairs.
+
+The floor is what no run can go below: the command started (``python3 -m conformance.cli
+--version``: the interpreter, the kit's package and its command line parser) and then the
+simulator's token delay (``--simulator-delay``, 2 s by default) waited out, in the same child
+process. CPU is user + system of the child and its own children
+(``resource.getrusage(RUSAGE_CHILDREN)`` before and after).
+
+``--compare DIR`` adds a third child to every round: the same run from another checkout of
+the kit (``git worktree add DIR <commit>``), so a change is measured against what it changes
+under the same load; the order within a round rotates.
+
+``--breakdown`` adds, in this process, the part of a run spent in the OpenAPI-driven checks
+(the sum of the durations of the checks with source "openapi").
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN_DELAY = 2.0  # the run's default --simulator-delay (conformance/settings.py)
 
-from conformance.run.engine import embedded, execute  # noqa: E402
-from conformance.target import Target  # noqa: E402
+FLOOR = ("import sys, time\n"
+         "from conformance.cli import main\n"
+         "main(['--version'])\n"
+         "time.sleep(float(sys.argv[1]))\n")
 
 
-def one_run(fuzz_examples: int | None) -> tuple[float, float]:
-    target = Target(base_url="", timeout=5.0, poll_timeout=10.0, simulator=True,
-                    fuzz_examples=fuzz_examples)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, embedded(target, 0.3) as live:
-        result = execute(live, report_dir=Path(tmp), quiet=True, say=lambda _line: None)
-    wall = time.perf_counter() - start
-    fuzzing = sum(r.duration_s for r in result.results if r.source == "openapi")
-    return wall, fuzzing
+@dataclass(slots=True, frozen=True)
+class Cost:
+    wall: float
+    cpu: float
+
+
+def measured(argv: list[str], root: Path = ROOT) -> Cost:
+    """One child process's wall time and CPU time, its own children included."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    done = subprocess.run(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        sys.exit(f"{' '.join(argv)} ended with {done.returncode}:\n{done.stdout.decode(errors='replace')}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Cost(wall, cpu)
+
+
+def run_cost(delay: float, extra: list[str], root: Path = ROOT) -> Cost:
+    with tempfile.TemporaryDirectory() as tmp:
+        return measured([sys.executable, "-m", "conformance.cli", "run", "-q", "--report-dir", tmp,
+                         "--simulator-delay", str(delay), *extra], root)
+
+
+def floor_cost(delay: float) -> Cost:
+    return measured([sys.executable, "-c", FLOOR, str(delay)])
+
+
+def breakdown(repeat: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from conformance.run.engine import run_simulator
+
+    fuzzing = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            result = run_simulator(report_dir=Path(tmp), delay=TOKEN_DELAY)
+        fuzzing.append(sum(r.duration_s for r in result.results if r.source == "openapi"))
+    print(f"OpenAPI-driven checks: median {statistics.median(fuzzing):.2f} s of a run ({repeat} runs)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--delay", type=float, default=TOKEN_DELAY, help="the simulator's token delay")
+    parser.add_argument("--breakdown", action="store_true", help="also time the OpenAPI-driven checks")
+    parser.add_argument("--compare", type=Path, metavar="DIR", help="another checkout's run, in the same rounds")
+    parser.add_argument("run_args", nargs="*", help="further flags of the run (after --)")
     args = parser.parse_args()
-    for name, examples in (("default run", None), ("without fuzzing", 0)):
-        walls, fuzz = [], []
-        for _ in range(args.repeat):
-            wall, part = one_run(examples)
-            walls.append(wall)
-            fuzz.append(part)
-        print(f"{name:<16} wall mean {statistics.mean(walls):6.2f} s  min {min(walls):6.2f} s   "
-              f"fuzzing mean {statistics.mean(fuzz):5.2f} s  min {min(fuzz):5.2f} s")
+    measures = {"default run": lambda: run_cost(args.delay, args.run_args),
+                "floor": lambda: floor_cost(args.delay)}
+    if args.compare:
+        root = args.compare.resolve()
+        measures[f"run of {root.name}"] = lambda: run_cost(args.delay, args.run_args, root)
+    costs: dict[str, list[Cost]] = {name: [] for name in measures}
+    names = list(measures)
+    for pair in range(args.pairs):
+        for name in names[pair % len(names):] + names[:pair % len(names)]:
+            costs[name].append(measures[name]())
+        print(f"round {pair + 1}: " + "   ".join(
+            f"{name} {c[-1].wall:5.2f} s wall {c[-1].cpu:5.2f} s CPU" for name, c in costs.items()), flush=True)
+    print(f"medians of {args.pairs} rounds (load average {os.getloadavg()[0]:.2f}):")
+    floor_wall = statistics.median(c.wall for c in costs["floor"])
+    for name, series in costs.items():
+        wall = statistics.median(c.wall for c in series)
+        cpu = statistics.median(c.cpu for c in series)
+        ratio = "" if name == "floor" else f"  {wall / floor_wall:5.2f}x floor"
+        print(f"  {name:<20} {wall:5.2f} s wall  {cpu:5.2f} s CPU{ratio}")
+    print(f"  (floor: --version + {args.delay:g} s token delay, in one child process)")
+    if args.breakdown:
+        breakdown(args.pairs)
 
 
 if __name__ == "__main__":

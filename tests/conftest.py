@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conformance.run.engine import RunResult, run_simulator
 from conformance.simulator import RunningSimulator, start
 from conformance.transport import Transport
 
@@ -24,3 +25,43 @@ def transport(simulator: RunningSimulator) -> Iterator[Transport]:
     client = Transport(simulator.base_url, simulator.api_key, timeout=10)
     yield client
     client.close()
+
+
+# Whole runs that several test files ask for, each run once per session. Their report
+# directories are read, never changed: copy one to edit it.
+SHARED_RUNS = ("clean_run", "app_run", "parity_drift_run")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests sharing a run go to the same xdist worker (``--dist loadgroup``), so the run
+    happens once in the suite, not once per worker: every test asking a shared run of this
+    file, and the tests of a module that ask one of its module-scoped fixtures."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & set(SHARED_RUNS):
+            item.add_marker(pytest.mark.xdist_group("shared-runs"))
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs if info is not None else {}
+        if any(defs and defs[-1].scope == "module" for name, defs in definitions.items() if name in names):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else item.nodeid))
+
+
+@pytest.fixture(scope="session")
+def clean_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """The default run against a clean embedded simulator (token delay 0.3 s)."""
+    return run_simulator(report_dir=tmp_path_factory.mktemp("clean"))
+
+
+@pytest.fixture(scope="session")
+def app_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """The default run for a named application, against a clean embedded simulator."""
+    return run_simulator(report_dir=tmp_path_factory.mktemp("app"), app_name="Pothole Pal")
+
+
+@pytest.fixture(scope="session")
+def parity_drift_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """The same run against a simulator whose XML drifts from its JSON: checks fail."""
+    return run_simulator(("xml-parity-drift",), report_dir=tmp_path_factory.mktemp("parity"),
+                         app_name="Pothole Pal")

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run_simulator(report_dir=tmp_path_factory.mktemp("clean"))
+def clean(clean_run: RunResult) -> RunResult:
+    return clean_run
 
 
 @pytest.fixture(scope="module")

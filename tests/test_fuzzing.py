@@ -12,7 +12,7 @@ import schemathesis
 
 from conformance import profiles
 from conformance.run import fuzzing
-from conformance.run.engine import embedded, execute, run_simulator
+from conformance.run.engine import RunResult, embedded, execute, run_simulator
 from conformance.run.fuzzing import wiring
 from conformance.run.write_flow import fill_attributes
 from conformance.simulator import start
@@ -126,8 +126,8 @@ def test_key_probe_failure_has_a_curl_reproduction_without_the_key(simulator) ->
 
 
 @pytest.mark.integration
-def test_clean_simulator_passes_every_openapi_check(tmp_path: Path) -> None:
-    result = run_simulator(report_dir=tmp_path)
+def test_clean_simulator_passes_every_openapi_check(clean_run: RunResult) -> None:
+    result = clean_run
     openapi = [r for r in result.results if r.source == "openapi"]
     assert len(openapi) == 2 * len(fuzzing.OPERATIONS)
     assert {r.outcome for r in openapi} == {"passed"}, [r.message for r in openapi if r.outcome != "passed"]

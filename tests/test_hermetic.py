@@ -23,8 +23,8 @@ PLUGIN_SOURCE = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory):
-    return run_simulator(report_dir=tmp_path_factory.mktemp("baseline"))
+def baseline(clean_run):
+    return clean_run
 
 
 @pytest.fixture()

@@ -11,14 +11,14 @@ import pytest
 
 from conformance import cli
 from conformance.contract import contract_hashes
-from conformance.run.engine import RunResult, run_simulator
+from conformance.run.engine import RunResult
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run_simulator(report_dir=tmp_path_factory.mktemp("bundle"))
+def run(clean_run: RunResult) -> RunResult:
+    return clean_run
 
 
 @pytest.fixture

@@ -12,20 +12,20 @@ import pytest
 from conformance.checklist import TARGET_CONDITIONS
 from conformance.report import summary
 from conformance.report.html import anchor
-from conformance.run.engine import RunResult, run_simulator
+from conformance.run.engine import RunResult
 from conformance.target import KeySource
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run_simulator(report_dir=tmp_path_factory.mktemp("clean"), app_name="Pothole Pal")
+def clean(app_run: RunResult) -> RunResult:
+    return app_run
 
 
 @pytest.fixture(scope="module")
-def failing(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run_simulator(("xml-parity-drift",), report_dir=tmp_path_factory.mktemp("parity"))
+def failing(parity_drift_run: RunResult) -> RunResult:
+    return parity_drift_run
 
 
 class _Static(HTMLParser):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.run.engine import RunResult, run_simulator
+from conformance.run.engine import RunResult
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,13 +36,13 @@ def _print(report: Path, tmp_path: Path) -> tuple[str, int]:
 
 
 @pytest.fixture(scope="module")
-def passing(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run_simulator(report_dir=tmp_path_factory.mktemp("pass"), app_name="Pothole Pal")
+def passing(app_run: RunResult) -> RunResult:
+    return app_run
 
 
 @pytest.fixture(scope="module")
-def failing(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run_simulator(("xml-parity-drift",), report_dir=tmp_path_factory.mktemp("fail"), app_name="Pothole Pal")
+def failing(parity_drift_run: RunResult) -> RunResult:
+    return parity_drift_run
 
 
 @needs_browser

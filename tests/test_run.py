@@ -13,11 +13,6 @@ from conformance.run.engine import run_simulator
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def clean_run(tmp_path_factory):
-    return run_simulator(report_dir=tmp_path_factory.mktemp("clean"))
-
-
 def test_clean_simulator_passes(clean_run):
     failed = [f"{r.id}: {r.message}" for r in clean_run.results if r.outcome in ("failed", "error", "warning")]
     assert failed == []

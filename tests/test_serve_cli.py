@@ -39,6 +39,13 @@ def test_negative_delay_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
     assert "--delay" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("latency", ["-1", "nan", "inf"])
+def test_a_latency_that_is_no_number_of_seconds_is_a_usage_error(
+        latency: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "0", "--latency", latency]) == 2
+    assert "--latency must be a number of seconds" in capsys.readouterr().err
+
+
 def _serve(*extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.Popen(

@@ -66,6 +66,28 @@ def test_start_gives_urls_key_and_stops() -> None:
         Transport(sim.base_url, timeout=2).get("services.json")
 
 
+def test_latency_is_added_to_every_answer() -> None:
+    def fastest_answer_s(latency: float) -> float:
+        with start(delay=0.1, latency=latency) as sim:
+            client = Transport(sim.base_url)
+            client.get("services.json")  # the connection, once
+            times = []
+            for _ in range(2):
+                began = time.monotonic()
+                assert client.get("services.json").status == 200
+                times.append(time.monotonic() - began)
+            return min(times)
+
+    assert fastest_answer_s(0.2) >= 0.2
+    assert fastest_answer_s(0.0) < 0.2
+
+
+def test_start_refuses_a_negative_latency() -> None:
+    for latency in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match="latency"):
+            start(latency=latency)
+
+
 def test_start_refuses_unknown_fault() -> None:
     with pytest.raises(ValueError, match="no-such-fault"):
         start(faults=["no-such-fault"])

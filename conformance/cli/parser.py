@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8311, metavar="PORT", help="port (default 8311; 0 = any)")
     serve.add_argument("--delay", type=float, default=5.0, metavar="S",
                        help="seconds before a new request gets its id (default 5)")
+    serve.add_argument("--latency", type=float, default=0.0, metavar="S",
+                       help="seconds added to every answer, as a remote City's round trip (default 0)")
     serve.add_argument("--fault", action="append", default=[], metavar="NAME",
                        help="switch on a named fault (repeatable); see --list-faults")
     serve.add_argument("--db", metavar="FILE", help="keep the simulated city in this SQLite file")

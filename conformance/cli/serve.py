@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
@@ -28,6 +29,8 @@ def main(args: argparse.Namespace) -> int:
     active = fault_catalogue.check(args.fault or ())
     if args.delay is None or args.delay < 0:
         raise UsageError("--delay must be a number of seconds, 0 or more")
+    if not math.isfinite(args.latency) or args.latency < 0:
+        raise UsageError("--latency must be a number of seconds, 0 or more")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
 
@@ -43,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
         try:
             sim = start(delay=args.delay, faults=sorted(active), db=args.db, host=args.host,
                         port=args.port, seed=args.seed, log=True,
-                        dialect=getattr(args, "dialect", "chicago"))
+                        dialect=getattr(args, "dialect", "chicago"), latency=args.latency)
         except OSError as exc:
             raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}") \
                 from None
@@ -53,7 +56,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"Base URL: {sim.base_url}")
             print(f"API key: {sim.api_key}")
             print(f"Discovery: {sim.root_url}/discovery.json   Keys: {sim.base_url}/apps/new")
-            print(f"Token delay: {sim.delay:g} s   Faults: {', '.join(sorted(active)) or 'none'}"
+            latency = f"   Latency: {sim.latency:g} s" if sim.latency else ""
+            print(f"Token delay: {sim.delay:g} s{latency}   Faults: {', '.join(sorted(active)) or 'none'}"
                   f"   Store: {args.db or 'in memory'}")
             if not is_loopback(args.host):
                 print(f"warning: listening on {args.host}, not only on loopback", file=sys.stderr)

@@ -54,6 +54,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.log_error("simulator error on %s %s: %r", self.command, self.path, exc)
             answer = Reply(500, [("Content-Type", "application/json; charset=utf-8")],
                             b'[{"code":500,"description":"Internal simulator error"}]')
+        if self.server.latency > 0:  # a remote City's round trip; a stop ends the wait
+            self.server.app.stopping.wait(self.server.latency)
         self._send(answer, self.command == "HEAD")
 
     def _send(self, answer: Reply, head_only: bool) -> None:
@@ -97,9 +99,10 @@ class _Server(ThreadingHTTPServer):
     # and each connection dropped from it waits a whole SYN retry (1 s) on the client's side
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: App, log: bool) -> None:
+    def __init__(self, address: tuple[str, int], app: App, log: bool, latency: float = 0.0) -> None:
         self.app = app
         self.log = log
+        self.latency = latency  # seconds added before every answer
         self._open: set[socket.socket] = set()  # connections a handler thread still serves
         self._open_changed = threading.Condition()
         super().__init__(address, _Handler)
@@ -147,6 +150,7 @@ class RunningSimulator:
     host: str
     port: int
     delay: float
+    latency: float
     app: App
     store: Store
     _server: _Server = field(repr=False)
@@ -173,17 +177,19 @@ class RunningSimulator:
 
 def start(delay: float = 2.0, faults: Iterable[str] = (), db: str | None = None,
           host: str = "127.0.0.1", port: int = 0, seed: int = 311,
-          log: bool = False, dialect: str | Dialect = "chicago") -> RunningSimulator:
-    """Start the simulated Chicago test environment (or another ``dialect`` of GeoReport v2);
-    ValueError for an unknown fault or dialect name."""
+          log: bool = False, dialect: str | Dialect = "chicago", latency: float = 0.0) -> RunningSimulator:
+    """Start the simulated Chicago test environment (or another ``dialect`` of GeoReport v2),
+    ``latency`` seconds added to every answer; ValueError for an unknown fault or dialect name."""
     active = fault_catalogue.check(faults)
     spoken = dialects.get(dialect)
     if delay < 0:
         raise ValueError("delay must not be negative")
+    if not latency >= 0:  # NaN included
+        raise ValueError("latency must not be negative")
     store = Store(db, seed=seed)
     app = App(store, active, delay, default_host=host, dialect=spoken)
     try:
-        server = (_Server6 if ":" in host else _Server)((host, port), app, log)
+        server = (_Server6 if ":" in host else _Server)((host, port), app, log, latency)
     except OSError:
         store.close()
         raise
@@ -197,4 +203,4 @@ def start(delay: float = 2.0, faults: Iterable[str] = (), db: str | None = None,
     return RunningSimulator(
         base_url=f"http://{url_host}:{bound_port}{BASE}", root_url=root,
         api_key=store.default_key, faults=active, host=str(bound_host), port=int(bound_port),
-        delay=delay, app=app, store=store, _server=server, _thread=thread)
+        delay=delay, latency=latency, app=app, store=store, _server=server, _thread=thread)
