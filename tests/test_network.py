@@ -211,6 +211,21 @@ def test_the_fuzzing_session_follows_nothing(elsewhere):
     assert heard_there.requests == [] and len(heard_here.requests) == 2
 
 
+def test_check_apps_proxy_follows_nothing_to_another_origin(elsewhere):
+    from conformance.appcheck.proxy import ProxyServer
+
+    there, heard_there = elsewhere
+    with serving("127.0.0.1", _redirecting_everything(there)) as (here, heard_here):
+        proxy = ProxyServer(here + "/open311/v2", "k3y")
+        try:
+            posted = proxy.forward("POST", "/open311/v2/requests.json", {}, b"service_code=x&api_key=k3y")
+            got = proxy.forward("GET", "/open311/v2/services.json", {}, b"")
+        finally:
+            proxy.stop()
+    assert (posted[0], got[0]) == (307, 307)
+    assert heard_there.requests == [] and len(heard_here.requests) == 2
+
+
 # -- a whole run --------------------------------------------------------------------------------
 @pytest.mark.integration
 def test_a_run_sends_nothing_to_the_other_origin(elsewhere, tmp_path):
