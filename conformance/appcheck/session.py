@@ -246,13 +246,8 @@ def _print_end(record: RunRecord, report_dir: Path, say: Callable[[str], None]) 
              f"{result.message}")
     say("")
     say("Application checklist")
-    warned = {r.id: r for r in record.results if r.outcome == "warning"}
     for item in record.checklist:
-        under = [warned[c] for c in item.checks if c in warned]
-        # a warning under a met condition is said with it: "met" alone would contradict it
-        state = f"{item.state}, with warnings ({', '.join('/'.join(r.requirement_ids) for r in under)})" \
-            if under and item.state == "met" else str(item.state)
-        say(f"  [{item.mark}] {item.title}: {state}")
+        say(f"  [{item.mark}] {item.title}: {item.said}" + (f" ({item.reason})" if item.reason else ""))
     for error in record.kit_errors:
         say(f"kit error: {error}")
     say(" ".join(f"{n} {o}" for o, n in record.counts.items()))
