@@ -182,8 +182,23 @@ def _facts(record: RunRecord) -> list[tuple[str, str]]:
                  f"{fuzz['examples_per_operation']} examples per operation; reproduce with --seed {fuzz['seed']})")
     facts.append(("Requests", sent))
     if record.application:
-        facts += [(f"Application {k}", str(v)) for k, v in record.application.items() if k != "tail"]
+        # the output tails are lists of lines: APP-EXIT quotes the stderr's when it matters, and
+        # summary.json keeps both whole
+        facts += [_application_fact(k, v) for k, v in record.application.items() if k not in ("tail", "stderr_tail")]
     return facts
+
+
+def _application_fact(key: str, value: object) -> tuple[str, str]:
+    """One fact of the application's run in words: ``stopped_by_wait False`` is "stopped by wait: no"."""
+    name = key.removesuffix("_s")
+    label = f"Application {name.replace('_', ' ')}"
+    if value is None:
+        return label, "none"
+    if isinstance(value, bool):
+        return label, "yes" if value else "no"
+    if name != key and isinstance(value, int | float):
+        return label, f"{value:g} s"
+    return label, str(value)
 
 
 # --- exchanges.html -------------------------------------------------------------------------
