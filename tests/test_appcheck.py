@@ -707,6 +707,13 @@ def test_a_refused_post_shows_the_servers_text_in_report_html():
                                 response=body.decode()).seen
     record = graded(only_refused, command=True, exit_code=0, finished=True)
     assert text in first_screen(record)  # the failed write, with the server's reason, up front
+    # a server that echoes what it was sent: its text is quoted with the key redacted
+    echoed = json.dumps([{"code": 400, "description": f"bad request: api_key={KEY}"}])
+    for seen in (Script().add(0, "POST", "/open311/v2/requests.json", 400, body=post_body(), response=echoed).seen,
+                 good_flow(Script().add(0, "POST", "/open311/v2/requests.json", 400, body=post_body(),
+                                        response=echoed), start=1.0).seen):
+        said = message_of(seen, "APP-WRITE", command=True, exit_code=0, finished=True)
+        assert "bad request: api_key=[REDACTED]" in said and KEY not in said
 
 
 # the four dates an app sends: a window in a list, a change date when reading one request back, and

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conformance.appcheck import flows
 from conformance.appcheck.leaks import Leak, Needle
-from conformance.appcheck.recording import Kind, Seen
+from conformance.appcheck.recording import Kind, Seen, redactor
 from conformance.appcheck.registry import (
     Facts,
     Output,
@@ -120,7 +120,7 @@ def _post_problems(post: Seen, facts: Facts) -> list[str]:
     if missing:
         problems.append(f"required attribute{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}")
     if not post.accepted:
-        said = flows.error_text(post)
+        said = _server_text(post, facts)
         problems.append(f"answered {post.status}" + (f": {said!r}" if said else ""))
     return problems
 
@@ -146,7 +146,7 @@ def write_accepted(rec: Recording, facts: Facts) -> Ruling:
     written = [p for p in good if flows.answered_handle(p)]
     # what the server said of a refused POST is the application's first clue, even when a later one worked
     refused = [p for p in posts if p.seq < (written or good or posts)[0].seq and not p.accepted]
-    before = f"; before it, {_refusals(refused)}" if refused else ""
+    before = f"; before it, {_refusals(refused, facts)}" if refused else ""
     if written:
         return met(f"POST #{written[0].seq} accepted ({written[0].form.get('service_code')}), "
                    f"answered with a token or a service_request_id{before}", _seqs(refused + written))
@@ -159,8 +159,13 @@ def write_accepted(rec: Recording, facts: Facts) -> Ruling:
                    _seqs(posts))
 
 
-def _refusals(refused: list[Seen]) -> str:
-    said = [f"#{p.seq} was answered {p.status}" + (f": {text!r}" if (text := flows.error_text(p)) else "")
+def _server_text(post: Seen, facts: Facts) -> str:
+    """The server's reason for refusing ``post``, the key redacted: a server may echo what it was sent."""
+    return redactor(facts.api_key)(flows.error_text(post))
+
+
+def _refusals(refused: list[Seen], facts: Facts) -> str:
+    said = [f"#{p.seq} was answered {p.status}" + (f": {text!r}" if (text := _server_text(p, facts)) else "")
             for p in refused[:3]]
     return ", ".join(said) + (f" and {len(refused) - 3} more refused" if len(refused) > 3 else "")
 
