@@ -251,7 +251,7 @@ def _print_end(record: RunRecord, report_dir: Path, say: Callable[[str], None]) 
     say("")
     say("Application checklist")
     for item in record.checklist:
-        say(f"  [{item.mark}] {item.title}: {item.said}" + (f" — {item.reason}" if item.reason else ""))
+        say(f"  [{item.mark}] {item.title}: {item.said}" + (f": {item.reason}" if item.reason else ""))
     for error in record.kit_errors:
         say(f"kit error: {error}")
     say(" ".join(f"{n} {o}" for o, n in record.counts.items()))
