@@ -8,12 +8,13 @@ the registry names the condition it supports (its ``checklist`` key).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from conformance import requirements
 from conformance.outcomes import CheckResult, Level, Outcome
+from conformance.requirements import Requirement
 from conformance.target import KeySource
 
 
@@ -65,35 +66,54 @@ class ChecklistItem:
     title: str
     state: State
     checks: tuple[str, ...] = ()
+    # the requirements warned under it: a met condition beside a warning is never said as a plain "met"
+    warnings: tuple[str, ...] = ()
+    reason: str = ""  # not met: the first line of the failed check that explains it first
 
     @property
     def mark(self) -> str:
         return self.state.mark
 
+    @property
+    def said(self) -> str:
+        """The state as every artifact says it (console, report.html, summary.json)."""
+        return f"{self.state}, with warnings ({', '.join(self.warnings)})" if self.warnings else str(self.state)
+
     def as_dict(self) -> dict[str, object]:
-        return {"key": self.key, "title": self.title, "state": str(self.state), "checks": list(self.checks)}
+        return {"key": self.key, "title": self.title, "state": str(self.state), "said": self.said,
+                "warnings": list(self.warnings), "reason": self.reason, "checks": list(self.checks)}
 
 
-def _bearing(result: CheckResult) -> list[str]:
-    return result.broken if result.outcome in (Outcome.FAILED, Outcome.WARNING) and result.broken \
+def _bearing(result: CheckResult, condition: str, registry: Mapping[str, Requirement]) -> list[str]:
+    """The requirements of ``condition`` a result bears on: a failed or warned check through what it
+    broke, not everything it judges."""
+    ids = result.broken if result.outcome in (Outcome.FAILED, Outcome.WARNING) and result.broken \
         else result.requirement_ids
+    return [i for i in ids if i in registry and registry[i].checklist == condition]
 
 
 def checklist(results: Iterable[CheckResult], conditions: tuple[Condition, ...] = TARGET_CONDITIONS,
               key_source: KeySource | None = None) -> tuple[ChecklistItem, ...]:
     registry = requirements.load()
+    # the registry lists what a condition is about first (APP-WRITE before APP-EXIT): its order
+    # picks the failure that explains a condition, whatever order the checks ran in
+    rank = {rid: n for n, rid in enumerate(registry)}
     results = list(results)
     items = []
     for condition in conditions:
-        # a failed check bears on a condition through what it broke, not everything it judges
-        related = [r for r in results
-                   if any(registry[i].checklist == condition.key for i in _bearing(r) if i in registry)]
-        if any(r.outcome is Outcome.FAILED for r in related):
+        bearing = {r.id: ids for r in results if (ids := _bearing(r, condition.key, registry))}
+        related = [r for r in results if r.id in bearing]
+        failed = sorted((r for r in related if r.outcome is Outcome.FAILED),
+                        key=lambda r: min(rank[i] for i in bearing[r.id]))
+        if failed:
             state = State.NOT_MET
         elif any(r.outcome is Outcome.PASSED for r in related) and not any(
                 r.outcome.undecided and r.level is Level.MUST for r in related):
             state = State.MET
         else:
             state = State.NOT_SHOWN
-        items.append(ChecklistItem(condition.key, condition.title_for(key_source), state, tuple(r.id for r in related)))
+        warned = dict.fromkeys(i for r in related if r.outcome is Outcome.WARNING for i in bearing[r.id])
+        reason = failed[0].message.splitlines()[0] if failed and failed[0].message else ""
+        items.append(ChecklistItem(condition.key, condition.title_for(key_source), state, tuple(r.id for r in related),
+                                   tuple(warned), reason))
     return tuple(items)

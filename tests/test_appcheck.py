@@ -3,20 +3,28 @@ usage errors: the fast tier. Flawed applications graded end to end are in test_a
 
 from __future__ import annotations
 
+import html as htmlib
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from conformance import cli, requirements, wire
-from conformance.appcheck import judges, registry
-from conformance.appcheck.conditions import CONDITIONS
+from conformance.appcheck import judges, registry, session
+from conformance.appcheck.bundle import to_record
+from conformance.appcheck.conditions import CONDITIONS, app_checklist
+from conformance.appcheck.grading import AppGrading
 from conformance.appcheck.judges import Facts
-from conformance.appcheck.launcher import expand
+from conformance.appcheck.launcher import AppRun, expand
 from conformance.appcheck.recording import Kind, Recorder, Seen, redactor, route, to_exchanges
+from conformance.checklist import ChecklistItem
 from conformance.outcomes import verdict
+from conformance.record import RunRecord
+from conformance.report import html, summary
 from conformance.simulator import data
 from conformance.simulator.app import App
 from conformance.simulator.store import Store
@@ -425,8 +433,8 @@ def test_an_application_that_ended_without_a_post_fails_the_write():
     reads = [s for s in good_flow().seen if s.kind in (Kind.SERVICES, Kind.DEFINITION, Kind.LIST)]
     assert outcomes_of(reads, command=True, exit_code=0, finished=True)["APP-WRITE"] == "failed"
     assert "ended without writing" in message_of(reads, "APP-WRITE", command=True, exit_code=0, finished=True)
-    assert "exited (status 1) before writing" in message_of([], "APP-WRITE", command=True, exit_code=1,
-                                                            finished=True)
+    assert message_of([], "APP-WRITE", command=True, exit_code=1, finished=True).startswith(
+        "the application exited before writing (status 1")
     # still running (a developer's test) or stopped by --wait: it may yet have written
     assert outcomes_of(reads)["APP-WRITE"] == "inconclusive"
     assert outcomes_of(reads, command=True, stopped_by_wait=True)["APP-WRITE"] == "inconclusive"
@@ -590,3 +598,197 @@ def test_a_page_beside_the_api_is_answered_but_never_recorded(grading_app):
 
 def test_app_exit_is_judged_first():
     assert next(iter(registry.CHECKS.values())).requirement_ids == ("APP-EXIT",)
+
+
+# -- what every artifact says: the record a grading ends in -----------------------------------------
+def graded(seen: list[Seen], *, app: AppRun | None = None, **fact_changes: object) -> RunRecord:
+    """The record check-app writes its bundle from, for a hand-made recording."""
+    results = tuple(judges.judge_all(seen, facts(**fact_changes)))
+    grading = AppGrading(
+        app_name="Pothole Pal", mode="simulator", base_url="http://127.0.0.1:8311/open311/v2", upstream=None,
+        formats=("json",), key_fingerprint="sha256:0123456789ab", started="2026-11-29T00:00:00.000Z",
+        finished="2026-11-29T00:00:09.000Z", app=app, results=results,
+        exchanges=tuple(to_exchanges(seen, "http://127.0.0.1:8311/open311/v2", redactor(KEY))),
+        checklist=app_checklist(results))
+    return to_record(grading, "20261129T000000Z-abcdef")
+
+
+def first_screen(record: RunRecord) -> str:
+    """report.html's verdict section as its reader sees it: text, entities decoded."""
+    page = html.report_page(record)
+    return htmlib.unescape(page[page.index('<section id="verdict"'):page.index('<section id="results">')])
+
+
+def console(record: RunRecord) -> list[str]:
+    said: list[str] = []
+    session._print_end(record, Path("report"), said.append)
+    return said
+
+
+def condition(record: RunRecord, key: str) -> ChecklistItem:
+    return next(item for item in record.checklist if item.key == key)
+
+
+def test_a_met_condition_with_a_warning_is_said_so_by_every_artifact():
+    seen = _replace(good_flow(), 0, target=f"/open311/v2/services.json?api_key={KEY}")
+    record = graded(seen)
+    item = condition(record, "app-key")
+    assert (item.state, item.warnings) == ("met", ("APP-KEY-NOT-IN-GET",))
+    said = "met, with warnings (APP-KEY-NOT-IN-GET)"
+    assert item.said == said
+    [written] = [c for c in summary.build(record, files=[])["checklist"] if c["key"] == "app-key"]
+    assert (written["state"], written["said"], written["warnings"]) == ("met", said, ["APP-KEY-NOT-IN-GET"])
+    assert summary.problems(summary.build(record, files=[])) == []
+    screen = first_screen(record)
+    assert said in screen
+    assert any(line.startswith("  [x] The application sends the test key") and line.endswith(f": {said}")
+               for line in console(record))
+    # the warning itself, its message whole, on the first screen: a grading's warnings are few
+    warnings = screen.split('id="warnings"')[1].split("</ol>")[0]
+    assert "APP-KEY-NOT-IN-GET" in warnings and "carry api_key in the URL" in warnings
+    # a condition without a warning stays a plain met
+    assert condition(record, "app-pending").said == "met"
+
+
+STDERR = tuple(f"  File \"app.py\", line {i}, in step{i}" for i in range(19)) + (
+    "RuntimeError: cannot build the request body: no service chosen",)
+
+
+def test_an_app_that_exited_before_writing_explains_itself_on_the_first_screen():
+    run = AppRun("./app", 1, STDERR, 0.4, False, STDERR)
+    record = graded([], app=run, command=True, exit_code=1, finished=True, stderr_tail=STDERR)
+    failed = [r for r in record.results if r.outcome == "failed"]
+    assert failed[0].requirement_ids == ["APP-EXIT"]  # first: it explains everything after it
+    screen = first_screen(record)
+    quoted = screen.split('id="failed"')[1].split("</li>")[0]
+    assert "the application exited with status 1" in quoted
+    assert all(line in quoted for line in STDERR)  # all 20 lines, none cut
+    write = condition(record, "app-write")
+    assert write.state == "not met" and write.reason.startswith("the application exited before writing")
+    assert write.reason in screen
+    assert any("writes a service request" in line and "the application exited before writing" in line
+               for line in console(record))
+    [written] = [c for c in summary.build(record, files=[])["checklist"] if c["key"] == "app-write"]
+    assert written["reason"] == write.reason
+
+
+def test_an_app_that_exited_0_without_posting_ended_without_writing():
+    reads = [s for s in good_flow().seen if s.kind in (Kind.SERVICES, Kind.DEFINITION, Kind.LIST)]
+    record = graded(reads, app=AppRun("./app", 0, (), 0.4, False), command=True, exit_code=0, finished=True)
+    write = condition(record, "app-write")
+    assert write.state == "not met" and write.reason.startswith("the application ended without writing")
+    assert write.reason in first_screen(record)
+
+
+def _refusal(attribute: str, value: str) -> tuple[int, bytes, str]:
+    """What the grading simulator answers a POST with a bad attribute: status, body, its text."""
+    store = Store()
+    try:
+        app = App(store, delay=0.0, grading=True)
+        body = post_body(store.default_key) + f"&attribute%5B{attribute}%5D={value}"
+        refused = app.handle("POST", "/open311/v2/requests.json", {}, body.encode())
+    finally:
+        store.close()
+    text = json.loads(refused.body)[0]["description"]
+    return refused.status, refused.body, text
+
+
+def test_a_refused_post_shows_the_servers_text_in_report_html():
+    status, body, text = _refusal("WHATTYP1", "NOT-A-KEY")
+    assert status == 400 and "WHATTYP1" in text
+    refused_then_written = Script().add(0, "POST", "/open311/v2/requests.json", status, body=post_body(),
+                                        response=body.decode())
+    record = graded(good_flow(refused_then_written, start=1.0).seen)
+    write = next(r for r in record.results if r.requirement_ids == ["APP-WRITE"])
+    assert write.outcome == "passed" and f"#1 was answered 400: {text!r}" in write.message
+    assert 1 in write.exchanges
+    assert text in htmlib.unescape(html.report_page(record))
+    only_refused = Script().add(0, "POST", "/open311/v2/requests.json", status, body=post_body(),
+                                response=body.decode()).seen
+    record = graded(only_refused, command=True, exit_code=0, finished=True)
+    assert text in first_screen(record)  # the failed write, with the server's reason, up front
+    # a server that echoes what it was sent: its text is quoted with the key redacted
+    echoed = json.dumps([{"code": 400, "description": f"bad request: api_key={KEY}"}])
+    for seen in (Script().add(0, "POST", "/open311/v2/requests.json", 400, body=post_body(), response=echoed).seen,
+                 good_flow(Script().add(0, "POST", "/open311/v2/requests.json", 400, body=post_body(),
+                                        response=echoed), start=1.0).seen):
+        said = message_of(seen, "APP-WRITE", command=True, exit_code=0, finished=True)
+        assert "bad request: api_key=[REDACTED]" in said and KEY not in said
+
+
+# the four dates an app sends: a window in a list, a change date when reading one request back, and
+# a date in a field the kit does not know as one; each is judged, wherever it is sent
+DATES = [("start_date", "2026-11-01T00:00:00Z"), ("end_date", "2026-11-02T00:00:00Z"),
+         ("updated_after", "2026-11-01T06:00:00-06:00"), ("attribute[SEENAT]", "2026-11-01T12:00:00+00:00")]
+CARRIED_BY = [9, 9, 10, 11]  # the exchange each date is in
+
+
+def _dated(naive: int | None = None) -> list[Seen]:
+    """The good flow, then the four dates; ``naive``: that one sent without its zone."""
+    values = [quote(value[:19] if i == naive else value, safe="") for i, (_, value) in enumerate(DATES)]
+    script = good_flow()
+    script.add(3.0, "GET", f"/open311/v2/requests.json?{DATES[0][0]}={values[0]}&{DATES[1][0]}={values[1]}")
+    script.add(3.5, "GET", f"/open311/v2/requests/26-1.json?{DATES[2][0]}={values[2]}")
+    script.add(4.0, "POST", "/open311/v2/requests.json", 400,
+               body=post_body() + f"&attribute%5BSEENAT%5D={values[3]}&description=x")
+    return script.seen
+
+
+def test_every_date_the_app_sent_is_judged_and_cited():
+    seen = _dated()
+    dates = next(r for r in judges.judge_all(seen, facts()) if r.requirement_ids == ["APP-DATES-ZONE"])
+    assert dates.outcome == "passed"
+    assert all(f"{name}={value}" in dates.message for name, value in DATES), dates.message
+    assert dates.exchanges == [3, 9, 10, 11]  # the list of the good flow carries updated_after too
+    for naive in range(len(DATES)):
+        broken = next(r for r in judges.judge_all(_dated(naive), facts())
+                      if r.requirement_ids == ["APP-DATES-ZONE"])
+        assert broken.outcome == "failed" and DATES[naive][0] in broken.message, (naive, broken.message)
+        assert broken.exchanges == [CARRIED_BY[naive]]
+
+
+EXCHANGE_FREE = {"APP-EXIT", "APP-KEY-SECRET"}  # judged on the process and its output, not on requests
+
+
+def test_every_judged_check_cites_the_exchanges_it_judged():
+    results = judges.judge_all(good_flow().seen, facts(patience_s=2.0))
+    judged = [r for r in results if r.outcome in ("passed", "failed", "warning")]
+    assert len(judged) == len(results) - len(EXCHANGE_FREE)  # all but those two judged here
+    assert [r.requirement_ids for r in judged if not r.exchanges and r.requirement_ids[0] not in EXCHANGE_FREE] == []
+    for name, (mutate, requirement, _says) in FLAWS.items():
+        broken = next(r for r in judges.judge_all(mutate(), facts()) if requirement in r.requirement_ids)
+        assert broken.exchanges, name
+
+
+def test_app_no_burst_cites_every_request_of_its_burst_not_only_the_busiest_second():
+    s = Script()
+    for i in range(15):  # 15 requests over 1.12 s: 13 in the busiest second, all 15 in seconds over 10
+        s.add(5 + i * 0.08, "GET", "/open311/v2/services.json")
+    burst = next(r for r in judges.judge_all(good_flow(s, start=10).seen, facts())
+                 if r.requirement_ids == ["APP-NO-BURST"])
+    assert burst.outcome == "warning" and "up to 13 requests within one second" in burst.message
+    assert burst.exchanges == list(range(1, 16)) and "15 request(s) in seconds over the limit" in burst.message
+
+
+def test_the_environment_table_says_its_values_in_words():
+    hand_run = graded(good_flow().seen)
+    stopped = graded(good_flow().seen, app=AppRun("./app --x", None, ("out",), 60.0, True, ("err",)),
+                     command=True, stopped_by_wait=True)
+    for record in (hand_run, stopped):
+        page = html.report_page(record)
+        table = htmlib.unescape(page[page.index('<section id="environment">'):])
+        cells = re.findall(r"<td>(.*?)</td>", table, re.S)
+        assert not [c for c in cells if re.search(r"\b(None|True|False)\b|^\[", c)], cells
+    table = html.report_page(stopped).split('<section id="environment">')[1]
+    assert "<th>Application stopped by wait</th><td>yes</td>" in table
+    assert "<th>Application exit code</th><td>none</td>" in table
+    assert "<th>Application duration</th><td>60 s</td>" in table
+    assert "<th>Application command</th><td>none</td>" in html.report_page(hand_run)
+
+
+def test_every_variable_check_app_sets_for_the_app_is_in_the_readme():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    grading = readme.split("## Grade your application")[1].split("\n## ")[0]
+    names = session.app_environment("http://127.0.0.1:1/open311/v2", KEY, session.AppCheckSettings())
+    assert {"OPEN311_FORMATS", "TZ"} <= set(names)
+    assert [n for n in names if f"`{n}`" not in grading] == []

@@ -51,6 +51,12 @@ def message_of(report_dir: Path, requirement: str) -> str:
     return next(c["message"] for c in summary["checks"] if requirement in c["requirement_ids"])
 
 
+def first_screen(report_dir: Path) -> str:
+    """report.html down to its results: what a reader sees before scrolling."""
+    page = (report_dir / "report.html").read_text()
+    return page[:page.index('<section id="results">')]
+
+
 def api_key_of(stdout: str) -> str:
     return next(line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("API key: "))
 
@@ -68,8 +74,15 @@ def test_flawed_application(case, tmp_path):
     assert judged(tmp_path / "report", "failed") == sorted(case["failed"])
     assert judged(tmp_path / "report", "warning") == sorted(case["warning"])
     assert "Traceback" not in done.stderr
+    screen = first_screen(tmp_path / "report")
     if case["warning"] and not case["failed"]:  # a passing grading's warning is said under its condition
-        assert all(f"met, with warnings ({w})" in done.stdout for w in case["warning"]), done.stdout
+        said = [c["said"] for c in json.loads((tmp_path / "report" / "summary.json").read_text())["checklist"]]
+        for warned in case["warning"]:  # alike on the console, in summary.json and on report.html's first screen
+            assert f"met, with warnings ({warned})" in done.stdout, done.stdout
+            assert any(s.startswith("met, with warnings (") and warned in s for s in said), said
+            assert f"met, with warnings ({warned})" in screen and f"<b>{warned}</b>" in screen
+    if case["flaw"] == "omit-attribute":  # the server's reason for refusing the POST, up front
+        assert "answered 400: &#39;WHATTYP1 required&#39;" in screen
     if case["flaw"] is None:
         assert judged(tmp_path / "report", "inconclusive") == []
         assert "rows.csv" in message_of(tmp_path / "report", "APP-IGNORE-PENDING")
@@ -81,6 +94,12 @@ def test_flawed_application(case, tmp_path):
     if case["flaw"] == "crash-at-start":
         assert "RuntimeError: cannot build the request body" in "\n".join(
             json.loads((tmp_path / "report" / "summary.json").read_text())["application"]["stderr_tail"])
+        # APP-EXIT fails first, its status and the end of stderr on the first screen; the write
+        # condition says why it is not met
+        failed = screen.split('id="failed"')[1]
+        assert failed.index("APP-EXIT") < failed.index("APP-WRITE")
+        assert "exited with status 1" in failed and "RuntimeError: cannot build the request body" in failed
+        assert "the application exited before writing" in screen.split('class="checklist"')[1].split("</table>")[0]
 
 
 def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path):
@@ -89,7 +108,7 @@ def test_an_app_that_fails_at_once_fails_on_its_exit_code_with_its_tail(tmp_path
                      app=[sys.executable, str(APP), "--base", "{base_url}"])
     assert done.returncode == 1
     assert judged(tmp_path, "failed") == ["APP-EXIT", "APP-WRITE"]
-    assert "exited (status 2) before writing" in message_of(tmp_path, "APP-WRITE")
+    assert "exited before writing (status 2" in message_of(tmp_path, "APP-WRITE")
     summary = json.loads((tmp_path / "summary.json").read_text())
     application = summary["application"]
     assert application["exit_code"] == 2 and "unrecognized arguments" in "\n".join(application["tail"])

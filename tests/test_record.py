@@ -94,8 +94,9 @@ def test_a_failed_message_on_the_first_screen_is_capped_with_a_link() -> None:
                          states={"formats": State.NOT_MET})
     page = html.report_page(rec)
     first_screen = page[:page.index('<section id="results">')]
-    assert "line 20" in first_screen.split('id="failed"')[1].split("</ol>")[0]
-    assert "10 more lines" in first_screen
+    shown = first_screen.split('id="failed"')[1].split("</ol>")[0]
+    assert "line 21" in shown and "line 22" not in shown  # a headline and 20 lines under it
+    assert "9 more lines" in first_screen
     assert "line 30" in page  # whole in the results section
 
 

@@ -20,6 +20,8 @@ from conformance.appcheck.recording import BASE, Kind, Seen
 MISSING_IDS = frozenset({"", "none", "null", "undefined", "nil", "nan"})
 DATE_PARAMS = ("start_date", "end_date", "updated_after", "updated_before")
 _ZONE = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+# a whole value that is a date with a time of day, with or without a zone (never text that starts with one)
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[zZ]|[+-]\d{2}:?\d{2})?")
 FORMATS = ("json", "xml")
 _PLURAL = {"service": "services", "request": "requests", "token": "tokens"}
 _OPERATIONS = "services, services/{code}, requests, requests/{id} and tokens/{token}, each ending .json or .xml"
@@ -54,6 +56,11 @@ class TokenFlow:
         if self.id_answer is None:
             return list(self.polls)
         return [p for p in self.polls if p.seq <= self.id_answer.seq]
+
+    @property
+    def seen(self) -> list[Seen]:
+        """The flow's exchanges: its POST, the polls until the id, the read-backs."""
+        return [self.post, *self.polls_until_id, *self.readbacks]
 
     @property
     def polls_after_id(self) -> list[Seen]:
@@ -169,6 +176,17 @@ def missing_attributes(form_pairs: list[tuple[str, str]], definition: Mapping[st
 def datetime_attributes(definition: Mapping[str, Any] | None) -> list[str]:
     return [str(a.get("code")) for a in (definition or {}).get("attributes") or ()
             if isinstance(a, Mapping) and a.get("datatype") == "datetime"]
+
+
+def dates_sent(seen: Seen, definitions: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Every date ``seen`` carries, as (field, value): the date parameters wherever they are sent,
+    the posted service's datetime attributes, and any other field whose value reads as a date-time
+    (an application may send one where the kit does not expect it: it is judged all the same)."""
+    pairs = seen.param_pairs + (seen.form_pairs if seen.method == "POST" else [])
+    datetime_fields = {f"attribute[{code}]" for code in datetime_attributes(
+        definitions.get(seen.form.get("service_code", "")))} if seen.kind is Kind.POST else set()
+    return [(name, value) for name, value in pairs if value.strip() and (
+        name in DATE_PARAMS or name in datetime_fields or _DATETIME.fullmatch(value.strip()))]
 
 
 def has_zone(text: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conformance.appcheck import flows
 from conformance.appcheck.leaks import Leak, Needle
-from conformance.appcheck.recording import Kind, Seen
+from conformance.appcheck.recording import Kind, Seen, redactor
 from conformance.appcheck.registry import (
     Facts,
     Output,
@@ -28,6 +28,7 @@ __all__ = ["Facts", "Output", "judge_all"]
 POLL_INTERVAL_S = 1.0
 BURST_LIMIT = 10  # requests in any one second
 MAX_PAGE_SIZE = 500
+DATES_NAMED = 8  # distinct dates a met APP-DATES-ZONE quotes
 READ_ONLY = "read-only application (--read-only): it writes nothing"
 # the recording notes arrival times on the kit's side: a client that waits exactly a second
 # may reach us a little early or late
@@ -87,7 +88,7 @@ def no_key_on_get(rec: Recording, facts: Facts) -> Ruling:
     if keyed:
         return not_met(f"{len(keyed)} of {len(gets)} GETs carry api_key in the URL ({_few(keyed)}): "
                        "reads need no key, and URLs end up in logs", _seqs(keyed))
-    return met(f"none of {len(gets)} GETs carries an api_key")
+    return met(f"none of {len(gets)} GETs carries an api_key", _seqs(gets))
 
 
 @check("APP-KEY-SECRET", title="The API key never appears in what the application prints or keeps")
@@ -119,7 +120,7 @@ def _post_problems(post: Seen, facts: Facts) -> list[str]:
     if missing:
         problems.append(f"required attribute{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}")
     if not post.accepted:
-        said = flows.error_text(post)
+        said = _server_text(post, facts)
         problems.append(f"answered {post.status}" + (f": {said!r}" if said else ""))
     return problems
 
@@ -136,22 +137,37 @@ def write_accepted(rec: Recording, facts: Facts) -> Ruling:
         if facts.stopped_by_wait or not facts.finished:
             return not_shown("the application sent no POST")
         if facts.exit_code not in (None, 0):
-            return not_met(f"the application exited (status {facts.exit_code}) before writing")
+            return not_met(f"the application exited before writing (status {facts.exit_code}; APP-EXIT quotes "
+                           "the end of its stderr)")
         return not_met("the application ended without writing (no POST was sent; an application that "
                        "only reads is graded with --read-only)")
     judged = [(p, _post_problems(p, facts)) for p in posts]
     good = [p for p, problems in judged if not problems]
     written = [p for p in good if flows.answered_handle(p)]
+    # what the server said of a refused POST is the application's first clue, even when a later one worked
+    refused = [p for p in posts if p.seq < (written or good or posts)[0].seq and not p.accepted]
+    before = f"; before it, {_refusals(refused, facts)}" if refused else ""
     if written:
         return met(f"POST #{written[0].seq} accepted ({written[0].form.get('service_code')}), "
-                   "answered with a token or a service_request_id", _seqs(written))
+                   f"answered with a token or a service_request_id{before}", _seqs(refused + written))
     if good:
         # the server's answer, not the application, leaves the write unproven
         return not_shown(f"POST #{good[0].seq} was answered {good[0].status}, but with neither a token nor a "
-                         "service_request_id: nothing shows a request was written", _seqs(good))
+                         f"service_request_id: nothing shows a request was written{before}", _seqs(refused + good))
     post, problems = judged[-1]
     return not_met(f"no acceptable POST among {len(posts)}; the last, #{post.seq}: {'; '.join(problems)}",
                    _seqs(posts))
+
+
+def _server_text(post: Seen, facts: Facts) -> str:
+    """The server's reason for refusing ``post``, the key redacted: a server may echo what it was sent."""
+    return redactor(facts.api_key)(flows.error_text(post))
+
+
+def _refusals(refused: list[Seen], facts: Facts) -> str:
+    said = [f"#{p.seq} was answered {p.status}" + (f": {text!r}" if (text := _server_text(p, facts)) else "")
+            for p in refused[:3]]
+    return ", ".join(said) + (f" and {len(refused) - 3} more refused" if len(refused) > 3 else "")
 
 
 @check("APP-DEFINITION-FIRST", title="The service definition is read before posting to a service with metadata")
@@ -161,12 +177,14 @@ def definition_first(rec: Recording, facts: Facts) -> Ruling:
     posts = [p for p in rec.posts if facts.services.get(p.form.get("service_code", ""), {}).get("metadata") is True]
     if not posts:
         return not_shown("the application posted to no service with metadata true")
-    late = [p for p in posts if not any(
-        d.route.arg == p.form.get("service_code") and d.seq < p.seq for d in rec.of(Kind.DEFINITION))]
+    read = {p.seq: [d for d in rec.of(Kind.DEFINITION) if d.route.arg == p.form.get("service_code") and d.seq < p.seq]
+            for p in posts}
+    late = [p for p in posts if not read[p.seq]]
     if late:
         return not_met(f"POST #{late[0].seq} to {late[0].form.get('service_code')} without reading "
                        "services/{code} first", _seqs(late))
-    return met(f"a definition was read before each of {len(posts)} POSTs")
+    return met(f"a definition was read before each of {len(posts)} POSTs",
+               _seqs([*posts, *(read[p.seq][-1] for p in posts)]))
 
 
 # -- tokens -------------------------------------------------------------------------------------
@@ -184,7 +202,7 @@ def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
     if not unfinished:
         return met(f"{len(rec.flows)} token(s) polled until the id "
                    f"({', '.join(str(len(f.polls_until_id)) for f in rec.flows)} polls)",
-                   _seqs([f.id_answer for f in rec.flows if f.id_answer]))
+                   _seqs([p for f in rec.flows for p in f.polls_until_id]))
     flow = unfinished[0]
     if facts.stopped_by_wait:
         return not_shown(f"the wait ended while token {flow.token} had no id yet "
@@ -251,7 +269,8 @@ def poll_interval(rec: Recording, facts: Facts) -> Ruling:
         return not_met(f"{len(fast)} poll(s) less than {POLL_INTERVAL_S:g} s after the previous one, "
                        f"the closest {gap:.3f} s (#{seen.seq})", _seqs([s for _, s in fast]))
     gaps = [b.at - a.at for f in polled for a, b in zip(f.polls, f.polls[1:], strict=False)]
-    return met(f"{sum(len(f.polls) for f in polled)} polls, at least {min(gaps):.2f} s apart")
+    return met(f"{sum(len(f.polls) for f in polled)} polls, at least {min(gaps):.2f} s apart",
+               _seqs([p for f in polled for p in f.polls]))
 
 
 @check("APP-POLL-STOP", title="Polling stops once the id arrived")
@@ -264,12 +283,14 @@ def stops_polling(rec: Recording, facts: Facts) -> Ruling:
     extra = [p for f in resolved for p in f.polls_after_id]
     if extra:
         return not_met(f"{len(extra)} poll(s) after the id had arrived ({_few(extra)})", _seqs(extra))
-    return met(f"no poll after the id arrived ({len(resolved)} token(s))")
+    return met(f"no poll after the id arrived ({len(resolved)} token(s))",
+               _seqs([f.id_answer for f in resolved if f.id_answer is not None]))
 
 
 @check("APP-RETRY-AFTER", title="Retry-After is honoured")
 def honours_retry_after(rec: Recording, facts: Facts) -> Ruling:
-    judged, early = 0, []
+    judged: list[Seen] = []
+    early = []
     for i, seen in enumerate(rec.seen):
         wait = _retry_after(seen)
         if wait is None:
@@ -278,7 +299,7 @@ def honours_retry_after(rec: Recording, facts: Facts) -> Ruling:
         following = next((s for s in rec.seen[i + 1:] if s.target.split("?", 1)[0] == path), None)
         if following is None:
             continue
-        judged += 1
+        judged += [seen, following]
         if following.at - seen.at < wait - TOLERANCE_S:
             early.append((seen, following))
     if early:
@@ -287,7 +308,7 @@ def honours_retry_after(rec: Recording, facts: Facts) -> Ruling:
                        f"{first.response_header('Retry-After')} s", _seqs([s for pair in early for s in pair]))
     if not judged:
         return not_shown("the application never asked again after an answer with Retry-After")
-    return met(f"waited as asked after {judged} answer(s) with Retry-After")
+    return met(f"waited as asked after {len(judged) // 2} answer(s) with Retry-After", _seqs(judged))
 
 
 def _retry_after(seen: Seen) -> float | None:
@@ -307,7 +328,8 @@ def reads_back(rec: Recording, facts: Facts) -> Ruling:
     if unread:
         return not_met(f"request {unread[0].service_request_id} (token answer #{unread[0].id_answer.seq}) "  # type: ignore[union-attr]
                        "was never read back by id", (unread[0].id_answer.seq,))  # type: ignore[union-attr]
-    return met(f"{len(resolved)} request(s) read back by id", _seqs([f.readbacks[0] for f in resolved]))
+    return met(f"{len(resolved)} request(s) read back by id",
+               _seqs([s for f in resolved for s in (f.id_answer, *f.readbacks) if s is not None]))
 
 
 @check("APP-IGNORE-PENDING", title="Listed rows without an id are ignored: never asked for, shown or kept")
@@ -322,7 +344,7 @@ def ignores_pending(rec: Recording, facts: Facts) -> Ruling:
     if leaked:
         # a leak proves the row was listed to it, whatever the recording holds
         return not_met(f"a row without an id was shown or kept: its marker {leaked[0].marker} is in "
-                       f"{_where(leaked)} ({leaked[0].excerpt!r})", _seqs(lists[:1]))
+                       f"{_where(leaked)} ({leaked[0].excerpt!r})", _seqs(lists))
     if not rec.of(Kind.LIST):
         return not_applicable("the application listed no requests")
     if not lists:
@@ -331,11 +353,11 @@ def ignores_pending(rec: Recording, facts: Facts) -> Ruling:
     told = f"{shown} rows without an id in {len(lists)} list(s); none asked for"
     if not out.marked:
         return met(f"{told}; the server's rows carry no marker the kit knows, so the application's "
-                   "output was not searched for them", _seqs(lists[:1]))
+                   "output was not searched for them", _seqs(lists))
     if not out.places:
         return met(f"{told}; {out.described()} (run it as -- COMMAND or name --app-output to have it "
-                   "searched for them)", _seqs(lists[:1]))
-    return met(f"{told}, none shown or kept ({out.described()})", _seqs(lists[:1]))
+                   "searched for them)", _seqs(lists))
+    return met(f"{told}, none shown or kept ({out.described()})", _seqs(lists))
 
 
 @check("APP-PAGE-SIZE", title="page_size is never above 500")
@@ -348,20 +370,12 @@ def page_size_bounded(rec: Recording, facts: Facts) -> Ruling:
     if big:
         return not_met(f"page_size={big[0].params['page_size']} (#{big[0].seq}); the City serves at most "
                        f"{MAX_PAGE_SIZE}", _seqs(big))
-    return met(f"{len(lists)} list request(s), none above page_size {MAX_PAGE_SIZE}")
+    return met(f"{len(lists)} list request(s), none above page_size {MAX_PAGE_SIZE}", _seqs(lists))
 
 
 @check("APP-DATES-ZONE", title="Dates sent carry a time zone")
 def dates_have_zone(rec: Recording, facts: Facts) -> Ruling:
-    sent: list[tuple[Seen, str, str]] = []
-    for seen in rec.of(Kind.LIST):
-        sent += [(seen, name, seen.params[name]) for name in flows.DATE_PARAMS if seen.params.get(name)]
-    for post in rec.posts:
-        definition = facts.definitions.get(post.form.get("service_code", ""))
-        for code in flows.datetime_attributes(definition):
-            value = post.form.get(f"attribute[{code}]", "")
-            if value.strip():
-                sent.append((post, f"attribute[{code}]", value))
+    sent = [(seen, name, value) for seen in rec.seen for name, value in flows.dates_sent(seen, facts.definitions)]
     if not sent:
         return not_applicable("the application sent no date")
     naive = [(s, name, value) for s, name, value in sent if not flows.has_zone(value)]
@@ -375,8 +389,10 @@ def dates_have_zone(rec: Recording, facts: Facts) -> Ruling:
         return doubtful(f"{len(shifted)} of {len(sent)} date(s) read as a moment of the run only when shifted by "
                         f"the application's UTC offset ({facts.app_tz}): {shifted[0][1]} (#{shifted[0][0].seq})",
                         _seqs([s for s, _ in shifted]))
-    return met(f"all {len(sent)} date(s) sent carry a time zone "
-               f"({', '.join(f'{name}={value}' for _, name, value in sent[:4])}{' ...' if len(sent) > 4 else ''})",
+    # each date named once (a paging app sends the same window on every page), up to a readable few
+    named = list(dict.fromkeys(f"{name}={value}" for _, name, value in sent))
+    return met(f"all {len(sent)} date(s) sent carry a time zone ({', '.join(named[:DATES_NAMED])}"
+               f"{f' and {len(named) - DATES_NAMED} more' if len(named) > DATES_NAMED else ''})",
                _seqs([s for s, _, _ in sent]))
 
 
@@ -388,10 +404,12 @@ def formats_whole_flow(rec: Recording, facts: Facts) -> Ruling:
     if not any(f.complete_in(fmt) for f in rec.flows for fmt in ("json", "xml")):
         return not_shown("no flow (POST, polls to the id, read-back) was completed in one format")
     missing = [fmt for fmt in facts.formats if fmt not in complete]
+    # the flows it completed, in whichever format: what the judgement rests on
+    whole = _seqs([s for f in rec.flows if any(f.complete_in(fmt) for fmt in ("json", "xml")) for s in f.seen])
     if missing:
         return not_met(f"no whole flow in {', '.join(missing)} (claimed: {', '.join(facts.formats)}); "
-                       f"completed in: {', '.join(sorted(complete)) or 'other formats only'}")
-    return met(f"whole flow in {', '.join(facts.formats)}")
+                       f"completed in: {', '.join(sorted(complete)) or 'other formats only'}", whole)
+    return met(f"whole flow in {', '.join(facts.formats)}", whole)
 
 
 # -- the application as a whole -------------------------------------------------------------------
@@ -404,7 +422,7 @@ def documented_paths(rec: Recording, facts: Facts) -> Ruling:
         seen, why = bad[0]
         return not_met(f"{len(bad)} of {len(rec.seen)} request(s) to no documented operation; "
                        f"#{seen.seq} {seen.method} {why} (answered {seen.status})", _seqs([s for s, _ in bad]))
-    return met(f"all {len(rec.seen)} requests to documented operations")
+    return met(f"all {len(rec.seen)} requests to documented operations", _seqs(rec.seen))
 
 
 @check("APP-NO-BURST", title="No more than 10 requests in one second")
@@ -412,15 +430,20 @@ def no_bursts(rec: Recording, facts: Facts) -> Ruling:
     if not rec.seen:
         return not_shown("the application sent nothing")
     worst, start, burst = 0, 0, (0, 0)
+    over: dict[int, Seen] = {}  # every request of a second holding more than the limit: the burst
     times = [s.at for s in rec.seen]
     for end in range(len(times)):
         while times[end] - times[start] >= 1.0:
             start += 1
         if end - start + 1 > worst:
             worst, burst = end - start + 1, (start, end)
+        if end - start + 1 > BURST_LIMIT:
+            over.update((s.seq, s) for s in rec.seen[start:end + 1])
     burst_seen = rec.seen[burst[0]:burst[1] + 1]
     if worst > BURST_LIMIT:
+        bursts = sorted(over.values(), key=lambda s: s.seq)
         return not_met(f"up to {worst} requests within one second, #{burst_seen[0].seq} to #{burst_seen[-1].seq} "
-                       f"(at most {BURST_LIMIT})", _seqs(burst_seen))
+                       f"(at most {BURST_LIMIT}); {len(bursts)} request(s) in seconds over the limit, "
+                       f"#{bursts[0].seq} to #{bursts[-1].seq}", _seqs(bursts))
     return met(f"at most {worst} request(s) within any one second (#{burst_seen[0].seq} to "
                f"#{burst_seen[-1].seq} the busiest)", _seqs(burst_seen))

@@ -103,7 +103,12 @@ class Seen:
 
     @property
     def params(self) -> dict[str, str]:
-        return _first(parse_qsl(urlsplit(self.target).query, keep_blank_values=True))
+        return _first(self.param_pairs)
+
+    @property
+    def param_pairs(self) -> list[tuple[str, str]]:
+        """The query, every field as sent (a name given twice is there twice)."""
+        return parse_qsl(urlsplit(self.target).query, keep_blank_values=True)
 
     @property
     def form(self) -> dict[str, str]:

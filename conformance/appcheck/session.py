@@ -112,11 +112,9 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
             try:
                 if argv:
                     values = {"base_url": server.base_url, "api_key": server.api_key}
-                    env = {"OPEN311_BASE_URL": server.base_url, "OPEN311_API_KEY": server.api_key,
-                           "OPEN311_JURISDICTION_ID": JURISDICTION, "OPEN311_FORMATS": ",".join(formats),
-                           "TZ": settings.app_tz}
                     try:
-                        app = launcher.run(launcher.expand(argv, values), env, settings.wait,
+                        app = launcher.run(launcher.expand(argv, values),
+                                           app_environment(server.base_url, server.api_key, settings), settings.wait,
                                            redactor(server.api_key), say, watch)
                     except launcher.LaunchError as exc:
                         _remove_if_empty(report_dir)
@@ -141,6 +139,12 @@ def check_app(settings: AppCheckSettings, say: Callable[[str], None]) -> RunReco
     record = bundle.write(grading, report_dir, server.api_key, run_id, stop=stop[0] if stop else None)
     _print_end(record, report_dir, say)
     return record
+
+
+def app_environment(base_url: str, api_key: str, settings: AppCheckSettings) -> dict[str, str]:
+    """What COMMAND finds in its environment besides the kit's own (the README names each)."""
+    return {"OPEN311_BASE_URL": base_url, "OPEN311_API_KEY": api_key, "OPEN311_JURISDICTION_ID": JURISDICTION,
+            "OPEN311_FORMATS": ",".join(settings.formats), "TZ": settings.app_tz}
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -246,13 +250,8 @@ def _print_end(record: RunRecord, report_dir: Path, say: Callable[[str], None]) 
              f"{result.message}")
     say("")
     say("Application checklist")
-    warned = {r.id: r for r in record.results if r.outcome == "warning"}
     for item in record.checklist:
-        under = [warned[c] for c in item.checks if c in warned]
-        # a warning under a met condition is said with it: "met" alone would contradict it
-        state = f"{item.state}, with warnings ({', '.join('/'.join(r.requirement_ids) for r in under)})" \
-            if under and item.state == "met" else str(item.state)
-        say(f"  [{item.mark}] {item.title}: {state}")
+        say(f"  [{item.mark}] {item.title}: {item.said}" + (f": {item.reason}" if item.reason else ""))
     for error in record.kit_errors:
         say(f"kit error: {error}")
     say(" ".join(f"{n} {o}" for o, n in record.counts.items()))

@@ -29,8 +29,10 @@ from conformance.transport import Exchange
 TEMPLATES = Path(__file__).with_name("templates")
 EXCHANGES_PAGE = "exchanges.html"
 ARTIFACTS = ("summary.json", "junit.xml", "evidence.har", EXCHANGES_PAGE, "manifest.json")
-MESSAGE_LINES = 20  # of a failed check's message on the first screen; the rest is linked
-STATE_MARKS = {State.MET: "✔ met", State.NOT_MET: "✘ NOT MET", State.NOT_SHOWN: "– not shown"}
+# of a failed check's message on the first screen: its headline and 20 lines under it (APP-EXIT
+# quotes the last 20 lines of the application's stderr whole); the rest is linked
+MESSAGE_LINES = 1 + 20
+STATE_MARKS = {State.MET: "✔", State.NOT_MET: "✘", State.NOT_SHOWN: "–"}  # beside the state said in words
 _OPEN = (Outcome.FAILED, Outcome.ERROR)
 
 
@@ -83,9 +85,12 @@ class Group:
 def report_page(record: RunRecord) -> str:
     anchors = {r.id: anchor(r.id) for r in record.results}
     failed = [r for r in record.results if r.outcome in _OPEN]
+    # a grading's warnings are few and each is about the application: the first screen names them
+    warned = [r for r in record.results if r.outcome is Outcome.WARNING] \
+        if record.subject is Subject.APPLICATION else []
     return environment().get_template("report.html.j2").render(
         record=record, title=title(record), why=why(record), counts=list(record.counts.items()),
-        anchors=anchors, failed=failed, capped={r.id: cap(r.message) for r in failed},
+        anchors=anchors, failed=failed, warned=warned, capped={r.id: cap(r.message) for r in failed + warned},
         checklist_heading=("The application's checklist" if record.subject is Subject.APPLICATION
                            else "The City's pre-approval conditions, as this run showed them"),
         state_marks=STATE_MARKS, open_checks=_open_checks(record), groups=_groups(record),
@@ -128,7 +133,8 @@ def _open_checks(record: RunRecord) -> dict[str, list[CheckResult]]:
     out: dict[str, list[CheckResult]] = {}
     for item in record.checklist:
         related = [by_id[c] for c in item.checks if c in by_id]
-        bad = [] if item.state is State.MET else [r for r in related if r.outcome in _OPEN] or [
+        bad = [r for r in related if r.outcome is Outcome.WARNING] if item.state is State.MET else [
+            r for r in related if r.outcome in _OPEN] or [
             r for r in related if r.outcome in (Outcome.INCONCLUSIVE, Outcome.SKIPPED)]
         out[item.key] = bad[:2]
     return out
@@ -176,8 +182,23 @@ def _facts(record: RunRecord) -> list[tuple[str, str]]:
                  f"{fuzz['examples_per_operation']} examples per operation; reproduce with --seed {fuzz['seed']})")
     facts.append(("Requests", sent))
     if record.application:
-        facts += [(f"Application {k}", str(v)) for k, v in record.application.items() if k != "tail"]
+        # the output tails are lists of lines: APP-EXIT quotes the stderr's when it matters, and
+        # summary.json keeps both whole
+        facts += [_application_fact(k, v) for k, v in record.application.items() if k not in ("tail", "stderr_tail")]
     return facts
+
+
+def _application_fact(key: str, value: object) -> tuple[str, str]:
+    """One fact of the application's run in words: ``stopped_by_wait False`` is "stopped by wait: no"."""
+    name = key.removesuffix("_s")
+    label = f"Application {name.replace('_', ' ')}"
+    if value is None:
+        return label, "none"
+    if isinstance(value, bool):
+        return label, "yes" if value else "no"
+    if name != key and isinstance(value, int | float):
+        return label, f"{value:g} s"
+    return label, str(value)
 
 
 # --- exchanges.html -------------------------------------------------------------------------

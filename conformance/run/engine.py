@@ -350,7 +350,7 @@ def _print_end(record: RunRecord, report_dir: Path, console: _Redacted, quiet: b
         say("")
     say("Pre-approval checklist" + (f" for {record.app_name}" if record.app_name else ""))
     for item in record.checklist:
-        say(f"  [{item.mark}] {item.title}: {item.state}")
+        say(f"  [{item.mark}] {item.title}: {item.said}")
     failed = [r for r in record.results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
     if failed:
         say("")
