@@ -743,7 +743,10 @@ def test_every_date_the_app_sent_is_judged_and_cited():
     for naive in range(len(DATES)):
         broken = next(r for r in judges.judge_all(_dated(naive), facts())
                       if r.requirement_ids == ["APP-DATES-ZONE"])
-        assert broken.outcome == "failed" and DATES[naive][0] in broken.message, (naive, broken.message)
+        # a zone missing where the API documents a date fails; in a field it does not, the text may
+        # only look like a date, so it warns
+        expected = "warning" if DATES[naive][0] == "attribute[SEENAT]" else "failed"
+        assert broken.outcome == expected and DATES[naive][0] in broken.message, (naive, broken.message)
         assert broken.exchanges == [CARRIED_BY[naive]]
 
 

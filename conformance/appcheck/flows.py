@@ -178,15 +178,30 @@ def datetime_attributes(definition: Mapping[str, Any] | None) -> list[str]:
             if isinstance(a, Mapping) and a.get("datatype") == "datetime"]
 
 
-def dates_sent(seen: Seen, definitions: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """Every date ``seen`` carries, as (field, value): the date parameters wherever they are sent,
-    the posted service's datetime attributes, and any other field whose value reads as a date-time
-    (an application may send one where the kit does not expect it: it is judged all the same)."""
+@dataclass(slots=True, frozen=True)
+class DateSent:
+    """One date an application sent: where, its text, and whether the API documents that
+    field as a date (a date parameter, a datetime attribute of the posted service)."""
+
+    name: str
+    value: str
+    documented: bool
+
+
+def dates_sent(seen: Seen, definitions: Mapping[str, Mapping[str, Any]]) -> list[DateSent]:
+    """Every date ``seen`` carries: the date parameters wherever they are sent, the posted
+    service's datetime attributes, and any other field whose whole value reads as a date-time
+    (an application may send one where the kit does not expect it: it is judged all the same,
+    though such a field may hold text that only looks like a date)."""
     pairs = seen.param_pairs + (seen.form_pairs if seen.method == "POST" else [])
     datetime_fields = {f"attribute[{code}]" for code in datetime_attributes(
         definitions.get(seen.form.get("service_code", "")))} if seen.kind is Kind.POST else set()
-    return [(name, value) for name, value in pairs if value.strip() and (
-        name in DATE_PARAMS or name in datetime_fields or _DATETIME.fullmatch(value.strip()))]
+    dates = []
+    for name, value in pairs:
+        documented = name in DATE_PARAMS or name in datetime_fields
+        if value.strip() and (documented or _DATETIME.fullmatch(value.strip())):
+            dates.append(DateSent(name, value, documented))
+    return dates
 
 
 def has_zone(text: str) -> bool:

@@ -375,14 +375,22 @@ def page_size_bounded(rec: Recording, facts: Facts) -> Ruling:
 
 @check("APP-DATES-ZONE", title="Dates sent carry a time zone")
 def dates_have_zone(rec: Recording, facts: Facts) -> Ruling:
-    sent = [(seen, name, value) for seen in rec.seen for name, value in flows.dates_sent(seen, facts.definitions)]
+    sent = [(seen, date.name, date.value, date.documented) for seen in rec.seen
+            for date in flows.dates_sent(seen, facts.definitions)]
     if not sent:
         return not_applicable("the application sent no date")
-    naive = [(s, name, value) for s, name, value in sent if not flows.has_zone(value)]
+    naive = [(s, name, value) for s, name, value, documented in sent if documented and not flows.has_zone(value)]
     if naive:
         seen, name, value = naive[0]
         return not_met(f"{name}={value} (#{seen.seq}) has no time zone (add Z or an offset such as -05:00)",
                        _seqs([n[0] for n in naive]))
+    # a field the API does not document as a date may hold text that only looks like one
+    unsure = [(s, name, value) for s, name, value, documented in sent if not documented and not flows.has_zone(value)]
+    if unsure:
+        seen, name, value = unsure[0]
+        return doubtful(f"{name}={value} (#{seen.seq}) reads as a date-time without a time zone; if it is "
+                        "a date, add Z or an offset such as -05:00", _seqs([n[0] for n in unsure]))
+    sent = [(s, name, value) for s, name, value, _ in sent]
     shifted = [(s, said) for s, name, value in sent
                if (said := flows.zone_mistake(name, value, s.received, rec.seen[0].received, facts.app_tz))]
     if shifted:
