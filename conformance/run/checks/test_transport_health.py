@@ -6,9 +6,11 @@ import contextlib
 
 import pytest
 
+from conformance import contract
 from conformance.contract import OPERATIONS
 from conformance.outcomes import Inconclusive, fail
-from conformance.run.checks._endpoints import READS, title
+from conformance.run import expect
+from conformance.run.checks._endpoints import READS, fetch, title
 from conformance.transport import TransportError, redirected_away
 
 requirement = pytest.mark.requirement
@@ -54,8 +56,6 @@ def _broken_off(client, name, error):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_discovery(open311_client, open311_profile, fmt):
     """discovery.json and .xml next to the versioned base conform"""
-    from conformance.run import expect
-
     answer = open311_client.discovery(fmt)
     expect.status(answer, 200)
     expect.valid(answer, "discovery", open311_profile)
@@ -71,9 +71,6 @@ def test_discovery(open311_client, open311_profile, fmt):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_status_is_documented(open311_client, endpoint, fmt):
     """Every status answered is one openapi.yaml allows for the operation"""
-    from conformance import contract
-    from conformance.run.checks._endpoints import fetch
-
     answer = fetch(open311_client, endpoint, fmt)
     documented = contract.load_openapi()["paths"][endpoint.template][endpoint.method.lower()]["responses"]
     allowed = {int(code) for code in documented if code.isdigit()}
@@ -86,8 +83,6 @@ def test_status_is_documented(open311_client, endpoint, fmt):
 @pytest.mark.after_all
 def test_no_redirect_away(open311_client, open311_context):
     """No answer redirects to another origin (the documented base answers itself)"""
-    from conformance.run import expect
-
     transport = open311_context.transport
     # the documented base, asked bare: what it answers is not judged here, only where it points
     with contextlib.suppress(TransportError):
