@@ -51,12 +51,7 @@ def _handler(heard: Heard, rule: Rule, upstream: str | None) -> type[BaseHTTPReq
             if answer is None and upstream:
                 answer = _pass_on(upstream, self.command, self.path, dict(self.headers.items()), body)
             status, headers, payload = answer or (404, {}, b"")
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            _reply(self, status, headers, payload)
 
         do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 
@@ -64,6 +59,15 @@ def _handler(heard: Heard, rule: Rule, upstream: str | None) -> type[BaseHTTPReq
             pass
 
     return Handler
+
+
+def _reply(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: bytes) -> None:
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
 
 
 def _pass_on(upstream: str, method: str, path: str, headers: dict[str, str],
@@ -428,12 +432,7 @@ def forward_proxy() -> Iterator[tuple[str, Heard]]:
             path = where.path + (f"?{where.query}" if where.query else "")
             status, headers, payload = _pass_on(f"http://{where.netloc}", self.command, path,
                                                 dict(self.headers.items()), body)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            _reply(self, status, headers, payload)
 
         do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 
