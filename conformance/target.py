@@ -170,7 +170,7 @@ class Target:
             "write_service_code": self.write_service_code,
             "location": list(self.location) if self.location is not None else None,
             "faults": list(self.faults), "simulator_dialect": self.simulator_dialect,
-            "seed": self.seed, "fuzz_examples": self.fuzz_examples,
+            "seed": self.seed, "fuzz_examples": self.fuzz_examples, "max_requests": self.max_requests,
             "read_only": self.read_only, "min_interval_s": self.min_interval,
             "ca_bundle": self.settings.ca_bundle,
         }

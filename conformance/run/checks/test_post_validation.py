@@ -20,7 +20,7 @@ from conformance.client import Answer, Client
 from conformance.outcomes import Inconclusive, Level, fail
 from conformance.run import expect
 from conformance.run.checks._writes import service_with_required, valid_post
-from conformance.run.write_flow import DESCRIPTION_LIMIT, answer_row, fill_attributes
+from conformance.run.write_flow import DESCRIPTION_LIMIT, answer_row, fill_attributes, moment
 
 requirement = pytest.mark.requirement
 FORMATS = ("json", "xml")
@@ -122,7 +122,7 @@ def _required_missing(client, catalogue, target, memo):
     def send() -> Answer:
         fields, _ = valid_post(client, catalogue, target, "open311-conformance: attribute missing")
         fields["service_code"] = code
-        attributes = fill_attributes(catalogue.definitions[code])
+        attributes = fill_attributes(catalogue.definitions[code], moment(client))
         attributes.pop(attribute["code"], None)
         return _post(client, fields, attributes, "POST without a required attribute")
 
@@ -173,7 +173,7 @@ def _bad_list_value(client, catalogue, target, memo) -> OutOfRange:
     def send() -> Answer:
         fields, _ = valid_post(client, catalogue, target, "open311-conformance: bad list value")
         fields["service_code"] = code
-        attributes = fill_attributes(catalogue.definitions[code])
+        attributes = fill_attributes(catalogue.definitions[code], moment(client))
         attributes[attribute["code"]] = value
         return _post(client, fields, attributes, "POST bad list value")
 
