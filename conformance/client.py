@@ -9,7 +9,6 @@ at the same answer from different angles stay independent of each other's order.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
