@@ -59,7 +59,8 @@ class ReplayClock(Clock):
     the elapsed time the poll loop judges is what the recorded run waited, not the replay's."""
 
     recorded: dict[str, list[float]] = field(default_factory=dict)
-    waited: float = 0.0
+    # per thread: the poll loop's elapsed time is its own thread's waits, not another's Retry-After
+    _waited: dict[int, float] = field(default_factory=dict)
 
     def _moment(self, name: str) -> float:
         with self._lock:
@@ -69,11 +70,12 @@ class ReplayClock(Clock):
         return recorded[used] if used < len(recorded) else time.time()
 
     def monotonic(self) -> float:
-        return time.monotonic() + self.waited
+        return time.monotonic() + self._waited.get(threading.get_ident(), 0.0)
 
     def wait(self, stopped: threading.Event, seconds: float) -> bool:
         if stopped.is_set():
             return True
+        thread = threading.get_ident()
         with self._lock:
-            self.waited += max(seconds, 0.0)
+            self._waited[thread] = self._waited.get(thread, 0.0) + max(seconds, 0.0)
         return False

@@ -9,6 +9,7 @@ the replay and writes a new bundle whose record says it was re-judged and what i
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from conformance.run.engine import Rerun, RunResult, execute
 from conformance.settings import RunSettings
 from conformance.target import EMBEDDED_SIMULATOR, SIMULATED, KeySource, Target, make_write_policy
 from conformance.timestamps import ReplayClock
+from conformance.transport import Stop, StopReason
 
 
 @dataclass(slots=True, frozen=True)
@@ -49,6 +51,18 @@ class Recorded:
     def target(self) -> Mapping[str, Any]:
         target = self.summary.get("target")
         return target if isinstance(target, Mapping) else {}
+
+    @property
+    def stop(self) -> Stop | None:
+        """Why the recorded run was cut short, as its summary says; None for a whole run."""
+        cut = self.summary.get("cut_short")
+        if not isinstance(cut, Mapping):
+            return None
+        try:
+            at = dt.datetime.fromisoformat(str(cut.get("at")).replace("Z", "+00:00")).timestamp()
+            return Stop(StopReason(cut.get("reason")), str(cut.get("detail", "")), at)
+        except ValueError:
+            return Stop(StopReason.SIGNAL, str(cut.get("detail", "")), 0.0)
 
     @property
     def outcomes(self) -> dict[str, tuple[str, str, str]]:
@@ -98,7 +112,10 @@ def replay_target(recorded: Recorded, base_url: str, key: str) -> Target:
         poll_timeout=float(target.get("poll_timeout_s") or profiles.SIMULATOR_POLL_TIMEOUT),
         write_service_code=target.get("write_service_code"), location=location,  # type: ignore[arg-type]
         write_policy=make_write_policy(read_only=read_only),
-        max_requests=target.get("max_requests"),
+        # no budget: which requests a budget cut off depends on how the write flow's polls and the
+        # checks interleaved, which a replay does not repeat; the recorded stop is the record's
+        # (review), and what was not asked is not in the evidence
+        max_requests=None,
         simulator=simulator, faults=tuple(target.get("faults") or ()),
         simulator_dialect=str(target.get("simulator_dialect") or "chicago"),
         max_duration=float(target.get("max_duration_s") or 1800.0),
@@ -146,7 +163,7 @@ def review(record: RunRecord, recorded: Recorded, replay: Replay) -> RunRecord:
     compared = compare(recorded.outcomes, results)
     rejudged = dataclasses.replace(rejudged, checks=compared[0], differences=compared[1])
     return dataclasses.replace(
-        record, results=results,
+        record, results=results, stop=recorded.stop or record.stop,
         checklist=checklist(results, target_conditions(profile.checklist), key_source=record.key_source),
         target=dict(recorded.target), key_fingerprint=summary.get("api_key_fingerprint"), rejudged=rejudged)
 
