@@ -206,4 +206,7 @@ def test_the_recorded_corpus_is_judged_as_recorded(name, tmp_path):
     assert rejudged is not None
     assert rejudged.differences == (), "\n".join(
         f"{d.check_id}: {d.old} -> {d.new}: {d.why}" for d in rejudged.differences)
-    assert rejudged.not_in_evidence == 0
+    # a run cut short left requests unsent that the re-judged run asks (the check running at the
+    # cut, the token's next poll): not in the evidence, as they were not answered then either
+    assert rejudged.not_in_evidence == 0 or result.record.cut_short
+    assert result.record.verdict == json.loads((tmp_path / name / "summary.json").read_text())["verdict"]

@@ -25,6 +25,7 @@ from conformance.rejudge.replay import REPLAY_HEADER, Evidence, Replay
 from conformance.report.bundle import HAR, load_summary
 from conformance.report.manifest import MANIFEST, verify
 from conformance.run.engine import Rerun, RunResult, execute
+from conformance.run.plugin import NOT_RUN
 from conformance.settings import RunSettings
 from conformance.target import EMBEDDED_SIMULATOR, SIMULATED, KeySource, Target, make_write_policy
 from conformance.timestamps import ReplayClock
@@ -63,6 +64,13 @@ class Recorded:
             return Stop(StopReason(cut.get("reason")), str(cut.get("detail", "")), at)
         except ValueError:
             return Stop(StopReason.SIGNAL, str(cut.get("detail", "")), 0.0)
+
+    @property
+    def not_run(self) -> dict[str, str]:
+        """check id -> why the recorded run never ran it: a re-judged run leaves it unrun, for the
+        same reason (judging it from answers other checks left behind is not re-judging the run)."""
+        return {c["id"]: c["message"][len(NOT_RUN):] for c in self.summary["checks"]
+                if c["outcome"] == Outcome.INCONCLUSIVE and str(c.get("message", "")).startswith(NOT_RUN)}
 
     @property
     def outcomes(self) -> dict[str, tuple[str, str, str]]:
@@ -144,7 +152,8 @@ def rejudge(directory: Path, report_dir: Path | None = None, *, check_manifest: 
         readings = recorded.summary.get("clock") if isinstance(recorded.summary.get("clock"), Mapping) else {}
         clock = ReplayClock(recorded={str(n): [float(v) for v in vs] for n, vs in readings.items()
                                       if isinstance(vs, list)})
-        rerun = Rerun(recorded.run_id, clock, lambda record: review(record, recorded, replay))
+        rerun = Rerun(recorded.run_id, clock, lambda record: review(record, recorded, replay),
+                      left_out=recorded.not_run)
         return execute(target, report_dir=report_dir, quiet=quiet, say=say, rerun=rerun)
     finally:
         replay.stop()

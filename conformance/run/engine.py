@@ -11,8 +11,8 @@ import contextlib
 import gc
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -110,6 +110,7 @@ class Rerun:
     recorded_run_id: str
     clock: Clock
     review: Callable[[RunRecord], RunRecord]
+    left_out: Mapping[str, str] = field(default_factory=dict)  # check id -> why the recorded run never ran it
 
 
 @dataclass(slots=True, frozen=True)
@@ -142,7 +143,8 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     context = RunContext(target, transport, client, run_id, flow, say=console.say)
     started = iso_utc()
     _print_start(context, console, quiet)
-    plugin = RunPlugin(context, quiet=quiet or not verbose, order_seed=order_seed)
+    plugin = RunPlugin(context, quiet=quiet or not verbose, order_seed=order_seed,
+                       left_out=rerun.left_out if rerun is not None else None)
     watch = _Watch(console, flow, transport, plugin, progress, timeline=not quiet)
     plugin.on_check = watch.checked
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
