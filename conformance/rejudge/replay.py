@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import jsonfile
 from conformance.errors import UsageError
-from conformance.transport import origin, redact_key
+from conformance.transport import DEFAULT_MAX_BODY, origin, redact_key
 
 REPLAY_HEADER = "X-Open311-Replay"
 NOT_IN_EVIDENCE = "not in the evidence"
@@ -84,6 +84,14 @@ class Recorded:
     truncated: bool
     label: str
 
+    @property
+    def cut(self) -> bool:
+        """Whether the kit stopped reading this answer before its end (too slow, broken off, too
+        large): the evidence holds only its beginning. A Retry-After's note is no cut."""
+        error = self.error or ""
+        return bool(self.status) and (self.truncated or any(
+            words in error for words in ("not complete within", "broken off", "exceeds the cap")))
+
 
 @dataclass(slots=True)
 class Evidence:
@@ -100,6 +108,12 @@ class Evidence:
         if not isinstance(entries, list):
             raise UsageError(f"{har_path}: not a HAR file (no log.entries)")
         evidence = cls(base_url)
+        first = next((e for e in entries if isinstance(e, dict)), None)
+        asked_at = urlsplit(str(first.get("request", {}).get("url", ""))) if first else None
+        if asked_at is not None and asked_at.netloc:
+            # the origin the exchanges were sent to (a re-judged bundle's: its replay's), where the
+            # answers name themselves; the path is the recorded base's
+            evidence.base_url = f"{asked_at.scheme}://{asked_at.netloc}{urlsplit(base_url).path}"
         try:
             ordered = sorted(entries, key=lambda e: int(e.get("_seq", 0)))
             for entry in ordered:
@@ -141,10 +155,11 @@ class Unanswered:
 class Replay:
     """The evidence served on a free loopback port until :meth:`stop`."""
 
-    def __init__(self, evidence: Evidence, key: str | None, timeout: float) -> None:
+    def __init__(self, evidence: Evidence, key: str | None, timeout: float, cap: int = DEFAULT_MAX_BODY) -> None:
         self.evidence = evidence
         self.key = key  # the re-judged run's own stand-in key: redacted as the recorded one was
         self.timeout = timeout  # a recorded "no answer within" is replayed as no answer, that long
+        self.cap = cap  # a recorded answer over the size cap is replayed past it
         self.unanswered: list[Unanswered] = []
         self.answered = 0
         self._lock = threading.Lock()
@@ -224,10 +239,8 @@ def _handler(replay: Replay) -> type[http.server.BaseHTTPRequestHandler]:
                     time.sleep(replay.timeout + 0.5)
                 self.close_connection = True
                 return
-            if recorded.truncated:
-                replay.note(Unanswered(asked.method, asked.path, IN_PART))
-                self._plain(NOT_IN_EVIDENCE_STATUS, IN_PART,
-                            f"{IN_PART}: the answer to {asked.method} {asked.path} was cut ({recorded.error})")
+            if recorded.cut:
+                self._cut(asked, recorded)
                 return
             self.send_response_only(recorded.status, recorded.reason or None)
             for name, value in recorded.headers:
@@ -239,6 +252,38 @@ def _handler(replay: Replay) -> type[http.server.BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
+
+        def _cut(self, asked: Asked, recorded: Recorded) -> None:
+            """An answer the evidence holds only the beginning of: the kit stopped reading it.
+            What stopped it is replayed, no more: a body that did not come whole in time stalls
+            after what came (the run's own bound judges it again); one broken off is broken off
+            after what came; one over the size cap goes on past the cap with spaces (the kit
+            never reads beyond it). Anything else is not in the evidence."""
+            error = recorded.error or ""
+            oversized = "exceeds the cap" in error
+            stalled = "not complete within" in error or ("broken off" in error and "timed out" in error)
+            if not (stalled or oversized or "broken off" in error):
+                replay.note(Unanswered(asked.method, asked.path, IN_PART))
+                self._plain(NOT_IN_EVIDENCE_STATUS, IN_PART,
+                            f"{IN_PART}: the answer to {asked.method} {asked.path} was cut ({error})")
+                return
+            self.send_response_only(recorded.status, recorded.reason or None)
+            for name, value in recorded.headers:
+                if name.lower() not in NOT_REPLAYED:
+                    self.send_header(name, value)
+            self.send_header("Connection", "close")  # no length: the body ends when the connection does
+            self.end_headers()
+            self.close_connection = True
+            try:
+                self.wfile.write(recorded.body)
+                if stalled:
+                    time.sleep(replay.timeout + 0.5)
+                else:
+                    padding = b" " * 65536
+                    for _ in range(replay.cap // len(padding) + 2):
+                        self.wfile.write(padding)
+            except OSError:
+                pass  # the kit hung up, as it should once it has seen enough
 
         def _plain(self, status: int, mark: str, text: str) -> None:
             payload = text.encode("utf-8")
