@@ -163,6 +163,9 @@ class Rejudged:
     checks: int  # every check of either run
     differences: tuple[Difference, ...] = ()
     not_in_evidence: int = 0  # requests the recorded evidence had no answer for
+    # the run id the requests carried (the write's description): the first recorded run's, so a
+    # re-judged bundle judged again sends what was first sent
+    sent_as: str = ""
 
     @property
     def reproduced(self) -> int:
@@ -177,6 +180,7 @@ class Rejudged:
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "kit_version": self.kit_version, "verified": self.verified,
                 "checks": self.checks, "reproduced": self.reproduced, "not_in_evidence": self.not_in_evidence,
+                "sent_as": self.sent_as or self.run_id,
                 "differences": [d.as_dict() for d in self.differences]}
 
 

@@ -129,6 +129,29 @@ def test_not_a_bundle_or_not_verified_exits_2(failing_run, tmp_path, capsys):
     assert "did NOT verify" in (tmp_path / "b" / "report.html").read_text()
 
 
+def test_bad_evidence_or_settings_exit_2_without_a_traceback(clean_run, tmp_path, capsys):
+    copy = shutil.copytree(clean_run.report_dir, tmp_path / "bad")
+    (copy / "evidence.har").write_text('{"log": {"entries": [{"request": 5}]}}')
+    assert main(["rejudge", str(copy), "--no-verify", "--report-dir", str(tmp_path / "a")]) == ExitCode.USAGE
+    assert "evidence.har: an entry the kit did not write" in capsys.readouterr().err
+    shutil.copy(clean_run.report_dir / "evidence.har", copy / "evidence.har")
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["target"]["timeout_s"] = "fast"
+    (copy / "summary.json").write_text(json.dumps(summary))
+    assert main(["rejudge", str(copy), "--no-verify", "--report-dir", str(tmp_path / "b")]) == ExitCode.USAGE
+    assert "summary.json's settings are not the kit's" in capsys.readouterr().err
+
+
+def test_a_rejudged_bundle_is_judged_the_same_again(clean_run, tmp_path):
+    """A re-judged bundle is a bundle: its answers name the first replay, the second replay
+    answers in its place."""
+    first = rejudge(clean_run.report_dir, tmp_path / "once")
+    second = rejudge(first.report_dir, tmp_path / "twice")
+    assert second.record.rejudged is not None
+    assert second.record.rejudged.run_id == first.run_id
+    assert second.record.rejudged.differences == ()
+
+
 def test_a_request_not_in_the_evidence_makes_its_check_inconclusive(clean_run, tmp_path):
     """A recorded exchange taken out of the HAR: the checks that asked it are inconclusive
     with that reason, never failed; every other outcome is reproduced."""

@@ -49,6 +49,13 @@ class Recorded:
         return str(self.summary.get("kit_version", "?"))
 
     @property
+    def sent_as(self) -> str:
+        """The run id the recorded requests carry: a re-judged bundle's requests carry its own
+        recorded run's."""
+        rejudged = self.summary.get("rejudged")
+        return str(rejudged.get("sent_as") or self.run_id) if isinstance(rejudged, Mapping) else self.run_id
+
+    @property
     def target(self) -> Mapping[str, Any]:
         target = self.summary.get("target")
         return target if isinstance(target, Mapping) else {}
@@ -100,21 +107,21 @@ def stand_in_key() -> str:
     return "rejudge-" + secrets.token_hex(16)
 
 
-def replay_target(recorded: Recorded, base_url: str, key: str) -> Target:
-    """A target with the recorded run's settings, at the replay's ``base_url``."""
+def replay_target(recorded: Recorded, key: str) -> Target:
+    """A target with the recorded run's settings; its base URL is the replay's, once it listens."""
     target, summary = recorded.target, recorded.summary
     fuzzing = summary.get("fuzzing") if isinstance(summary.get("fuzzing"), Mapping) else {}
     profile = profiles.get(str(summary.get("profile") or target.get("profile") or profiles.DEFAULT.name))
     simulator = target.get("kind") == EMBEDDED_SIMULATOR
     # a default place leaves location open, so the target fills its address too, as it did
     place = (SIMULATED if simulator else profile).defaults
-    location = tuple(target["location"]) if isinstance(target.get("location"), list) else None
+    location = tuple(float(v) for v in target["location"]) if isinstance(target.get("location"), list) else None
     if location is not None and place.location is not None and tuple(place.location) == location:
         location = None
     read_only = bool(target.get("read_only"))
     key_source = summary.get("key_source")
     return Target(
-        base_url=base_url, api_key=key if key_source else None,
+        base_url="", api_key=key if key_source else None,
         jurisdiction_id=target.get("jurisdiction_id"), profile=profile,
         timeout=float(target.get("timeout_s") or 30.0),
         poll_timeout=float(target.get("poll_timeout_s") or profiles.SIMULATOR_POLL_TIMEOUT),
@@ -127,12 +134,16 @@ def replay_target(recorded: Recorded, base_url: str, key: str) -> Target:
         simulator=simulator, faults=tuple(target.get("faults") or ()),
         simulator_dialect=str(target.get("simulator_dialect") or "chicago"),
         max_duration=float(target.get("max_duration_s") or 1800.0),
-        seed=fuzzing.get("seed", target.get("seed")),
-        fuzz_examples=fuzzing.get("examples_per_operation", target.get("fuzz_examples")),
+        seed=_whole(fuzzing.get("seed", target.get("seed"))),
+        fuzz_examples=_whole(fuzzing.get("examples_per_operation", target.get("fuzz_examples"))),
         read_only=read_only, app_name=summary.get("app_name"),
         key_from_simulator=key_source == KeySource.SIMULATOR,
         settings=RunSettings(),
     )
+
+
+def _whole(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def rejudge(directory: Path, report_dir: Path | None = None, *, check_manifest: bool = True,
@@ -145,14 +156,18 @@ def rejudge(directory: Path, report_dir: Path | None = None, *, check_manifest: 
         raise UsageError(f"{directory}: summary.json names no target base_url")
     evidence = Evidence.load(directory / HAR, base_url)
     key = stand_in_key()
-    timeout = float(recorded.target.get("timeout_s") or 30.0)
-    replay = Replay(evidence, key, timeout)
     try:
-        target = replay_target(recorded, replay.base_url, key)
-        readings = recorded.summary.get("clock") if isinstance(recorded.summary.get("clock"), Mapping) else {}
-        clock = ReplayClock(recorded={str(n): [float(v) for v in vs] for n, vs in readings.items()
-                                      if isinstance(vs, list)})
-        rerun = Rerun(recorded.run_id, clock, lambda record: review(record, recorded, replay),
+        target = replay_target(recorded, key)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UsageError(f"{directory}: summary.json's settings are not the kit's ({type(exc).__name__}: "
+                         f"{exc})") from None
+    readings = recorded.summary.get("clock") if isinstance(recorded.summary.get("clock"), Mapping) else {}
+    clock = ReplayClock(recorded={str(n): [float(v) for v in vs if isinstance(v, int | float)]
+                                  for n, vs in readings.items() if isinstance(vs, list)})
+    replay = Replay(evidence, key, target.timeout)
+    try:
+        target.base_url = replay.base_url  # as the embedded simulator's is set once it listens
+        rerun = Rerun(recorded.sent_as, clock, lambda record: review(record, recorded, replay),
                       left_out=recorded.not_run)
         return execute(target, report_dir=report_dir, quiet=quiet, say=say, rerun=rerun)
     finally:
@@ -168,7 +183,7 @@ def review(record: RunRecord, recorded: Recorded, replay: Replay) -> RunRecord:
     profile = profiles.get(record.profile)
     summary = recorded.summary
     rejudged = Rejudged(recorded.run_id, recorded.kit_version, recorded.verified, 0,
-                        not_in_evidence=len(replay.unanswered))
+                        not_in_evidence=len(replay.unanswered), sent_as=recorded.sent_as)
     compared = compare(recorded.outcomes, results)
     rejudged = dataclasses.replace(rejudged, checks=compared[0], differences=compared[1])
     return dataclasses.replace(

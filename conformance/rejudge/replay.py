@@ -108,13 +108,12 @@ class Evidence:
         if not isinstance(entries, list):
             raise UsageError(f"{har_path}: not a HAR file (no log.entries)")
         evidence = cls(base_url)
-        first = next((e for e in entries if isinstance(e, dict)), None)
-        asked_at = urlsplit(str(first.get("request", {}).get("url", ""))) if first else None
-        if asked_at is not None and asked_at.netloc:
-            # the origin the exchanges were sent to (a re-judged bundle's: its replay's), where the
-            # answers name themselves; the path is the recorded base's
-            evidence.base_url = f"{asked_at.scheme}://{asked_at.netloc}{urlsplit(base_url).path}"
         try:
+            asked_at = urlsplit(str(entries[0]["request"]["url"])) if entries else None
+            if asked_at is not None and asked_at.netloc:
+                # the origin the exchanges were sent to (a re-judged bundle's: its replay's), where
+                # the answers name themselves; the path is the recorded base's
+                evidence.base_url = f"{asked_at.scheme}://{asked_at.netloc}{urlsplit(base_url).path}"
             ordered = sorted(entries, key=lambda e: int(e.get("_seq", 0)))
             for entry in ordered:
                 asked, recorded = _entry(entry)
