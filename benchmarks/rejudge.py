@@ -1,12 +1,14 @@
 """A run's wall time against its re-judging's.
 
-    python3 benchmarks/rejudge.py [--rounds 3] [-- RUN FLAGS]
+    python3 benchmarks/rejudge.py [--rounds 3] [--remote-like LATENCY] [-- RUN FLAGS]
 
 Each round runs, in a fresh child process each, ``python3 -m conformance.cli run -q
 --report-dir <temp>/run`` (the default run against the embedded simulator, or RUN FLAGS) and
 then ``python3 -m conformance.cli rejudge <temp>/run --report-dir <temp>/again``; it prints each
 round's wall and CPU (user + system of the child) and the medians, and whether every outcome
-was reproduced (rejudge's exit code 0).
+was reproduced (rejudge's exit code 0). ``--remote-like LATENCY`` runs against a ``serve``
+process answering LATENCY seconds late (token delay 5 s), paced and fuzzed as a remote target is
+(benchmarks/remote_like.py): what re-judging a remote run saves.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from remote_like import REMOTE_EXAMPLES, REMOTE_PACE, serve  # noqa: E402 (the benchmark beside this one)
 
 
 def timed(args: list[str]) -> tuple[float, float, int]:
@@ -40,13 +45,30 @@ def timed(args: list[str]) -> tuple[float, float, int]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--remote-like", type=float, metavar="LATENCY", help="against a `serve` process with "
+                        "this latency, paced and fuzzed as a remote target")
     parser.add_argument("run_flags", nargs="*", help="flags of `run` (after --)")
     options = parser.parse_args(argv)
+    flags = list(options.run_flags)
+    simulator = None
+    if options.remote_like is not None:
+        simulator, base_url, key = serve(options.remote_like, 5.0)
+        flags += ["--base-url", base_url, "--api-key", key, "--min-interval", str(REMOTE_PACE),
+                  "--fuzz-examples", str(REMOTE_EXAMPLES)]
+    try:
+        return _rounds(options.rounds, flags)
+    finally:
+        if simulator is not None:
+            simulator.terminate()
+            simulator.wait()
+
+
+def _rounds(rounds: int, flags: list[str]) -> int:
     runs, rejudges = [], []
-    for number in range(1, options.rounds + 1):
+    for number in range(1, rounds + 1):
         with tempfile.TemporaryDirectory() as scratch:
             bundle, again = Path(scratch) / "run", Path(scratch) / "again"
-            run = timed(["run", "-q", "--report-dir", str(bundle), *options.run_flags])
+            run = timed(["run", "-q", "--report-dir", str(bundle), *flags])
             rejudge = timed(["rejudge", str(bundle), "--report-dir", str(again)])
         runs.append(run)
         rejudges.append(rejudge)
