@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -13,6 +14,11 @@ def iso_utc(epoch: float | None = None) -> str:
     """``epoch`` (seconds, default now) as e.g. ``2026-11-27T20:41:16.123Z``."""
     moment = dt.datetime.now(dt.UTC) if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# the header a replay's answer carries: when the recorded exchange started and how long it took
+# (``started=<epoch s>; elapsed=<s>``), so a re-judged run's clock reads the recorded time
+RECORDED_AT = "X-Open311-Replay-Recorded"
 
 
 @dataclass(slots=True)
@@ -51,16 +57,22 @@ class Clock:
         """Wait ``seconds`` unless ``stopped`` is set first; True when it was."""
         return stopped.wait(max(seconds, 0.0))
 
+    def heard(self, headers: Mapping[str, str]) -> None:
+        """An answer arrived on this thread (the transport says so): nothing to a live run's clock."""
+
 
 @dataclass(slots=True)
 class ReplayClock(Clock):
-    """The clock of a re-judged run: the recorded run's readings, in their order, and waits
-    that pass at once (the answers are recorded: waiting for them proves nothing), counted so
-    the elapsed time the poll loop judges is what the recorded run waited, not the replay's."""
+    """The clock of a re-judged run: the recorded run's readings, in their order, and the
+    recorded run's time. Each thread's time is the end of the recorded exchange it was last
+    answered (the replay says which, :data:`RECORDED_AT`) plus what it waited since, and a wait
+    passes at once (the answers are recorded: waiting for them proves nothing): the poll loop's
+    elapsed time, which the token's timeout judges, is the recorded run's, server latency and all."""
 
     recorded: dict[str, list[float]] = field(default_factory=dict)
-    # per thread: the poll loop's elapsed time is its own thread's waits, not another's Retry-After
-    _waited: dict[int, float] = field(default_factory=dict)
+    # per thread: (the time it was last answered at, what it waited since); a thread never
+    # answered by the replay starts from the real clock
+    _threads: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def _moment(self, name: str) -> float:
         with self._lock:
@@ -70,12 +82,26 @@ class ReplayClock(Clock):
         return recorded[used] if used < len(recorded) else time.time()
 
     def monotonic(self) -> float:
-        return time.monotonic() + self._waited.get(threading.get_ident(), 0.0)
+        at, waited = self._threads.get(threading.get_ident(), (time.monotonic(), 0.0))
+        return at + waited
 
     def wait(self, stopped: threading.Event, seconds: float) -> bool:
         if stopped.is_set():
             return True
         thread = threading.get_ident()
         with self._lock:
-            self._waited[thread] = self._waited.get(thread, 0.0) + max(seconds, 0.0)
+            at, waited = self._threads.get(thread, (time.monotonic(), 0.0))
+            self._threads[thread] = (at, waited + max(seconds, 0.0))
         return False
+
+    def heard(self, headers: Mapping[str, str]) -> None:
+        said = next((v for k, v in headers.items() if k.lower() == RECORDED_AT.lower()), None)
+        if said is None:
+            return
+        try:
+            parts = dict(part.strip().split("=", 1) for part in said.split(";"))
+            ended = float(parts["started"]) + float(parts["elapsed"])
+        except (KeyError, ValueError):
+            return
+        with self._lock:
+            self._threads[threading.get_ident()] = (ended, 0.0)

@@ -516,6 +516,7 @@ class Transport:
         content = b"".join(chunks)
         exchange.response_body = self.redact(content) if self.keep_bodies else b""
         exchange.elapsed_s = time.monotonic() - start
+        self.clock.heard(exchange.response_headers)
         headers_map = requests.structures.CaseInsensitiveDict(raw.headers)
         return Response(raw.status_code, headers_map, content, exchange.url, exchange)
 

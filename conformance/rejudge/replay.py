@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import datetime as dt
 import http.server
 import threading
 import time
@@ -26,6 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import jsonfile
 from conformance.errors import UsageError
+from conformance.timestamps import RECORDED_AT
 from conformance.transport import DEFAULT_MAX_BODY, origin, redact_key
 
 REPLAY_HEADER = "X-Open311-Replay"
@@ -83,6 +85,8 @@ class Recorded:
     error: str | None
     truncated: bool
     label: str
+    started: float  # when the recorded exchange started (epoch seconds)
+    elapsed: float  # how long it took, in seconds
 
     @property
     def cut(self) -> bool:
@@ -138,7 +142,9 @@ def _entry(entry: dict[str, Any]) -> tuple[Asked, Recorded]:
         reason=str(response.get("statusText", "")),
         headers=tuple((h["name"], h["value"]) for h in response.get("headers", [])),
         body=body, error=entry.get("_error"), truncated=bool(entry.get("_truncated")),
-        label=str(entry.get("comment", "")))
+        label=str(entry.get("comment", "")),
+        started=dt.datetime.fromisoformat(str(entry["startedDateTime"]).replace("Z", "+00:00")).timestamp(),
+        elapsed=float(entry.get("time") or 0.0) / 1000)
     return asked, recorded
 
 
@@ -247,6 +253,7 @@ def _handler(replay: Replay) -> type[http.server.BaseHTTPRequestHandler]:
                     continue
                 self.send_header(name, replay.location(value) if name.lower() == "location" else value)
             body = replay.moved(recorded.body)
+            self.send_header(RECORDED_AT, f"started={recorded.started:.3f}; elapsed={recorded.elapsed:.6f}")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
