@@ -172,6 +172,8 @@ class Target:
             "faults": list(self.faults), "simulator_dialect": self.simulator_dialect,
             "seed": self.seed, "fuzz_examples": self.fuzz_examples, "max_requests": self.max_requests,
             "read_only": self.read_only, "min_interval_s": self.min_interval,
+            # the write guard's decision for this target: what a re-judged run decides again
+            "write_refusal": self.write_policy.refusal(self.base_url) if self.base_url else None,
             "ca_bundle": self.settings.ca_bundle,
         }
 

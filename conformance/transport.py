@@ -112,9 +112,13 @@ class WritePolicy:
     test_hosts: frozenset[str] = frozenset()
     production_hosts: frozenset[str] = frozenset()
     read_only: bool = False
+    # a refusal decided for another URL: a re-judged run refuses what its recorded run refused
+    refused: str | None = None
 
     def refusal(self, url: str) -> str | None:
         """Why a write to ``url`` is refused, or None when it is allowed."""
+        if self.refused:
+            return self.refused
         if self.read_only:
             return "this is a read-only run (--read-only): nothing is written"
         host = (urlsplit(url).hostname or "").lower().rstrip(".")

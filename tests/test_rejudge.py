@@ -19,6 +19,7 @@ from conformance.rejudge.replay import NOT_IN_EVIDENCE, REPLAY_HEADER, Asked
 from conformance.report.manifest import verify
 from conformance.run.engine import RunResult, run_simulator
 from conformance.run.fuzzing import engine as fuzzing
+from conformance.transport import WritePolicy
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +72,17 @@ def test_a_failing_run_is_reproduced(failing_run, tmp_path):
 
 def test_a_georeport_run_is_reproduced(georeport_run, tmp_path):
     _reproduced(rejudge(georeport_run.report_dir, tmp_path / "again"), georeport_run)
+
+
+@pytest.mark.parametrize("settings", [
+    {"read_only": True},
+    # the write guard refusing the target: a re-judged run refuses what its recorded run refused
+    {"write_policy": WritePolicy(production_hosts=frozenset({"127.0.0.1"}))},
+], ids=["read-only", "writes refused"])
+def test_a_run_without_writes_is_reproduced(settings, tmp_path):
+    original = run_simulator(report_dir=tmp_path / "run", fuzz_examples=1, **settings)
+    assert original.record.write is not None and original.record.write.state == "skipped"
+    _reproduced(rejudge(original.report_dir, tmp_path / "again"), original)
 
 
 def test_the_token_polls_judge_the_recorded_times(clean_run, tmp_path):

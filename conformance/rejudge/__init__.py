@@ -126,7 +126,8 @@ def replay_target(recorded: Recorded, key: str) -> Target:
         timeout=float(target.get("timeout_s") or 30.0),
         poll_timeout=float(target.get("poll_timeout_s") or profiles.SIMULATOR_POLL_TIMEOUT),
         write_service_code=target.get("write_service_code"), location=location,  # type: ignore[arg-type]
-        write_policy=make_write_policy(read_only=read_only),
+        write_policy=dataclasses.replace(make_write_policy(read_only=read_only),
+                                         refused=target.get("write_refusal") or None),
         # no budget: which requests a budget cut off depends on how the write flow's polls and the
         # checks interleaved, which a replay does not repeat; the recorded stop is the record's
         # (review), and what was not asked is not in the evidence
@@ -189,7 +190,10 @@ def review(record: RunRecord, recorded: Recorded, replay: Replay) -> RunRecord:
     return dataclasses.replace(
         record, results=results, stop=recorded.stop or record.stop,
         checklist=checklist(results, target_conditions(profile.checklist), key_source=record.key_source),
-        target=dict(recorded.target), key_fingerprint=summary.get("api_key_fingerprint"), rejudged=rejudged)
+        target=dict(recorded.target), key_fingerprint=summary.get("api_key_fingerprint"), rejudged=rejudged,
+        # how the recorded exchanges travelled, which the replay's loopback HTTP says nothing of
+        tls_verified=summary.get("tls_verified") is not False,
+        proxy=summary["proxy"].get("host") if isinstance(summary.get("proxy"), Mapping) else None)
 
 
 def _needing(result: CheckResult, gaps: Mapping[int, Any]) -> CheckResult:
