@@ -140,6 +140,51 @@ class WriteEvidence:
 
 
 @dataclass(slots=True, frozen=True)
+class Difference:
+    """A check whose outcome a re-judged run did not reproduce: the bundle's, the new one, why."""
+
+    check_id: str
+    title: str
+    old: str | None  # None: the recorded run had no such check (a check of this kit version)
+    new: str | None  # None: this kit version has no such check
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.check_id, "title": self.title, "old": self.old, "new": self.new, "why": self.why}
+
+
+@dataclass(slots=True, frozen=True)
+class Rejudged:
+    """A run judged again from another run's evidence (``rejudge``): whose, and what it reproduced."""
+
+    run_id: str  # the recorded run's
+    kit_version: str  # the kit that recorded it
+    verified: bool  # its manifest verified (False only with --no-verify)
+    checks: int  # every check of either run
+    differences: tuple[Difference, ...] = ()
+    not_in_evidence: int = 0  # requests the recorded evidence had no answer for
+    # the run id the requests carried (the write's description): the first recorded run's, so a
+    # re-judged bundle judged again sends what was first sent
+    sent_as: str = ""
+
+    @property
+    def reproduced(self) -> int:
+        return self.checks - len(self.differences)
+
+    def sentence(self) -> str:
+        return f"re-judged from {self.run_id} (kit {self.kit_version})"
+
+    def tally(self) -> str:
+        return f"reproduced {self.reproduced} of {self.checks} checks"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "kit_version": self.kit_version, "verified": self.verified,
+                "checks": self.checks, "reproduced": self.reproduced, "not_in_evidence": self.not_in_evidence,
+                "sent_as": self.sent_as or self.run_id,
+                "differences": [d.as_dict() for d in self.differences]}
+
+
+@dataclass(slots=True, frozen=True)
 class RunRecord:
     run_id: str
     subject: Subject
@@ -169,6 +214,10 @@ class RunRecord:
     key_source: KeySource | None = None  # who supplied the key the run used; None: no key
     tls_verified: bool = True  # False: --insecure, certificates were not checked
     proxy: str | None = None  # host:port of the proxy the requests went through (never credentials)
+    # the moments the run's requests carried, by name, in order (Clock.readings): what a
+    # re-judged run sends again
+    clock: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    rejudged: Rejudged | None = None  # judged again from another run's evidence, not from a target
     verdict: Verdict = field(init=False)
     pre_approval: PreApproval = field(init=False)
 
@@ -255,6 +304,8 @@ def practice_next_steps() -> tuple[str, ...]:
 
 def _pre_approval(record: RunRecord) -> PreApproval:
     reasons: list[str] = []
+    if record.rejudged is not None:
+        reasons.append(f"{record.rejudged.sentence()}: recorded evidence judged again, not a run of a server")
     if record.practice:
         reasons.append("practice run: the embedded simulator stood in for the City's test environment")
     elif record.target_kind == "loopback":

@@ -170,8 +170,10 @@ class Target:
             "write_service_code": self.write_service_code,
             "location": list(self.location) if self.location is not None else None,
             "faults": list(self.faults), "simulator_dialect": self.simulator_dialect,
-            "seed": self.seed, "fuzz_examples": self.fuzz_examples,
+            "seed": self.seed, "fuzz_examples": self.fuzz_examples, "max_requests": self.max_requests,
             "read_only": self.read_only, "min_interval_s": self.min_interval,
+            # the write guard's decision for this target: what a re-judged run decides again
+            "write_refusal": self.write_policy.refusal(self.base_url) if self.base_url else None,
             "ca_bundle": self.settings.ca_bundle,
         }
 

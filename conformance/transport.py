@@ -29,6 +29,8 @@ import certifi
 import requests
 import urllib3
 
+from conformance.timestamps import Clock
+
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 STALLS_BEFORE_GIVING_UP = 2
 SILENT_PATHS_BEFORE_GIVING_UP = 2  # different paths failing in a row, nothing answered between: gone
@@ -110,9 +112,13 @@ class WritePolicy:
     test_hosts: frozenset[str] = frozenset()
     production_hosts: frozenset[str] = frozenset()
     read_only: bool = False
+    # a refusal decided for another URL: a re-judged run refuses what its recorded run refused
+    refused: str | None = None
 
     def refusal(self, url: str) -> str | None:
         """Why a write to ``url`` is refused, or None when it is allowed."""
+        if self.refused:
+            return self.refused
         if self.read_only:
             return "this is a read-only run (--read-only): nothing is written"
         host = (urlsplit(url).hostname or "").lower().rstrip(".")
@@ -213,6 +219,7 @@ class Transport:
         keep_bodies: bool = True,
         trust: Trust | None = None,
         route: Route | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """``deadline`` is a time.monotonic() value after which nothing more is sent.
 
@@ -220,8 +227,10 @@ class Transport:
         target's URL, and, if allowed, sent to ``stand_in`` (the embedded simulator) instead,
         so a plan can follow the answers a run depends on without touching the target.
         ``max_retries`` 0 hands a 429/503 with Retry-After to the caller as it came (a proxy
-        must let the application behind it see the answer it is judged on).
+        must let the application behind it see the answer it is judged on). ``clock`` is the
+        run's (the moments its requests carry, its waits): a re-judged run's replays them.
         """
+        self.clock = clock or Clock()
         self.base_url = base_url.rstrip("/") + "/"
         self.api_key = api_key or None
         self.timeout = timeout
@@ -421,7 +430,7 @@ class Transport:
                                      f"{response.status} with {asked}, more than the run may wait", exchange)
             # the server asked us to come back later: honour it, and keep the refusal as evidence
             exchange.error = f"HTTP {response.status}, Retry-After {wait:g} s honoured (attempt {attempt + 1})"
-            if self.stopped.wait(wait):
+            if self.clock.wait(self.stopped, wait):
                 raise TransportError(Failure.STOPPED, f"{method} {exchange.url}: not retried: "
                                      f"{self.stop.detail if self.stop else 'the run stopped'}", exchange)
             exchange = self._record_retry(exchange)
@@ -511,6 +520,7 @@ class Transport:
         content = b"".join(chunks)
         exchange.response_body = self.redact(content) if self.keep_bodies else b""
         exchange.elapsed_s = time.monotonic() - start
+        self.clock.heard(exchange.response_headers)
         headers_map = requests.structures.CaseInsensitiveDict(raw.headers)
         return Response(raw.status_code, headers_map, content, exchange.url, exchange)
 

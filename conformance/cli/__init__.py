@@ -1,5 +1,5 @@
 """The ``open311-conformance`` command: run | check-app | serve | validate | requirements |
-cities | compare | sweep | verify.
+cities | compare | sweep | verify | rejudge.
 
 Every command is a thin adapter in its own module here: parse, build the settings, call the
 layer below, map the outcome to an exit code (:class:`~conformance.errors.ExitCode`: 0

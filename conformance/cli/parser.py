@@ -89,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("directory", metavar="DIR", help="a report directory (a run's bundle) with its "
                         "manifest.json")
     verify.set_defaults(handler=_lazy("conformance.cli.verify", "main"))
+
+    rejudge = sub.add_parser("rejudge", help="judge a run's bundle again with this kit, from its recorded "
+                             "exchanges alone (no server, no network beyond loopback)")
+    rejudge.add_argument("bundle", metavar="BUNDLE", help="a run's report directory (summary.json, evidence.har, "
+                         "manifest.json)")
+    rejudge.add_argument("--report-dir", metavar="DIR", help="where the re-judged bundle goes "
+                         "(default reports/<run-id>)")
+    rejudge.add_argument("--no-verify", action="store_true", help="re-judge a bundle whose manifest does not "
+                         "verify (the new report says so)")
+    rejudge.set_defaults(handler=_lazy("conformance.cli.rejudge", "main"))
     return parser
 
 

@@ -31,7 +31,8 @@ def junit(record: RunRecord) -> bytes:
                         ("practice", record.practice), ("mode", record.mode),
                         ("app_name", record.app_name or ""), ("target", record.target.get("base_url", "")),
                         ("profile", record.profile), ("run_id", record.run_id),
-                        ("cut_short", record.cut_short or "")):
+                        ("cut_short", record.cut_short or ""),
+                        ("rejudged", record.rejudged.sentence() if record.rejudged else "")):
         ET.SubElement(properties, "property", {"name": name, "value": str(value).lower()
                                                if isinstance(value, bool) else str(value)})
     for result in record.results:

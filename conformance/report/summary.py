@@ -54,6 +54,8 @@ def build(record: RunRecord, *, files: list[str]) -> dict[str, Any]:
                                                 "at": iso_utc(stop.at)},
         "target": dict(record.target),
         "profile": record.profile,
+        "clock": {name: list(moments) for name, moments in record.clock.items()},
+        "rejudged": None if record.rejudged is None else record.rejudged.as_dict(),
         "started": record.started,
         "finished": record.finished,
         "requests_sent": record.requests_sent,

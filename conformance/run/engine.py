@@ -11,8 +11,8 @@ import contextlib
 import gc
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,7 +33,7 @@ from conformance.signals import stop_on_signals
 from conformance.simulator import faults as fault_catalogue
 from conformance.simulator import server
 from conformance.target import Target
-from conformance.timestamps import iso_utc
+from conformance.timestamps import Clock, iso_utc
 from conformance.transport import StopReason, Transport, TransportError, proxy_host, redirect_location
 
 CHECKS = Path(__file__).with_name("checks")
@@ -102,6 +102,18 @@ def run_simulator(faults: tuple[str, ...] = (), *, delay: float = 0.3, report_di
 
 
 @dataclass(slots=True, frozen=True)
+class Rerun:
+    """What makes a run a re-judged one (``conformance.rejudge``): its writes carry the recorded
+    run's id and its clock hands back the recorded moments, so it sends what was sent; and its
+    record is reviewed (answers the evidence lacked, what was reproduced) before it is written."""
+
+    recorded_run_id: str
+    clock: Clock
+    review: Callable[[RunRecord], RunRecord]
+    left_out: Mapping[str, str] = field(default_factory=dict)  # check id -> why the recorded run never ran it
+
+
+@dataclass(slots=True, frozen=True)
 class RunProgress:
     """Where a run is, for a console's progress line: after each check, and once at the end."""
 
@@ -115,7 +127,7 @@ class RunProgress:
 def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
             say: Callable[[str], None] | None = None, transport: Transport | None = None,
             order_seed: int | None = None, verbose: bool = False,
-            progress: Callable[[RunProgress], None] | None = None) -> RunResult:
+            progress: Callable[[RunProgress], None] | None = None, rerun: Rerun | None = None) -> RunResult:
     """One run of ``target``. The console (``say``) gets the run's header, the poll timeline once
     the write flow ends, a line per check with ``verbose``, and the checklist and verdict;
     ``quiet`` keeps only the last. ``progress`` hears after each check and once at the end."""
@@ -124,14 +136,15 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     transport = transport or Transport(
         target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
         max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline,
-        trust=target.trust, route=target.route)
+        trust=target.trust, route=target.route, clock=rerun.clock if rerun is not None else None)
     console = _Redacted(say or _silent, transport.redact)  # a server may have echoed the key
     client = Client(transport, target.jurisdiction_id, key_on=target.profile.quirks.key_on)
-    flow = WriteFlow(client, target, run_id)
+    flow = WriteFlow(client, target, rerun.recorded_run_id if rerun is not None else run_id)
     context = RunContext(target, transport, client, run_id, flow, say=console.say)
     started = iso_utc()
     _print_start(context, console, quiet)
-    plugin = RunPlugin(context, quiet=quiet or not verbose, order_seed=order_seed)
+    plugin = RunPlugin(context, quiet=quiet or not verbose, order_seed=order_seed,
+                       left_out=rerun.left_out if rerun is not None else None)
     watch = _Watch(console, flow, transport, plugin, progress, timeline=not quiet)
     plugin.on_check = watch.checked
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
@@ -163,6 +176,8 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         ended = "the run ended before it"
     results += plugin.unrun(ended)
     record = freeze(context, results, started=started, finished=iso_utc(), kit_errors=kit_errors)
+    if rerun is not None:
+        record = rerun.review(record)
     record = write_bundle(record, report_dir, key=transport.api_key)
     watch.finished()
     _print_end(record, report_dir, console, quiet)  # quiet still ends with the checklist and the verdict

@@ -44,6 +44,7 @@ def freeze(context: RunContext, results: Iterable[CheckResult], *, started: str,
         requirements=requirements.named_by(results, target.profile),
         key_source=target.key_source, tls_verified=transport.trust.verify,
         proxy=proxy_host(transport.proxy),
+        clock={name: tuple(moments) for name, moments in transport.clock.readings.items()},
     )
 
 

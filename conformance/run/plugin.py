@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -43,7 +43,8 @@ def requirement_ids(item: pytest.Item) -> list[str]:
 class RunPlugin:
     """Hooks of one conformance run; registered by the runner with the run's context."""
 
-    def __init__(self, context: RunContext, quiet: bool = False, order_seed: int | None = None) -> None:
+    def __init__(self, context: RunContext, quiet: bool = False, order_seed: int | None = None,
+                 left_out: Mapping[str, str] | None = None) -> None:
         self.context = context
         self.quiet = quiet  # no line per check (the console shows progress instead)
         self.on_check: Callable[[CheckResult], None] | None = None  # hears each decided check
@@ -55,6 +56,8 @@ class RunPlugin:
         self._dropped: set[str] = set()  # checks the profile does not select: not the run's
         self._not_run: dict[str, str] = {}  # nodeid -> why pytest was kept from running it
         self._stopped: str | None = None  # why pytest stopped the session early (-x, --maxfail, a stop)
+        # check id -> why it is not run: a re-judged run leaves out what the recorded run never ran
+        self.left_out = dict(left_out or {})
 
     # -- set-up --------------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -82,6 +85,11 @@ class RunPlugin:
         if drop:
             self._dropped.update(item.nodeid for item in drop)
             config.hook.pytest_deselected(items=drop)
+        left = [item for item in keep if item.nodeid in self.left_out]
+        if left:
+            self._not_run.update((item.nodeid, self.left_out[item.nodeid]) for item in left)
+            keep = [item for item in keep if item.nodeid not in self.left_out]
+            config.hook.pytest_deselected(items=left)
         if self.order_seed is not None:
             random.Random(self.order_seed).shuffle(keep)
         else:
@@ -90,7 +98,7 @@ class RunPlugin:
         # a check of the whole run's answers needs every other check's behind it, in any order
         keep.sort(key=lambda it: it.get_closest_marker("after_all") is not None)
         items[:] = keep
-        self.items = list(keep)
+        self.items = list(keep) + left  # left out, still the run's: each reported "not run"
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:
@@ -237,7 +245,7 @@ class RunPlugin:
         def why(item: pytest.Item) -> str:
             return self._not_run.get(item.nodeid) or self._stopped or ended
 
-        return [self._result(item, Outcome.INCONCLUSIVE, f"not run: {why(item)}")
+        return [self._result(item, Outcome.INCONCLUSIVE, f"{NOT_RUN}{why(item)}")
                 for item in self.items if item.nodeid not in self.context.results]
 
     def _print(self, result: CheckResult) -> None:
@@ -247,6 +255,9 @@ class RunPlugin:
         if result.outcome is not Outcome.PASSED and result.message:
             line += "".join(f"\n        {text}" for text in result.message.splitlines()[:3])
         self.context.say(line)
+
+
+NOT_RUN = "not run: "  # the head of the message of a check the run never judged (rejudge reads it)
 
 
 def _title(item: pytest.Item) -> str:

@@ -149,8 +149,20 @@ def ensure_location(client: Client, target: Target) -> tuple[float, float]:
                        "has lat/long (give --location LAT,LONG)")
 
 
-def fill_attributes(definition: dict[str, Any] | None) -> dict[str, Any]:
-    """A valid value for every required attribute, by datatype (list values by key)."""
+# the names under which the run's clock keeps the moment a datetime attribute carries: one per
+# thread that writes (the flow's and the checks'), so a re-judged run hands each its own in order
+FLOW_MOMENT = "write flow: datetime attribute"
+CHECK_MOMENT = "checks: datetime attribute"
+
+
+def moment(client: Client) -> Callable[[], float]:
+    """The moment a check's datetime attribute carries: the run's clock, read when needed."""
+    return lambda: client.transport.clock.now(CHECK_MOMENT)
+
+
+def fill_attributes(definition: dict[str, Any] | None, now: Callable[[], float] = time.time) -> dict[str, Any]:
+    """A valid value for every required attribute, by datatype (list values by key); a
+    datetime is ``now()`` (the run's clock, so a re-judged run sends what was sent)."""
     values: dict[str, Any] = {}
     for attribute in (definition or {}).get("attributes") or []:
         if not isinstance(attribute, dict) or not attribute.get("required"):
@@ -167,7 +179,7 @@ def fill_attributes(definition: dict[str, Any] | None) -> dict[str, Any]:
         elif datatype == "number":
             values[code] = "3"
         elif datatype == "datetime":
-            values[code] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+            values[code] = dt.datetime.fromtimestamp(now(), dt.UTC).replace(microsecond=0).isoformat()
         else:
             values[code] = "open311-conformance"
     return values
@@ -256,7 +268,7 @@ class WriteFlow:
         if service.get("metadata") is True:
             answer = self.client.definition(out.service_code)
             definition = answer.data if answer.ok and isinstance(answer.data, dict) else None
-        out.attributes = fill_attributes(definition)
+        out.attributes = fill_attributes(definition, lambda: self.client.transport.clock.now(FLOW_MOMENT))
         ensure_location(self.client, self.target)
         optional = {name: value.format(run_id=self.run_id) for name, value in OPTIONAL_FIELDS.items()}
         out.fields = {**post_fields(self.target, out.service_code, main_description(self.run_id)),
@@ -268,7 +280,8 @@ class WriteFlow:
                 write.take(self.client.create(write.fields, write.attributes, fmt=write.fmt,
                                               label=f"write: POST located by {location}"))
         out.unknown_jurisdiction = self._unknown_jurisdiction(out.service_code, out.attributes)
-        started = time.monotonic()
+        clock = self.client.transport.clock  # a re-judged run's: the recorded run's time
+        started = clock.monotonic()
         if out.token is not None:
             # While the City processes the request, lists may show it without an id.
             out.pending_list = self.client.requests(cached=False)
@@ -283,7 +296,7 @@ class WriteFlow:
         # the other writes were sent at the same moment: they share the main write's time
         for write in out.alternatives.values():
             if write.token is not None and self.client.transport.stop is None:
-                left = max(0.0, self.target.poll_timeout - (time.monotonic() - started))
+                left = max(0.0, self.target.poll_timeout - (clock.monotonic() - started))
                 write.token_result = self.client.resolve_token(write.token, left, remote=self.target.remote,
                                                                fmt=write.fmt)
         stop = self.client.transport.stop

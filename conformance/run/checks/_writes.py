@@ -11,7 +11,7 @@ from conformance.outcomes import Inconclusive, fail
 from conformance.profiles import Profile
 from conformance.run import expect
 from conformance.run.fixtures import Catalogue
-from conformance.run.write_flow import Write, choose_service, ensure_location, fill_attributes, post_fields
+from conformance.run.write_flow import Write, choose_service, ensure_location, fill_attributes, moment, post_fields
 from conformance.target import Target
 
 
@@ -23,7 +23,7 @@ def valid_post(client: Client, catalogue: Catalogue, target: Target, description
         raise Inconclusive("no service to write to")
     code = str(service["service_code"])
     ensure_location(client, target)
-    return post_fields(target, code, description), fill_attributes(catalogue.definitions.get(code))
+    return post_fields(target, code, description), fill_attributes(catalogue.definitions.get(code), moment(client))
 
 
 def service_with_required(catalogue: Catalogue, datatypes: tuple[str, ...]) -> tuple[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ no 5xx, and an accepted value kept as sent. Both judge the same POST, sent once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -20,7 +20,8 @@ from conformance.client import Answer, Client
 from conformance.outcomes import Inconclusive, Level, fail
 from conformance.run import expect
 from conformance.run.checks._writes import service_with_required, valid_post
-from conformance.run.write_flow import DESCRIPTION_LIMIT, answer_row, fill_attributes
+from conformance.run.context import RunContext
+from conformance.run.write_flow import DESCRIPTION_LIMIT, answer_row, fill_attributes, moment
 
 requirement = pytest.mark.requirement
 FORMATS = ("json", "xml")
@@ -33,16 +34,30 @@ def keyed(open311_target):
         pytest.skip("no API key given: the target would refuse any POST for the key alone")
 
 
+@dataclass(slots=True)
+class SentOnce:
+    """POSTs two checks judge from different sides, each sent once a run; the check that reuses
+    one cites its exchange too (a re-judged run finds what each check's outcome rests on)."""
+
+    context: RunContext
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, key: str, send: Callable[[], Any]) -> Any:
+        if key not in self.answers:
+            self.answers[key] = send()
+        else:
+            self.context.cite(_sent_by(self.answers[key]))
+        return self.answers[key]
+
+
+def _sent_by(answer: Any) -> list[int]:
+    exchange = getattr(answer, "exchange", None)
+    return [exchange.seq] if exchange is not None else []
+
+
 @pytest.fixture(scope="session")
-def sent_once() -> dict[str, Any]:
-    """POSTs two checks judge from different sides, each sent once a run."""
-    return {}
-
-
-def _once(memo: dict[str, Any], key: str, send: Callable[[], Any]) -> Any:
-    if key not in memo:
-        memo[key] = send()
-    return memo[key]
+def sent_once(open311_context: RunContext) -> SentOnce:
+    return SentOnce(open311_context)
 
 
 def _post(client, fields, attributes, label, fmt="json"):
@@ -122,11 +137,11 @@ def _required_missing(client, catalogue, target, memo):
     def send() -> Answer:
         fields, _ = valid_post(client, catalogue, target, "open311-conformance: attribute missing")
         fields["service_code"] = code
-        attributes = fill_attributes(catalogue.definitions[code])
+        attributes = fill_attributes(catalogue.definitions[code], moment(client))
         attributes.pop(attribute["code"], None)
         return _post(client, fields, attributes, "POST without a required attribute")
 
-    return attribute["code"], _once(memo, "required-missing", send)
+    return attribute["code"], memo("required-missing", send)
 
 
 @requirement("GR2-POST-REQUIRED-ATTRIBUTE")
@@ -173,11 +188,11 @@ def _bad_list_value(client, catalogue, target, memo) -> OutOfRange:
     def send() -> Answer:
         fields, _ = valid_post(client, catalogue, target, "open311-conformance: bad list value")
         fields["service_code"] = code
-        attributes = fill_attributes(catalogue.definitions[code])
+        attributes = fill_attributes(catalogue.definitions[code], moment(client))
         attributes[attribute["code"]] = value
         return _post(client, fields, attributes, "POST bad list value")
 
-    return OutOfRange(f"list value {value!r} of {attribute['code']}", _once(memo, "bad-list-value", send),
+    return OutOfRange(f"list value {value!r} of {attribute['code']}", memo("bad-list-value", send),
                       attribute["code"], value)
 
 
@@ -188,7 +203,7 @@ def _long_description(client, catalogue, target, memo) -> OutOfRange:
         fields, attributes = valid_post(client, catalogue, target, text)
         return _post(client, fields, attributes, "POST 4001-character description")
 
-    return OutOfRange("4001-character description", _once(memo, "long-description", send), None, text,
+    return OutOfRange("4001-character description", memo("long-description", send), None, text,
                       limit=DESCRIPTION_LIMIT, refusal="GR2-POST-DESCRIPTION-LENGTH")
 
 
