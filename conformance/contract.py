@@ -196,7 +196,8 @@ def load_openapi() -> dict[str, Any]:
     import yaml
 
     with openapi_path().open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        # libyaml's parser when PyYAML has it (the same data, a tenth of the CPU: issue 21)
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def contract_hashes() -> dict[str, str]:
