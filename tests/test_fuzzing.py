@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -219,3 +220,20 @@ def test_the_curl_reproduction_repeats_the_request_without_the_librarys_bookkeep
     assert wiring.curl_command(sent) == (
         "curl -X POST 'http://127.0.0.1:1/open311/v2/requests.json?api_key=REDACTED' "
         "-H 'Content-Type: application/x-www-form-urlencoded' --data-raw 'service_code=001&lat=41.9'")
+
+
+def test_an_answer_is_judged_at_once_and_blamed_one_judgement_at_a_time() -> None:
+    """judge asks every judgement in one call first (issue 21): an answer breaking nothing is
+    judged clean, one breaking two things is blamed on each judgement's own requirement."""
+    case = wiring.load_schema()["/services.{format}"]["GET"].Case(path_parameters={"format": "json"})
+    request = requests.Request("GET", "http://127.0.0.1/open311/v2/services.json").prepare()
+    kwargs = {"base_url": "http://127.0.0.1/open311/v2"}
+    row = {"service_code": "001", "service_name": "Pothole", "description": "", "metadata": False,
+           "type": "realtime", "keywords": "", "group": "Streets"}
+    clean = schemathesis.Response(200, {"content-type": ["application/json"]}, json.dumps([row]).encode(),
+                                  request, 0.01, True)
+    assert fuzzing.engine.judge(case, clean, SPECS["getServiceList"], "json", kwargs) == []
+    broken = schemathesis.Response(200, {"content-type": ["text/xml"]}, b'[{"service_code": 5}]', request, 0.01, True)
+    blamed = fuzzing.engine.judge(case, broken, SPECS["getServiceList"], "json", kwargs)
+    assert [b.requirement for b in blamed] == ["GR2-SVC-LIST", "GR2-FMT-JSON-CONTENT-TYPE"]
+    assert blamed[1].text.startswith("wrong content type for the format: ")
