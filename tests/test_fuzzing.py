@@ -237,3 +237,23 @@ def test_an_answer_is_judged_at_once_and_blamed_one_judgement_at_a_time() -> Non
     blamed = fuzzing.engine.judge(case, broken, SPECS["getServiceList"], "json", kwargs)
     assert [b.requirement for b in blamed] == ["GR2-SVC-LIST", "GR2-FMT-JSON-CONTENT-TYPE"]
     assert blamed[1].text.startswith("wrong content type for the format: ")
+
+
+def test_hypothesis_keeps_its_files_in_the_kits_cache_not_the_current_directory(monkeypatch, tmp_path) -> None:
+    from hypothesis import configuration
+
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    try:
+        with fuzzing.engine.hypothesis_files_in_the_kits_cache():
+            where = configuration.storage_directory("unicode_data", intent_to_write=False).path
+        assert where == tmp_path / "cache" / "open311-conformance" / "hypothesis" / "unicode_data"
+        # afterwards Hypothesis finds its directory as it would have, for the rest of the process
+        assert configuration.storage_directory("x", intent_to_write=False).path != where.with_name("x")
+        monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / "mine"))
+        configuration.set_hypothesis_home_dir(None)
+        with fuzzing.engine.hypothesis_files_in_the_kits_cache():  # the user's own choice stands
+            assert configuration.storage_directory("x", intent_to_write=False).path == tmp_path / "mine" / "x"
+    finally:
+        configuration.set_hypothesis_home_dir(None)

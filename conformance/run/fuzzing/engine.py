@@ -8,13 +8,16 @@ collected instead of raised, so every generated case is judged and Hypothesis ne
 
 from __future__ import annotations
 
+import contextlib
+import os
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, Verbosity
+from hypothesis import HealthCheck, Phase, Verbosity, configuration
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup, MalformedJson, ServerError
@@ -305,12 +308,38 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
               if spec.method == "POST" else examples)]
     if spec.negative:
         modes.append((GenerationMode.NEGATIVE, max(1, examples // 2)))
-    for mode, count in modes:
-        if count <= 0 or result.error is not None:
-            continue
-        strategy = operation.as_strategy(generation_mode=mode, path_parameters={"format": fmt})
-        _drive(strategy, count, check_seed + (mode is GenerationMode.NEGATIVE), one)
+    with hypothesis_files_in_the_kits_cache():
+        for mode, count in modes:
+            if count <= 0 or result.error is not None:
+                continue
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters={"format": fmt})
+            _drive(strategy, count, check_seed + (mode is GenerationMode.NEGATIVE), one)
     return result
+
+
+def hypothesis_home() -> Path:
+    """Where Hypothesis keeps its files while the fuzzing generates: the user's cache."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "open311-conformance" / "hypothesis"
+
+
+@contextlib.contextmanager
+def hypothesis_files_in_the_kits_cache() -> Iterator[None]:
+    """Hypothesis' files in :func:`hypothesis_home` while the fuzzing generates, not in the
+    current directory. It keeps only what it derives the same every time (its Unicode tables,
+    the constants it reads from source files, by their hash; no example database here), and
+    deriving them anew costs 1.6 s of CPU: in a directory without them every run paid it (a
+    new checkout, CI, a user's own folder) and left a ``.hypothesis`` directory there (issue
+    21). A HYPOTHESIS_STORAGE_DIRECTORY of the user's own is left to decide; afterwards
+    Hypothesis finds its directory as before, for whatever else runs in the process."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    configuration.set_hypothesis_home_dir(hypothesis_home())
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(None)
 
 
 def judge(case: Any, response: Any, spec: OperationSpec, fmt: str, kwargs: Mapping[str, Any]) -> list[Broken]:
