@@ -257,3 +257,18 @@ def test_hypothesis_keeps_its_files_in_the_kits_cache_not_the_current_directory(
             assert configuration.storage_directory("x", intent_to_write=False).path == tmp_path / "mine" / "x"
     finally:
         configuration.set_hypothesis_home_dir(None)
+
+
+@pytest.mark.integration
+def test_a_check_sends_a_get_it_drew_again_only_once(simulator) -> None:
+    transport = Transport(simulator.base_url, simulator.api_key, timeout=5)
+    adapter = wiring.TransportAdapter(transport, "fuzzing")
+    session = wiring.session_for(adapter)
+    first = session.get(f"{simulator.base_url}/services.json")
+    again = session.get(f"{simulator.base_url}/services.json", headers={"X-Schemathesis-TestCaseId": "other"})
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    session.get(f"{simulator.base_url}/services.xml")
+    for _ in range(2):  # a write is never answered from memory
+        session.post(f"{simulator.base_url}/requests.json", data={"service_code": "x"})
+    assert [e.method for e in transport.exchanges] == ["GET", "GET", "POST", "POST"]
+    assert adapter.repeated == 1 and len(adapter.sent) == 4

@@ -4,6 +4,8 @@ Generation is schemathesis' Hypothesis strategy for the operation with the ``for
 parameter pinned, driven by ``hypothesis.given`` with a fixed seed, no example database, no
 deadline and no shrinking (shrinking would send requests nobody budgeted). Failures are
 collected instead of raised, so every generated case is judged and Hypothesis never replays.
+A case drawing a GET the check has sent already is not sent again: the answer it would get
+was judged when the check first asked (the adapter in :mod:`wiring` keeps it).
 """
 
 from __future__ import annotations
@@ -218,6 +220,7 @@ class FuzzResult:
     seed: int
     examples: int
     cases: int = 0
+    repeated: int = 0  # cases that drew a GET this check had sent already: answered and judged once
     findings: list[Finding] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
     error: TransportError | None = None
@@ -288,10 +291,13 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
             if fuzz_requests(transport.exchanges, "POST") + POSTS_PER_CASE > MAX_POSTS_PER_RUN:
                 return
             case.body = _post_body(case.body, post_fields or {})
-        before = len(adapter.sent)
+        before, repeated = len(adapter.sent), adapter.repeated
         try:
             response = case.call(**kwargs)
             result.cases += 1
+            if adapter.repeated > repeated:  # the same GET as an earlier case: its answer is judged already
+                result.repeated += 1
+                return
             broken = judge(case, response, spec, fmt, kwargs)
             if broken:
                 sent = adapter.sent[before]
