@@ -61,7 +61,10 @@ class _Handler(BaseHTTPRequestHandler):
             # echo what the client sent, key included, into the body and a header
             echo = unquote_plus(f"{self.path} {body.decode('utf-8', 'replace')}")
             content = content.replace(b'"description": "', f'"description": "you sent {echo}: '.encode(), 1)
-            self._answer(answer.status, content_type, content, [("X-Echo", echo)])
+            # a header carries printable ASCII only: what the fuzzing generated (any character,
+            # CR and LF too) is escaped there, or the server itself broke on it now and then
+            header = "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in echo)
+            self._answer(answer.status, content_type, content, [("X-Echo", header)])
             return
         if mode == "script-tags":
             content = content.replace(b'"service_name": "', f'"service_name": "{SCRIPT}'.encode())
