@@ -43,8 +43,12 @@ def _judged(tmp_path: Path, profile: str) -> dict[str, object]:
     context = SimpleNamespace(profile=profiles.get(profile), watch=lambda: None, results={},
                               write_flow=SimpleNamespace(start=lambda: None), transport=transport,
                               current_exchanges=None, say=lambda _line: None, kit_errors=[])
-    code = pytest.main([str(tmp_path), "-p", "no:open311_conformance", "-p", "conformance.run.plugin",
-                        "-p", "no:cacheprovider", "-p", "no:terminal", "--rootdir", str(tmp_path),
+    # no plugin from the installed packages and no hunt for unraisable exceptions (five full
+    # collections of the worker's heap), as in a run (engine.pytest_args): most of this test's
+    # time, and none of them judges anything here
+    code = pytest.main([str(tmp_path), "--disable-plugin-autoload", "-p", "conformance.run.plugin",
+                        "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:unraisableexception",
+                        "--rootdir", str(tmp_path),
                         "-c", str(CHECKS / "pytest.ini")], plugins=[RunPlugin(context, quiet=True)])
     assert code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     return {nodeid.rsplit("::test_", 1)[1]: result for nodeid, result in context.results.items()}

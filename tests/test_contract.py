@@ -87,6 +87,22 @@ def _document(case: dict[str, Any]) -> tuple[Any, str | None]:
 
 
 @pytest.mark.parametrize(("case", "profile"), _load_cases())
+def test_quick_check_never_passes_what_the_reference_fails(case: dict[str, Any], profile: str) -> None:
+    """The quick check (jsonschema_rs) may only ever be stricter than the reference validator:
+    judge takes its word for a document it passes."""
+    data, decode_error = _document(case)
+    if decode_error is not None:
+        return
+    reference = contract.validator(case["resource"], profile)
+    quick = contract._quick_check(case["resource"], profiles.get(profile).schema_set)
+    assert quick is not None, "jsonschema_rs (schemathesis' own dependency) loads every schema"
+    if contract.quickly_valid(data, case["resource"], profile):
+        assert not list(reference.iter_errors(data))
+    if case["valid"] and not case.get("warnings"):
+        assert contract.quickly_valid(data, case["resource"], profile), "the quick check fails a valid document"
+
+
+@pytest.mark.parametrize(("case", "profile"), _load_cases())
 def test_case(case: dict[str, Any], profile: str) -> None:
     data, decode_error = _document(case)
     if decode_error is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -219,3 +220,55 @@ def test_the_curl_reproduction_repeats_the_request_without_the_librarys_bookkeep
     assert wiring.curl_command(sent) == (
         "curl -X POST 'http://127.0.0.1:1/open311/v2/requests.json?api_key=REDACTED' "
         "-H 'Content-Type: application/x-www-form-urlencoded' --data-raw 'service_code=001&lat=41.9'")
+
+
+def test_an_answer_is_judged_at_once_and_blamed_one_judgement_at_a_time() -> None:
+    """judge asks every judgement in one call first (issue 21): an answer breaking nothing is
+    judged clean, one breaking two things is blamed on each judgement's own requirement."""
+    case = wiring.load_schema()["/services.{format}"]["GET"].Case(path_parameters={"format": "json"})
+    request = requests.Request("GET", "http://127.0.0.1/open311/v2/services.json").prepare()
+    kwargs = {"base_url": "http://127.0.0.1/open311/v2"}
+    row = {"service_code": "001", "service_name": "Pothole", "description": "", "metadata": False,
+           "type": "realtime", "keywords": "", "group": "Streets"}
+    clean = schemathesis.Response(200, {"content-type": ["application/json"]}, json.dumps([row]).encode(),
+                                  request, 0.01, True)
+    assert fuzzing.engine.judge(case, clean, SPECS["getServiceList"], "json", kwargs) == []
+    broken = schemathesis.Response(200, {"content-type": ["text/xml"]}, b'[{"service_code": 5}]', request, 0.01, True)
+    blamed = fuzzing.engine.judge(case, broken, SPECS["getServiceList"], "json", kwargs)
+    assert [b.requirement for b in blamed] == ["GR2-SVC-LIST", "GR2-FMT-JSON-CONTENT-TYPE"]
+    assert blamed[1].text.startswith("wrong content type for the format: ")
+
+
+def test_hypothesis_keeps_its_files_in_the_kits_cache_not_the_current_directory(monkeypatch, tmp_path) -> None:
+    from hypothesis import configuration
+
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    try:
+        with fuzzing.engine.hypothesis_files_in_the_kits_cache():
+            where = configuration.storage_directory("unicode_data", intent_to_write=False).path
+        assert where == tmp_path / "cache" / "open311-conformance" / "hypothesis" / "unicode_data"
+        # afterwards Hypothesis finds its directory as it would have, for the rest of the process
+        assert configuration.storage_directory("x", intent_to_write=False).path != where.with_name("x")
+        monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / "mine"))
+        configuration.set_hypothesis_home_dir(None)
+        with fuzzing.engine.hypothesis_files_in_the_kits_cache():  # the user's own choice stands
+            assert configuration.storage_directory("x", intent_to_write=False).path == tmp_path / "mine" / "x"
+    finally:
+        configuration.set_hypothesis_home_dir(None)
+
+
+@pytest.mark.integration
+def test_a_check_sends_a_get_it_drew_again_only_once(simulator) -> None:
+    transport = Transport(simulator.base_url, simulator.api_key, timeout=5)
+    adapter = wiring.TransportAdapter(transport, "fuzzing")
+    session = wiring.session_for(adapter)
+    first = session.get(f"{simulator.base_url}/services.json")
+    again = session.get(f"{simulator.base_url}/services.json", headers={"X-Schemathesis-TestCaseId": "other"})
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    session.get(f"{simulator.base_url}/services.xml")
+    for _ in range(2):  # a write is never answered from memory
+        session.post(f"{simulator.base_url}/requests.json", data={"service_code": "x"})
+    assert [e.method for e in transport.exchanges] == ["GET", "GET", "POST", "POST"]
+    assert adapter.repeated == 1 and len(adapter.sent) == 4

@@ -60,8 +60,11 @@ def _run(tmp_path: Path, *options: str) -> dict[str, tuple[Outcome, str]]:
     (tmp_path / "leave_out_other.py").write_text(LEAVE_OUT)
     context = _context()
     plugin = RunPlugin(context, quiet=True)  # type: ignore[arg-type]
+    # as in a run (engine.pytest_args), no hunt for unraisable exceptions at the session's end:
+    # five full collections of a worker's whole heap, a second or more of this test's time
     pytest.main([str(tmp_path / "test_checks.py"), "--rootdir", str(tmp_path), "-q", "--disable-plugin-autoload",
-                 "-p", "no:cacheprovider", "--import-mode=importlib", "-p", "conformance.run.plugin", *options],
+                 "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--import-mode=importlib",
+                 "-p", "conformance.run.plugin", *options],
                 plugins=[plugin])
     results = [*context.results.values(), *plugin.unrun("the run ended")]
     return {r.id.rsplit("::", 1)[1]: (r.outcome, r.message) for r in results}

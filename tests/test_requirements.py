@@ -21,8 +21,12 @@ class _Collector:
 
 def collect(path, *plugins) -> tuple[int, list[pytest.Item]]:
     collector = _Collector()
-    code = pytest.main([str(path), "--collect-only", "-q", "-p", "no:open311_conformance",
-                        "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "--rootdir", str(path),
+    # no plugin from the installed packages and no hunt for unraisable exceptions (five full
+    # collections of the worker's heap), as in a run (engine.pytest_args): most of a
+    # collection's time, and none of them adds or removes a check
+    code = pytest.main([str(path), "--collect-only", "-q", "--disable-plugin-autoload",
+                        "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
+                        "--rootdir", str(path),
                         "-c", str(CHECKS / "pytest.ini")], plugins=[collector, *plugins])
     return code, collector.items
 

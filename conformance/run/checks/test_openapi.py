@@ -49,7 +49,8 @@ def test_openapi_contract(open311_context: RunContext, spec: fuzzing.OperationSp
     result = fuzzing.fuzz(context.transport, spec, fmt, base_url=base_url, seed=seed,
                           examples=examples, api_key=target.api_key, post_fields=post_fields,
                           profile=context.profile)
-    summary = (f"{result.cases} generated case(s), {result.sent} request(s), seed {seed}, "
+    repeated = f" ({result.repeated} the same as an earlier one, not sent again)" if result.repeated else ""
+    summary = (f"{result.cases} generated case(s){repeated}, {result.sent} request(s), seed {seed}, "
                f"{examples} example(s) per operation")
     if result.findings:
         shown = [f.describe() for f in result.findings[:MAX_FINDINGS_SHOWN]]

@@ -4,18 +4,22 @@ Generation is schemathesis' Hypothesis strategy for the operation with the ``for
 parameter pinned, driven by ``hypothesis.given`` with a fixed seed, no example database, no
 deadline and no shrinking (shrinking would send requests nobody budgeted). Failures are
 collected instead of raised, so every generated case is judged and Hypothesis never replays.
+A case drawing a GET the check has sent already is not sent again: the answer it would get
+was judged when the check first asked (the adapter in :mod:`wiring` keeps it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, Verbosity
+from hypothesis import HealthCheck, Phase, Verbosity, configuration
 from hypothesis.internal.conjecture import providers
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -217,6 +221,7 @@ class FuzzResult:
     seed: int
     examples: int
     cases: int = 0
+    repeated: int = 0  # cases that drew a GET this check had sent already: answered and judged once
     findings: list[Finding] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
     error: TransportError | None = None
@@ -287,10 +292,13 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
             if fuzz_requests(transport.exchanges, "POST") + POSTS_PER_CASE > MAX_POSTS_PER_RUN:
                 return
             case.body = _post_body(case.body, post_fields or {})
-        before = len(adapter.sent)
+        before, repeated = len(adapter.sent), adapter.repeated
         try:
             response = case.call(**kwargs)
             result.cases += 1
+            if adapter.repeated > repeated:  # the same GET as an earlier case: its answer is judged already
+                result.repeated += 1
+                return
             broken = judge(case, response, spec, fmt, kwargs)
             if broken:
                 sent = adapter.sent[before]
@@ -307,12 +315,38 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
               if spec.method == "POST" else examples)]
     if spec.negative:
         modes.append((GenerationMode.NEGATIVE, max(1, examples // 2)))
-    for mode, count in modes:
-        if count <= 0 or result.error is not None:
-            continue
-        strategy = operation.as_strategy(generation_mode=mode, path_parameters={"format": fmt})
-        _drive(strategy, count, check_seed + (mode is GenerationMode.NEGATIVE), one)
+    with hypothesis_files_in_the_kits_cache():
+        for mode, count in modes:
+            if count <= 0 or result.error is not None:
+                continue
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters={"format": fmt})
+            _drive(strategy, count, check_seed + (mode is GenerationMode.NEGATIVE), one)
     return result
+
+
+def hypothesis_home() -> Path:
+    """Where Hypothesis keeps its files while the fuzzing generates: the user's cache."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "open311-conformance" / "hypothesis"
+
+
+@contextlib.contextmanager
+def hypothesis_files_in_the_kits_cache() -> Iterator[None]:
+    """Hypothesis' files in :func:`hypothesis_home` while the fuzzing generates, not in the
+    current directory. It keeps only what it derives the same every time (its Unicode tables,
+    the constants it reads from source files, by their hash; no example database here), and
+    deriving them anew costs 1.6 s of CPU: in a directory without them every run paid it (a
+    new checkout, CI, a user's own folder) and left a ``.hypothesis`` directory there (issue
+    21). A HYPOTHESIS_STORAGE_DIRECTORY of the user's own is left to decide; afterwards
+    Hypothesis finds its directory as before, for whatever else runs in the process."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    configuration.set_hypothesis_home_dir(hypothesis_home())
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(None)
 
 
 def judge(case: Any, response: Any, spec: OperationSpec, fmt: str, kwargs: Mapping[str, Any]) -> list[Broken]:
@@ -323,6 +357,8 @@ def judge(case: Any, response: Any, spec: OperationSpec, fmt: str, kwargs: Mappi
     """
     answered = Answered(spec, fmt, response.status_code)
     judgements = JUDGEMENTS[:1] if response.status_code >= 500 else JUDGEMENTS
+    if spec.method != "POST" and _passes_all(case, response, judgements, kwargs):
+        return []
     broken = []
     for judgement in judgements:
         try:
@@ -355,6 +391,19 @@ def seed_alone() -> Iterator[None]:
     finally:
         providers._get_local_constants = original
         providers.CONSTANTS_CACHE.cache.clear()
+
+
+def _passes_all(case: Any, response: Any, judgements: tuple[Judgement, ...], kwargs: Mapping[str, Any]) -> bool:
+    """Whether the answer breaks none of ``judgements``, asked in one call: most answers break
+    nothing, and each call pays schemathesis' set-up (its config, the response converted) once
+    more, a third of the judging's CPU (issue 21). The checks of one call run independently and
+    send nothing for a GET (only a POST's key probe sends), so an answer that breaks something
+    is judged again one judgement at a time, to blame each failure on its own requirement."""
+    try:
+        case.validate_response(response, checks=[j.check for j in judgements], transport_kwargs=dict(kwargs))
+    except (FailureGroup, Failure):
+        return False
+    return True
 
 
 def _drive(strategy: Any, count: int, seed: int, body: Callable[[Any], None]) -> None:
