@@ -116,10 +116,17 @@ def serving(host: str, rule: Rule, upstream: str | None = None,
         "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET, "tls": tls})
     server = server_class((host, 0), _handler(heard, rule, upstream))
     name = f"[{host}]" if ":" in host else host
+    with _running(server) as port:
+        yield f"{'https' if tls else 'http'}://{name}:{port}", heard
+
+
+@contextmanager
+def _running(server: ThreadingHTTPServer) -> Iterator[int]:
+    """``server`` serving in a thread of its own while the block runs: its port."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"{'https' if tls else 'http'}://{name}:{server.server_address[1]}", heard
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
@@ -438,14 +445,8 @@ def forward_proxy() -> Iterator[tuple[str, Heard]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", heard
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with _running(server) as port:
+        yield f"http://127.0.0.1:{port}", heard
 
 
 def test_the_transport_goes_through_the_named_proxy_and_ignores_the_environments(monkeypatch):
