@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
+from conformance.transport import Route, Trust
 
 
 @dataclass(slots=True, frozen=True)
@@ -142,6 +143,16 @@ class RunSettings:
             if self.insecure:
                 raise UsageError("--ca-bundle and --insecure contradict each other: give one")
 
+    @property
+    def trust(self) -> Trust:
+        """Whose TLS certificates are believed (--ca-bundle, --insecure)."""
+        return Trust(self.ca_bundle, verify=not self.insecure)
+
+    @property
+    def route(self) -> Route:
+        """How requests reach the server (--http-proxy, --proxy-from-env)."""
+        return Route(self.http_proxy, from_env=self.proxy_from_env)
+
     @classmethod
     def fields(cls) -> dict[str, Setting]:
         """Every setting by name, in the order the help lists them."""
@@ -180,6 +191,10 @@ class RunSettings:
         """The settings that differ from their defaults: what a child run must be told."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if getattr(self, f.name) != f.default}
+
+
+# the settings of how requests reach a server, which check-app's --proxy takes as well
+NETWORK = ("ca_bundle", "insecure", "http_proxy", "proxy_from_env")
 
 
 def check_value(name: str, value: Any, where: str = "entry") -> None:

@@ -114,12 +114,12 @@ class Target:
     @property
     def trust(self) -> Trust:
         """Whose TLS certificates the run believes (--ca-bundle, --insecure)."""
-        return Trust(self.settings.ca_bundle, verify=not self.settings.insecure)
+        return self.settings.trust
 
     @property
     def route(self) -> Route:
         """How the run's requests reach the target (--http-proxy, --proxy-from-env)."""
-        return Route(self.settings.http_proxy, from_env=self.settings.proxy_from_env)
+        return self.settings.route
 
     @property
     def remote(self) -> bool:

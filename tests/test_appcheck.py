@@ -397,6 +397,8 @@ def test_the_recorder_hears_every_exchange_and_faults_switch_at_runtime(grading_
     (["--proxy", "http://127.0.0.1:9/open311/v2"], "OPEN311_API_KEY"),
     (["--app-tz", "Mars/Olympus_Mons"], "--app-tz"),
     (["--quick", "--token-wait", "5"], "contradict"), (["--token-wait", "0"], "--token-wait"),
+    (["--insecure"], "only with --proxy"), (["--http-proxy", "http://127.0.0.1:3128"], "only with --proxy"),
+    (["--ca-bundle", "/no/such.pem"], "--ca-bundle"),
 ])
 def test_usage_errors_exit_2_with_a_message(argv, says, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("OPEN311_API_KEY", raising=False)

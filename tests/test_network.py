@@ -11,6 +11,7 @@ import http.client
 import json
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -419,6 +420,41 @@ def test_insecure_is_marked_loudly(https_simulator, tmp_path):
     assert any("--insecure" in reason for reason in summary["pre_approval"]["reasons"])
     html = (report / "report.html").read_text(encoding="utf-8")
     assert 'id="tls-unverified"' in html and html.index("tls-unverified") < html.index('id="verdict"')
+
+
+def test_check_apps_proxy_trusts_a_private_ca_only_with_the_bundle(https_simulator, ca_file):
+    from conformance.appcheck.proxy import ProxyServer
+
+    base_url, key, _heard = https_simulator
+    said = {}
+    for name, trust in (("default", Trust()), ("bundle", Trust(ca_file))):
+        proxy = ProxyServer(base_url, key, trust=trust)
+        try:
+            status, _headers, body, _note = proxy.forward("GET", "/open311/v2/services.json", {}, b"")
+        finally:
+            proxy.stop()
+        said[name] = (status, body)
+    assert said["default"][0] == 502 and b"certificate" in said["default"][1]
+    assert said["bundle"][0] == 200 and said["bundle"][1].startswith(b"[")
+
+
+@pytest.mark.integration
+def test_check_app_through_insecure_tls_is_marked(https_simulator, tmp_path, capsys, monkeypatch):
+    from conformance.cli import main as cli
+
+    base_url, key, _heard = https_simulator
+    monkeypatch.setenv("OPEN311_API_KEY", key)
+    app = Path(__file__).resolve().parent / "apps" / "reference_app.py"
+    code = cli(["check-app", "--proxy", base_url, "--insecure", "--wait", "60", "--report-dir",
+                str(tmp_path / "r"), "--", sys.executable, str(app)])
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+    # a plain simulator upstream lists no rows without an id and asks no Retry-After: those
+    # stay not shown, so the verdict is inconclusive; what is asked here is the TLS mark
+    assert code == 3 and summary["verdict"] == "inconclusive", summary["checks"]
+    assert all(c["outcome"] != "failed" for c in summary["checks"])
+    assert summary["tls_verified"] is False and not summary["pre_approval"]["complete"]
+    assert any("--insecure" in reason for reason in summary["pre_approval"]["reasons"])
 
 
 # -- a named proxy ------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def to_record(grading: AppGrading, run_id: str, stop: Stop | None = None) -> Run
         app_name=grading.app_name, kit_errors=grading.kit_errors, application=application, stop=stop,
         requirements=requirements.named_by(grading.results, "chicago"),
         # the grading simulator makes the key the application uses; a proxy uses the one given
-        key_source=KeySource.GIVEN if proxied else KeySource.SIMULATOR)
+        key_source=KeySource.GIVEN if proxied else KeySource.SIMULATOR,
+        tls_verified=grading.tls_verified, proxy=grading.proxy)
 
 
 def write(grading: AppGrading, directory: Path, api_key: str, run_id: str, stop: Stop | None = None) -> RunRecord:

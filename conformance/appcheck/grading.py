@@ -41,6 +41,8 @@ class GradingServer(Protocol):
     mode: str  # "simulator" | "proxy"
     upstream: str | None
     pending_markers: tuple[str, ...]  # what marks the rows without an id it lists (none: unknown)
+    tls_verified: bool  # False: the upstream's certificate was not checked (--insecure)
+    through: str | None  # the HTTP proxy's host on the way to the upstream, if any
 
     def catalogue(self, recording: list[Seen]) -> Catalogue: ...
 
@@ -52,6 +54,8 @@ class GradingSimulator:
 
     mode = "simulator"
     upstream = None
+    tls_verified = True
+    through = None
 
     def __init__(self, app_name: str = "check-app", delay: float = DEFAULT_DELAY_S, port: int = 0,
                  faults: tuple[str, ...] = (), grading: bool = True, token_wait: float | None = None,
@@ -115,6 +119,8 @@ class AppGrading:
     kit_errors: tuple[str, ...] = ()
     read_only: bool = False  # graded as an application that never writes (--read-only)
     patience_s: float | None = None  # how long the first id was held; None: patience not tested
+    tls_verified: bool = True  # False: the upstream's certificate was not checked (--insecure)
+    proxy: str | None = None  # the HTTP proxy's host on the way to the upstream
 
 
 def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], started: str,
@@ -137,4 +143,5 @@ def grade(server: GradingServer, *, app_name: str, formats: tuple[str, ...], sta
         formats=formats, key_fingerprint=key_fingerprint(server.api_key), started=started,
         finished=iso_utc(), app=app, results=results,
         exchanges=tuple(to_exchanges(recording, server.base_url, redactor(server.api_key))),
-        checklist=tuple(app_checklist(results)), read_only=read_only, patience_s=patience_s)
+        checklist=tuple(app_checklist(results)), read_only=read_only, patience_s=patience_s,
+        tls_verified=server.tls_verified, proxy=server.through)

@@ -22,7 +22,7 @@ from conformance.appcheck.flows import rows
 from conformance.appcheck.grading import Catalogue
 from conformance.appcheck.recording import BASE, Kind, Recorder, Seen
 from conformance.target import make_write_policy
-from conformance.transport import Transport, TransportError, is_loopback
+from conformance.transport import Route, Transport, TransportError, Trust, is_loopback, proxy_host
 
 MAX_REQUEST_BODY = 1024 * 1024
 # what the application is answered: status, headers, body, and the kit's note for the evidence
@@ -37,21 +37,30 @@ class ProxyServer:
     mode = "proxy"
     pending_markers: tuple[str, ...] = ()  # the upstream's rows carry no marker the kit knows
 
-    def __init__(self, upstream: str, api_key: str, *, port: int = 0,
-                 transport: Transport | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, upstream: str, api_key: str, *, port: int = 0, transport: Transport | None = None,
+                 timeout: float = 30.0, trust: Trust | None = None, route: Route | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.api_key = api_key
         self.recorder = Recorder()
         host = urlsplit(self.upstream).hostname or ""
         self.transport = transport or Transport(
             self.upstream, api_key, timeout=timeout, write_policy=make_write_policy(),
-            min_interval=0.0 if is_loopback(host) else REMOTE_MIN_INTERVAL_S, max_retries=0)
+            min_interval=0.0 if is_loopback(host) else REMOTE_MIN_INTERVAL_S, max_retries=0,
+            trust=trust, route=route)
         self._server = _Server(("127.0.0.1", port), self)
         bound = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{bound}{BASE}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"check-app proxy:{bound}", daemon=True)
         self._thread.start()
+
+    @property
+    def tls_verified(self) -> bool:
+        return self.transport.trust.verify
+
+    @property
+    def through(self) -> str | None:
+        return proxy_host(self.transport.proxy)
 
     def forward(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Forwarded:
         """The answer to give the application: status, headers, body, and the kit's note."""

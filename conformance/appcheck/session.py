@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +27,7 @@ from conformance.appcheck.recording import redactor
 from conformance.errors import UsageError
 from conformance.record import RunRecord, new_run_id
 from conformance.report import prepare_directory
+from conformance.settings import RunSettings
 from conformance.signals import stop_on_signals
 from conformance.timestamps import iso_utc
 from conformance.transport import Stop, StopReason, key_fingerprint
@@ -55,6 +56,9 @@ class AppCheckSettings:
     app_tz: str = "America/Chicago"  # the application's TZ: the City's zone
     read_only: bool = False  # an application that never writes: the write requirements do not apply
     app_output: tuple[Path, ...] = ()  # files or directories the application writes: searched when it is done
+    # how --proxy reaches its server: run's own settings (--ca-bundle, --insecure, --http-proxy,
+    # --proxy-from-env), checked as run checks them
+    network: RunSettings = field(default_factory=RunSettings)
 
     def __post_init__(self) -> None:
         if not self.wait or self.wait <= 0:
@@ -66,6 +70,9 @@ class AppCheckSettings:
                              if not self.quick else "--quick and --token-wait contradict each other: choose one")
         if not 0 <= self.port <= 65535:
             raise UsageError(f"--port must be between 0 and 65535, not {self.port}")
+        if self.network.given() and not self.proxy:
+            flags = ", ".join("--" + name.replace("_", "-") for name in self.network.given())
+            raise UsageError(f"{flags}: only with --proxy (the grading simulator is on this machine)")
         try:
             ZoneInfo(self.app_tz)
         except (ValueError, ZoneInfoNotFoundError):
@@ -169,7 +176,8 @@ def _proxy_key(url: str) -> str:
 def _start(settings: AppCheckSettings, proxy_key: str | None) -> GradingServer:
     if proxy_key is not None:
         try:
-            return ProxyServer(settings.proxy, proxy_key, port=settings.port)
+            return ProxyServer(settings.proxy, proxy_key, port=settings.port,
+                               trust=settings.network.trust, route=settings.network.route)
         except OSError as exc:
             raise UsageError(f"cannot serve on port {settings.port}: {exc.strerror or exc}") from None
     try:

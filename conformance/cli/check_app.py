@@ -7,6 +7,7 @@ from pathlib import Path
 
 from conformance.appcheck.session import AppCheckSettings, check_app
 from conformance.cli.console import Console
+from conformance.settings import NETWORK, RunSettings
 
 
 def main(args: argparse.Namespace) -> int:
@@ -15,5 +16,6 @@ def main(args: argparse.Namespace) -> int:
         simulator_delay=args.simulator_delay, port=args.port, host=args.host,
         report_dir=Path(args.report_dir) if args.report_dir else None, proxy=args.proxy,
         app_output=tuple(Path(p) for p in args.app_output), read_only=args.read_only,
-        app_tz=args.app_tz, token_wait=args.token_wait, quick=args.quick)
+        app_tz=args.app_tz, token_wait=args.token_wait, quick=args.quick,
+        network=RunSettings.from_mapping({name: getattr(args, name) for name in NETWORK if hasattr(args, name)}))
     return check_app(settings, Console().say).exit_code

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from conformance import profiles
+from conformance import profiles, settings
 from conformance.contract import RESOURCES
 from conformance.settings import RunSettings
 
@@ -116,12 +116,14 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     add_settings(run.add_argument_group("run settings (also keys of --config and of TARGETS.yaml entries)"))
 
 
-def add_settings(group: argparse._ActionsContainer, *, sweep: bool = False) -> None:
-    """A flag per run setting (only those a sweep passes on, with ``sweep``); a flag not
-    given is absent from the namespace, so the settings' own defaults and precedence hold."""
+def add_settings(group: argparse._ActionsContainer, *, sweep: bool = False,
+                 only: tuple[str, ...] | None = None) -> None:
+    """A flag per run setting (only those a sweep passes on, with ``sweep``; only those named,
+    with ``only``); a flag not given is absent from the namespace, so the settings' own
+    defaults and precedence hold."""
     choices = {"profile": profiles.names, "simulator_dialect": _dialects}
     for name, setting in RunSettings.fields().items():
-        if sweep and not setting.sweep:
+        if (sweep and not setting.sweep) or (only is not None and name not in only):
             continue
         options: dict[str, Any] = {"help": setting.help, "default": argparse.SUPPRESS}
         if setting.kind is bool:
@@ -164,6 +166,7 @@ def _add_check_app_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("--report-dir", metavar="DIR", help="where to write the bundle (default reports/<run-id>)")
     check.add_argument("--proxy", metavar="URL",
                        help="forward to this server (its test key in OPEN311_API_KEY) instead of the simulator")
+    add_settings(check.add_argument_group("how --proxy reaches its server (as for run)"), only=settings.NETWORK)
     check.add_argument("--app-tz", default="America/Chicago", metavar="ZONE",
                        help="the time zone the application runs in (its TZ; default America/Chicago, the "
                             "City's): a date it sends off by exactly that zone's offset warns APP-DATES-ZONE")
