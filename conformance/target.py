@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from conformance import cities, profiles
 from conformance.profiles import Profile
 from conformance.settings import RunSettings, parse_location
-from conformance.transport import Route, Trust, WritePolicy, is_loopback
+from conformance.transport import WritePolicy, is_loopback
 
 REMOTE_MIN_INTERVAL = 0.2  # seconds between requests to a host we do not run
 # the embedded simulator is the City of Chicago's test environment: a run against it writes
@@ -110,16 +110,6 @@ class Target:
         if not self.api_key:
             return None
         return KeySource.SIMULATOR if self.key_from_simulator else KeySource.GIVEN
-
-    @property
-    def trust(self) -> Trust:
-        """Whose TLS certificates the run believes (--ca-bundle, --insecure)."""
-        return self.settings.trust
-
-    @property
-    def route(self) -> Route:
-        """How the run's requests reach the target (--http-proxy, --proxy-from-env)."""
-        return self.settings.route
 
     @property
     def remote(self) -> bool:

@@ -136,7 +136,7 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     transport = transport or Transport(
         target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
         max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline,
-        trust=target.trust, route=target.route, clock=rerun.clock if rerun is not None else None)
+        trust=target.settings.trust, route=target.settings.route, clock=rerun.clock if rerun is not None else None)
     console = _Redacted(say or _silent, transport.redact)  # a server may have echoed the key
     client = Client(transport, target.jurisdiction_id, key_on=target.profile.quirks.key_on)
     flow = WriteFlow(client, target, rerun.recorded_run_id if rerun is not None else run_id)
@@ -200,10 +200,9 @@ def moved_base(client: Client) -> str | None:
     if location is None:
         return None
     moved = urlunsplit(urlsplit(location)._replace(query="", fragment=""))
-    asked = urlsplit(first.url).path
+    asked, base = urlsplit(first.url).path, urlsplit(transport.base_url).path
     # the base is what stands where the services list was asked
-    suffix = asked[len(urlsplit(transport.base_url).path):] if asked.startswith(
-        urlsplit(transport.base_url).path) else ""
+    suffix = asked[len(base):] if asked.startswith(base) else ""
     return moved[:-len(suffix)].rstrip("/") if suffix and moved.endswith(suffix) else moved
 
 

@@ -53,7 +53,7 @@ def print_plan(target: Target, say: Callable[[str], None]) -> None:
         say("# answers come from a stand-in simulator: ids and counts depend on the real target's data")
         transport = Transport(target.base_url, key, timeout=target.timeout, write_policy=target.write_policy,
                               max_requests=target.max_requests, plan=announce, stand_in=stand_in.base_url,
-                              trust=target.trust, route=target.route)
+                              trust=target.settings.trust, route=target.settings.route)
         with tempfile.TemporaryDirectory(prefix="open311-plan-") as scratch:
             execute(target, report_dir=Path(scratch), quiet=True, say=lambda _line: None, transport=transport)
     finally:
