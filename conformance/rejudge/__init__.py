@@ -120,10 +120,11 @@ def replay_target(recorded: Recorded, key: str) -> Target:
         location = None
     read_only = bool(target.get("read_only"))
     key_source = summary.get("key_source")
+    defaults = RunSettings()  # what the recorded run had when its summary names no value
     return Target(
         base_url="", api_key=key if key_source else None,
         jurisdiction_id=target.get("jurisdiction_id"), profile=profile,
-        timeout=float(target.get("timeout_s") or 30.0),
+        timeout=float(target.get("timeout_s") or defaults.timeout),
         poll_timeout=float(target.get("poll_timeout_s") or profiles.SIMULATOR_POLL_TIMEOUT),
         write_service_code=target.get("write_service_code"), location=location,  # type: ignore[arg-type]
         write_policy=dataclasses.replace(make_write_policy(read_only=read_only),
@@ -133,13 +134,13 @@ def replay_target(recorded: Recorded, key: str) -> Target:
         # (review), and what was not asked is not in the evidence
         max_requests=None,
         simulator=simulator, faults=tuple(target.get("faults") or ()),
-        simulator_dialect=str(target.get("simulator_dialect") or "chicago"),
-        max_duration=float(target.get("max_duration_s") or 1800.0),
+        simulator_dialect=str(target.get("simulator_dialect") or defaults.simulator_dialect),
+        max_duration=float(target.get("max_duration_s") or defaults.max_duration),
         seed=_whole(fuzzing.get("seed", target.get("seed"))),
         fuzz_examples=_whole(fuzzing.get("examples_per_operation", target.get("fuzz_examples"))),
         read_only=read_only, app_name=summary.get("app_name"),
         key_from_simulator=key_source == KeySource.SIMULATOR,
-        settings=RunSettings(),
+        settings=defaults,
     )
 
 
@@ -183,10 +184,9 @@ def review(record: RunRecord, recorded: Recorded, replay: Replay) -> RunRecord:
     results = tuple(_needing(r, gaps) for r in record.results)
     profile = profiles.get(record.profile)
     summary = recorded.summary
-    rejudged = Rejudged(recorded.run_id, recorded.kit_version, recorded.verified, 0,
+    checks, differences = compare(recorded.outcomes, results)
+    rejudged = Rejudged(recorded.run_id, recorded.kit_version, recorded.verified, checks, differences,
                         not_in_evidence=len(replay.unanswered), sent_as=recorded.sent_as)
-    compared = compare(recorded.outcomes, results)
-    rejudged = dataclasses.replace(rejudged, checks=compared[0], differences=compared[1])
     return dataclasses.replace(
         record, results=results, stop=recorded.stop or record.stop,
         checklist=checklist(results, target_conditions(profile.checklist), key_source=record.key_source),
