@@ -10,6 +10,7 @@ from conformance.appcheck import flows
 from conformance.appcheck.leaks import Leak, Needle
 from conformance.appcheck.recording import Kind, Seen, redactor
 from conformance.appcheck.registry import (
+    READ_ONLY,
     Facts,
     Output,
     Recording,
@@ -29,7 +30,6 @@ POLL_INTERVAL_S = 1.0
 BURST_LIMIT = 10  # requests in any one second
 MAX_PAGE_SIZE = 500
 DATES_NAMED = 8  # distinct dates a met APP-DATES-ZONE quotes
-READ_ONLY = "read-only application (--read-only): it writes nothing"
 # the recording notes arrival times on the kit's side: a client that waits exactly a second
 # may reach us a little early or late
 TOLERANCE_S = 0.05
@@ -59,10 +59,8 @@ def exits_cleanly(rec: Recording, facts: Facts) -> Ruling:
 
 
 # -- the key ------------------------------------------------------------------------------------
-@check("APP-KEY-POST", title="Every POST carries the test key in its form body")
+@check("APP-KEY-POST", title="Every POST carries the test key in its form body", writes=True)
 def key_on_post(rec: Recording, facts: Facts) -> Ruling:
-    if facts.read_only and not rec.posts:
-        return not_applicable(READ_ONLY)
     posts = rec.posts
     if not posts:
         return not_shown("the application sent no POST")
@@ -170,10 +168,9 @@ def _refusals(refused: list[Seen], facts: Facts) -> str:
     return ", ".join(said) + (f" and {len(refused) - 3} more refused" if len(refused) > 3 else "")
 
 
-@check("APP-DEFINITION-FIRST", title="The service definition is read before posting to a service with metadata")
+@check("APP-DEFINITION-FIRST", title="The service definition is read before posting to a service with metadata",
+       writes=True)
 def definition_first(rec: Recording, facts: Facts) -> Ruling:
-    if facts.read_only and not rec.posts:
-        return not_applicable(READ_ONLY)
     posts = [p for p in rec.posts if facts.services.get(p.form.get("service_code", ""), {}).get("metadata") is True]
     if not posts:
         return not_shown("the application posted to no service with metadata true")
@@ -192,10 +189,8 @@ def _no_flow(rec: Recording) -> str:
     return "no POST was answered with a token" if rec.posts else "the application sent no POST"
 
 
-@check("APP-TOKEN-POLL", title="The token is polled until the service_request_id arrives")
+@check("APP-TOKEN-POLL", title="The token is polled until the service_request_id arrives", writes=True)
 def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
-    if facts.read_only and not rec.posts:
-        return not_applicable(READ_ONLY)
     if not rec.flows:
         return not_shown(_no_flow(rec))
     unfinished = [f for f in rec.flows if f.id_answer is None]
@@ -215,10 +210,8 @@ def polls_until_id(rec: Recording, facts: Facts) -> Ruling:
                    _seqs(flow.polls))
 
 
-@check("APP-TOKEN-PATIENCE", title="The token is polled however long the City takes")
+@check("APP-TOKEN-PATIENCE", title="The token is polled however long the City takes", writes=True)
 def patient(rec: Recording, facts: Facts) -> Ruling:
-    if facts.read_only and not rec.posts:
-        return not_applicable(READ_ONLY)
     if facts.patience_s is None:
         return not_applicable("patience not tested (--quick, or --proxy: the server decides when the id comes)")
     if not rec.flows:
@@ -236,11 +229,9 @@ def patient(rec: Recording, facts: Facts) -> Ruling:
                    f"its id {facts.patience_s:g} s, and the City may take far longer", _seqs([first.post, *polls]))
 
 
-@check("APP-WRITE-ONCE", title="A report accepted once is never posted again")
+@check("APP-WRITE-ONCE", title="A report accepted once is never posted again", writes=True)
 def writes_once(rec: Recording, facts: Facts) -> Ruling:
     posts = rec.posts
-    if facts.read_only and not posts:
-        return not_applicable(READ_ONLY)
     answered = [p for p in posts if flows.answered_handle(p)]
     if not answered:
         return not_shown("no POST was answered with a token or an id")
@@ -253,10 +244,8 @@ def writes_once(rec: Recording, facts: Facts) -> Ruling:
     return met(f"{len(answered)} accepted report(s), none posted again", _seqs(answered))
 
 
-@check("APP-POLL-INTERVAL", title="Tokens are polled at most once a second after the first poll")
+@check("APP-POLL-INTERVAL", title="Tokens are polled at most once a second after the first poll", writes=True)
 def poll_interval(rec: Recording, facts: Facts) -> Ruling:
-    if facts.read_only and not rec.posts:
-        return not_applicable(READ_ONLY)
     polled = [f for f in rec.flows if len(f.polls) >= 2]
     if not polled:
         return not_shown("no token was polled twice")
@@ -273,10 +262,8 @@ def poll_interval(rec: Recording, facts: Facts) -> Ruling:
                _seqs([p for f in polled for p in f.polls]))
 
 
-@check("APP-POLL-STOP", title="Polling stops once the id arrived")
+@check("APP-POLL-STOP", title="Polling stops once the id arrived", writes=True)
 def stops_polling(rec: Recording, facts: Facts) -> Ruling:
-    if facts.read_only and not rec.posts:
-        return not_applicable(READ_ONLY)
     resolved = [f for f in rec.flows if f.id_answer is not None]
     if not resolved:
         return not_shown("no token poll was answered with an id")
@@ -317,10 +304,8 @@ def _retry_after(seen: Seen) -> float | None:
 
 
 # -- reading ------------------------------------------------------------------------------------
-@check("APP-READBACK", title="The written request is read back by its id")
+@check("APP-READBACK", title="The written request is read back by its id", writes=True)
 def reads_back(rec: Recording, facts: Facts) -> Ruling:
-    if facts.read_only and not rec.posts:
-        return not_applicable(READ_ONLY)
     resolved = [f for f in rec.flows if f.service_request_id is not None]
     if not resolved:
         return not_shown("no written request got its id")
@@ -404,10 +389,8 @@ def dates_have_zone(rec: Recording, facts: Facts) -> Ruling:
                _seqs([s for s, _, _ in sent]))
 
 
-@check("APP-FORMATS", title="Each claimed format is used for the whole flow")
+@check("APP-FORMATS", title="Each claimed format is used for the whole flow", writes=True)
 def formats_whole_flow(rec: Recording, facts: Facts) -> Ruling:
-    if facts.read_only and not rec.posts:
-        return not_applicable(READ_ONLY)
     complete = {fmt for fmt in facts.formats if any(f.complete_in(fmt) for f in rec.flows)}
     if not any(f.complete_in(fmt) for f in rec.flows for fmt in ("json", "xml")):
         return not_shown("no flow (POST, polls to the id, read-back) was completed in one format")

@@ -124,13 +124,19 @@ class AppCheck:
     requirement_ids: tuple[str, ...]
     title: str
     judge: Judge = field(repr=False)
+    writes: bool = False  # judges the application's writes: not applicable to one graded --read-only that wrote nothing
 
 
 CHECKS: dict[str, AppCheck] = {}
 
 
-def check(*requirement_ids: str, title: str) -> Callable[[Judge], Judge]:
-    """Register a judge for ``requirement_ids`` (which must be APP- ids of the registry)."""
+READ_ONLY = "read-only application (--read-only): it writes nothing"
+
+
+def check(*requirement_ids: str, title: str, writes: bool = False) -> Callable[[Judge], Judge]:
+    """Register a judge for ``requirement_ids`` (which must be APP- ids of the registry);
+    ``writes``: it judges the application's writes, so it does not apply to an application
+    graded --read-only that sent no POST."""
     registry = requirements.load()
     unknown = [i for i in requirement_ids if i not in registry or registry[i].subject != "application"]
     if unknown or not requirement_ids:
@@ -140,7 +146,7 @@ def check(*requirement_ids: str, title: str) -> Callable[[Judge], Judge]:
         name = judge.__name__
         if name in CHECKS:
             raise ValueError(f"application check {name} registered twice")
-        CHECKS[name] = AppCheck(name, requirement_ids, title, judge)
+        CHECKS[name] = AppCheck(name, requirement_ids, title, judge, writes)
         return judge
 
     return register
@@ -154,7 +160,10 @@ def judge_all(recording: list[Seen], facts: Facts) -> list[CheckResult]:
         level = min((registry[i].level for i in app_check.requirement_ids), key=lambda lv: lv.rank)
         started = time.perf_counter()
         try:
-            judgement = app_check.judge(seen, facts)
+            if app_check.writes and facts.read_only and not seen.posts:
+                judgement = not_applicable(READ_ONLY)
+            else:
+                judgement = app_check.judge(seen, facts)
         except Exception as exc:  # a bug in a judge: the kit's error, not the application's
             judgement, outcome = not_shown(f"the check broke: {type(exc).__name__}: {exc}"), Outcome.ERROR
         else:
