@@ -24,7 +24,7 @@ from conformance.errors import ExitCode
 from conformance.outcomes import CheckResult, Level, Outcome, Verdict
 from conformance.requirements import Requirement
 from conformance.target import KeySource
-from conformance.transport import Exchange, Stop, StopReason
+from conformance.transport import Exchange, Stop, StopReason, proxy_reads_key
 
 
 def new_run_id() -> str:
@@ -268,8 +268,7 @@ class RunRecord:
     @property
     def proxy_saw_key(self) -> bool:
         """A key sent in plain HTTP through a proxy: the proxy could read it."""
-        return bool(self.proxy and self.key_source is not None
-                    and str(self.target.get("base_url", "")).startswith("http://"))
+        return proxy_reads_key(self.proxy, str(self.target.get("base_url", "")), self.key_source is not None)
 
     @property
     def next_steps(self) -> tuple[str, ...]:

@@ -164,6 +164,11 @@ def proxy_host(proxy: str | None) -> str | None:
     return f"{host}:{port}" if port else host
 
 
+def proxy_reads_key(proxy: str | None, base_url: str, keyed: bool) -> bool:
+    """A key sent in plain HTTP through a proxy: the proxy can read it."""
+    return bool(proxy and keyed and urlsplit(base_url).scheme == "http")
+
+
 @dataclass(slots=True)
 class Exchange:
     """The evidence of one HTTP exchange, already redacted."""

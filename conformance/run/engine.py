@@ -34,7 +34,14 @@ from conformance.simulator import faults as fault_catalogue
 from conformance.simulator import server
 from conformance.target import Target
 from conformance.timestamps import Clock, iso_utc
-from conformance.transport import StopReason, Transport, TransportError, proxy_host, redirect_location
+from conformance.transport import (
+    StopReason,
+    Transport,
+    TransportError,
+    proxy_host,
+    proxy_reads_key,
+    redirect_location,
+)
 
 CHECKS = Path(__file__).with_name("checks")
 
@@ -331,7 +338,7 @@ PRACTICE = ("Practice run: the embedded simulator stands in for the City's test 
 def _print_start(context: RunContext, console: _Redacted, quiet: bool) -> None:
     target = context.target
     proxy = proxy_host(context.transport.proxy)
-    if proxy and target.api_key and urlsplit(target.base_url).scheme == "http":
+    if proxy_reads_key(proxy, target.base_url, bool(target.api_key)):
         # said even to a quiet run: the key leaves this machine readable by a third party
         console.say(f"warning: {target.base_url} is plain HTTP: the proxy {proxy} sees every request, "
                     "the API key included")
