@@ -74,7 +74,7 @@ class Asked:
 
 
 @dataclass(slots=True, frozen=True)
-class Recorded:
+class RecordedAnswer:
     """One recorded exchange, as the replay answers it."""
 
     seq: int
@@ -102,7 +102,7 @@ class Evidence:
     """The recorded exchanges of a bundle, by what was asked, each list in recorded order."""
 
     base_url: str  # the recorded run's versioned base URL
-    by_request: dict[Asked, collections.deque[Recorded]] = field(default_factory=dict)
+    by_request: dict[Asked, collections.deque[RecordedAnswer]] = field(default_factory=dict)
     total: int = 0
 
     @classmethod
@@ -128,7 +128,7 @@ class Evidence:
         return evidence
 
 
-def _entry(entry: dict[str, Any]) -> tuple[Asked, Recorded]:
+def _entry(entry: dict[str, Any]) -> tuple[Asked, RecordedAnswer]:
     request, response = entry["request"], entry["response"]
     headers = {h["name"]: h["value"] for h in request.get("headers", [])}
     post = request.get("postData")
@@ -137,7 +137,7 @@ def _entry(entry: dict[str, Any]) -> tuple[Asked, Recorded]:
     content = response.get("content", {})
     text = content.get("text", "") or ""
     body = base64.b64decode(text) if content.get("encoding") == "base64" else text.encode("utf-8")
-    recorded = Recorded(
+    recorded = RecordedAnswer(
         seq=int(entry.get("_seq", 0)), status=int(response.get("status") or 0),
         reason=str(response.get("statusText", "")),
         headers=tuple((h["name"], h["value"]) for h in response.get("headers", [])),
@@ -186,7 +186,7 @@ class Replay:
         self._server.shutdown()
         self._server.server_close()
 
-    def next_answer(self, asked: Asked) -> Recorded | None:
+    def next_answer(self, asked: Asked) -> RecordedAnswer | None:
         with self._lock:
             queue = self.evidence.by_request.get(asked)
             if not queue:
@@ -259,7 +259,7 @@ def _handler(replay: Replay) -> type[http.server.BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def _cut(self, asked: Asked, recorded: Recorded) -> None:
+        def _cut(self, asked: Asked, recorded: RecordedAnswer) -> None:
             """An answer the evidence holds only the beginning of: the kit stopped reading it.
             What stopped it is replayed, no more: a body that did not come whole in time stalls
             after what came (the run's own bound judges it again); one broken off is broken off
