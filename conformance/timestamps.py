@@ -9,6 +9,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from conformance.headers import header
+
 
 def iso_utc(epoch: float | None = None) -> str:
     """``epoch`` (seconds, default now) as e.g. ``2026-11-27T20:41:16.123Z``."""
@@ -95,7 +97,7 @@ class ReplayClock(Clock):
         return False
 
     def heard(self, headers: Mapping[str, str]) -> None:
-        said = next((v for k, v in headers.items() if k.lower() == RECORDED_AT.lower()), None)
+        said = header(headers, RECORDED_AT)
         if said is None:
             return
         try:

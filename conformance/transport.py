@@ -29,6 +29,7 @@ import certifi
 import requests
 import urllib3
 
+from conformance.headers import header
 from conformance.timestamps import Clock
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
@@ -562,7 +563,7 @@ def redirect_location(status: int | None, headers: Mapping[str, str], url: str) 
     """The absolute URL a 3xx answer to ``url`` points to, None when it is no redirect."""
     if status not in REDIRECT_STATUSES:
         return None
-    location = next((v for k, v in headers.items() if k.lower() == "location"), "").strip()
+    location = (header(headers, "Location") or "").strip()
     return urljoin(url, location) if location else None
 
 

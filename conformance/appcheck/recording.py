@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import wire
+from conformance.headers import header
 from conformance.transport import Exchange, redact_key
 
 BASE = "/open311/v2"
@@ -125,7 +126,7 @@ class Seen:
         return 200 <= self.status < 300
 
     def response_header(self, name: str) -> str | None:
-        return next((v for k, v in self.response_headers if k.lower() == name.lower()), None)
+        return header(self.response_headers, name)
 
     def data(self) -> Any:
         """The answer decoded (JSON or XML into one model), None when it does not decode."""

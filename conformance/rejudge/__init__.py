@@ -19,6 +19,7 @@ from typing import Any
 from conformance import profiles
 from conformance.checklist import checklist, target_conditions
 from conformance.errors import UsageError
+from conformance.headers import header
 from conformance.outcomes import CheckResult, Outcome
 from conformance.record import Difference, Rejudged, RunRecord
 from conformance.rejudge.replay import REPLAY_HEADER, Evidence, Replay
@@ -180,7 +181,7 @@ def review(record: RunRecord, recorded: Recorded, replay: Replay) -> RunRecord:
     """The re-judged record: checks that needed an answer the evidence lacked made inconclusive,
     the recorded target and key fingerprint in place of the replay's, and what was reproduced."""
     gaps = {e.seq: e for e in record.exchanges
-            if any(k.lower() == REPLAY_HEADER.lower() for k in e.response_headers)}
+            if header(e.response_headers, REPLAY_HEADER) is not None}
     results = tuple(_needing(r, gaps) for r in record.results)
     profile = profiles.get(record.profile)
     summary = recorded.summary

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from conformance import __version__
+from conformance.headers import header
 from conformance.report.evidence import body_text, media_type, query_pairs
 from conformance.timestamps import iso_utc
 from conformance.transport import Exchange
@@ -84,7 +85,7 @@ def _response(exchange: Exchange) -> dict[str, Any]:
         "status": exchange.status or 0, "statusText": exchange.reason or "",
         "httpVersion": "HTTP/1.1" if exchange.status else "", "cookies": [],
         "headers": _headers(exchange.response_headers), "content": content,
-        "redirectURL": next((v for k, v in exchange.response_headers.items() if k.lower() == "location"), ""),
+        "redirectURL": header(exchange.response_headers, "Location") or "",
         "headersSize": -1, "bodySize": len(body) if exchange.status else -1,
     }
 

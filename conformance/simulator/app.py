@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import wire
+from conformance.headers import header
 from conformance.simulator import data, queries, spoiled, writes
 from conformance.simulator import dialect as dialects
 from conformance.simulator import faults as fault_catalogue
@@ -144,10 +145,10 @@ class App:
             return self._error(call, refusal.status, *refusal.descriptions)
 
     def _route(self, call: Call, path: str, body: bytes, headers: Mapping[str, str]) -> Reply:
-        if self.grading and call.method == "OPTIONS" and _header(headers, "Access-Control-Request-Method"):
+        if self.grading and call.method == "OPTIONS" and header(headers, "Access-Control-Request-Method"):
             # a browser app on another origin asks first (grading: the app may be a web page)
             return Reply(204, [("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
-                               ("Access-Control-Allow-Headers", _header(headers, "Access-Control-Request-Headers")
+                               ("Access-Control-Allow-Headers", header(headers, "Access-Control-Request-Headers")
                                 or "Content-Type, Accept"), ("Access-Control-Max-Age", "600")])
         if call.stem == ROOT + "/discovery":
             return self._dispatch(call, "discovery", ())
@@ -570,18 +571,14 @@ def _others_pending() -> tuple[list[Row], tuple[str, ...]]:
     return rows, tuple(markers)
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
-    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
-
-
 def _allow_cross_origin(answer: Reply) -> None:
-    if not any(k.lower() == "access-control-allow-origin" for k, _ in answer.headers):
+    if header(answer.headers, "Access-Control-Allow-Origin") is None:
         answer.headers.append(("Access-Control-Allow-Origin", "*"))
 
 
 def _accepted_format(headers: Mapping[str, str]) -> str | None:
     """The format an Accept header names, for the fault that lets it win over the suffix."""
-    accept = next((v for k, v in headers.items() if k.lower() == "accept"), "").lower()
+    accept = (header(headers, "Accept") or "").lower()
     if "application/json" in accept:
         return "json"
     if "xml" in accept:

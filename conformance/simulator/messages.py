@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from conformance.headers import header
+
 
 @dataclass(slots=True)
 class Reply:
@@ -22,7 +24,7 @@ class Reply:
 
     @property
     def content_type(self) -> str:
-        return next((v for k, v in self.headers if k.lower() == "content-type"), "")
+        return header(self.headers, "Content-Type") or ""
 
 
 class Refused(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import wire
+from conformance.headers import header
 from conformance.outcomes import Inconclusive, fail
 from conformance.run import expect
 from conformance.run.checks._endpoints import READS, fetch, raw_get, title
@@ -130,7 +131,7 @@ def test_suffix_wins_over_accept(open311_client, fmt, stem, resource):
 
 
 def _content_type(exchange):
-    return next((v for k, v in exchange.response_headers.items() if k.lower() == "content-type"), "")
+    return header(exchange.response_headers, "Content-Type") or ""
 
 
 def _json_or_xml_answer(exchange):
