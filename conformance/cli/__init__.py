@@ -9,6 +9,7 @@ package reads the command line.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +17,7 @@ from conformance import __version__
 from conformance.cli.parser import build_collect_parser, build_parser
 from conformance.errors import ExitCode, UsageError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "command", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,3 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+
+
+def command() -> int:
+    """The installed ``open311-conformance`` and ``python -m conformance.cli``: :func:`main`,
+    for a process that ends with it. Everything the command made is frozen out of the cyclic
+    collector's reach first: the process is about to end, and the interpreter's last collection
+    over a run's millions of objects cost 0.12 s of CPU for nothing (issue 21); the files are
+    written and closed, and exit handlers still run."""
+    code = main()
+    gc.freeze()
+    return code

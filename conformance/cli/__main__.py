@@ -2,6 +2,6 @@
 
 import sys
 
-from conformance.cli import main
+from conformance.cli import command
 
-sys.exit(main())
+sys.exit(command())
