@@ -34,7 +34,7 @@ from schemathesis.openapi.checks import (
 )
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from conformance import profiles, requirements
+from conformance import cachedir, profiles, requirements
 from conformance.contract import OPERATIONS as CONTRACT_OPERATIONS
 from conformance.contract import Operation
 from conformance.profiles import Profile
@@ -325,9 +325,8 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
 
 
 def hypothesis_home() -> Path:
-    """Where Hypothesis keeps its files while the fuzzing generates: the user's cache."""
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "open311-conformance" / "hypothesis"
+    """Where Hypothesis keeps its files while the fuzzing generates: the kit's cache."""
+    return cachedir.cache_home() / "hypothesis"
 
 
 @contextlib.contextmanager
