@@ -38,7 +38,7 @@ from conformance import cachedir, profiles, requirements
 from conformance.contract import OPERATIONS as CONTRACT_OPERATIONS
 from conformance.contract import Operation
 from conformance.profiles import Profile
-from conformance.run.fuzzing import rules, wiring
+from conformance.run.fuzzing import drawn, rules, wiring
 from conformance.transport import Exchange, Transport, TransportError
 
 DEFAULT_SEED = 311
@@ -315,13 +315,20 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
               if spec.method == "POST" else examples)]
     if spec.negative:
         modes.append((GenerationMode.NEGATIVE, max(1, examples // 2)))
-    with hypothesis_files_in_the_kits_cache():
-        for mode, count in modes:
-            if count <= 0 or result.error is not None:
-                continue
-            strategy = operation.as_strategy(generation_mode=mode, path_parameters={"format": fmt})
-            _drive(strategy, count, check_seed + (mode is GenerationMode.NEGATIVE), one)
+    for mode, count in modes:
+        if count <= 0 or result.error is not None:
+            continue
+        draw = drawn.Draw(spec.operation_id, fmt, mode, count, check_seed + (mode is GenerationMode.NEGATIVE))
+        for case in drawn.cases(operation, draw, lambda take, d=draw: _generate(operation, d, take)):
+            one(case)
     return result
+
+
+def _generate(operation: Any, draw: drawn.Draw, take: Callable[[Any], None]) -> None:
+    """Draw ``draw``'s cases of ``operation`` with Hypothesis, handing each to ``take``."""
+    strategy = operation.as_strategy(generation_mode=draw.mode, path_parameters={"format": draw.fmt})
+    with hypothesis_files_in_the_kits_cache():
+        _drive(strategy, draw.count, draw.seed, take)
 
 
 def hypothesis_home() -> Path:

@@ -1,0 +1,177 @@
+"""The cases one check draws, drawn once: kept, and read back by every run that would draw them again.
+
+What a check draws is decided by what it draws from and nothing else: the operation's strategy
+(the contract's files, the profile's reading of them), the mode, the number of cases, the seed,
+the kit's own generating code and the versions of Hypothesis, schemathesis and Python. No answer
+steers it (failures are collected, never raised; nothing is assumed or targeted), so the same
+inputs draw the same cases, in the same order. Drawing them is most of a run's CPU (about 1 s of
+3, the negative ones above all, issue 21), and a run against the embedded simulator, a sweep of
+one profile, a re-run in CI, a re-judged bundle and the kit's own suite draw the same again and
+again: every run asks here, and only the first pays.
+
+Kept in this process (a run that follows reads them back) and in the kit's cache directory
+(:mod:`conformance.cachedir`, ``cases/``), as a pickle named by the digest of every input above,
+so nothing that changes a draw can read another draw's cases. What is kept is each case's
+fields and its generation metadata, never the operation (the loaded schema): a case is built
+anew from them through ``APIOperation.Case`` on every read, the first run's too, so every run
+judges a case built the same way. A file that cannot be read is drawn anew: a run never fails
+for its cache. The directory is the user's own, as Hypothesis' and Jinja2's files beside it.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import hashlib
+import io
+import json
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+from schemathesis import GenerationMode
+from schemathesis.core import NOT_SET
+from schemathesis.core.parameters import DelimitedValue
+
+from conformance import __version__, cachedir, contract
+
+FORMAT = 1  # of a kept file: raised when what is kept per case changes
+# what a case is rebuilt from (APIOperation.Case's arguments); not its id, a random one per case
+# that schemathesis sends for correlating logs, made anew for every run as a drawn case's is
+FIELDS = ("method", "path_parameters", "headers", "cookies", "query", "body", "media_type",
+          "multipart_content_types")
+_NOT_SET_ID = "not-set"
+
+# schemathesis' joined array value is a str with its wire form beside it: pickled by both
+copyreg.pickle(DelimitedValue, lambda value: (DelimitedValue, (str(value), value.encoded)))
+
+_KEPT: dict[str, bytes] = {}  # this process's draws, by key
+
+
+@dataclass(slots=True, frozen=True)
+class Draw:
+    """What one check draws: ``count`` cases of ``operation_id`` in ``fmt`` and ``mode``, from ``seed``."""
+
+    operation_id: str
+    fmt: str
+    mode: GenerationMode
+    count: int
+    seed: int
+
+    def key(self, schema: Any) -> str:
+        """The digest of everything that decides the draw (see the module)."""
+        inputs = {"format": FORMAT, "draw": [self.operation_id, self.fmt, self.mode.value, self.count, self.seed],
+                  "schema": _schema_digest(schema), "contract": contract.contract_hashes(),
+                  "code": _code_digest(), "versions": _versions()}
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def cases(operation: Any, draw: Draw, generate: Callable[[Callable[[Any], None]], None]) -> list[Any]:
+    """``draw``'s cases of ``operation`` (a loaded schema's), in the order they were drawn: read
+    back when kept, else drawn by ``generate`` (which hands each case to the callable it is given)
+    and kept."""
+    key = draw.key(operation.schema)
+    data = _KEPT.get(key) or _read(key)
+    if data is not None:
+        try:
+            return _built(operation, data)
+        except Exception:  # noqa: BLE001 - unreadable (another library's types, a cut file): drawn anew
+            _KEPT.pop(key, None)
+    drawn: list[Any] = []
+    generate(drawn.append)
+    data = _dumped(drawn)
+    _KEPT[key] = data
+    _write(key, data)
+    return _built(operation, data)
+
+
+def forget() -> None:
+    """Nothing kept in this process (the kit's tests of drawing anew)."""
+    _KEPT.clear()
+
+
+def _dumped(drawn: list[Any]) -> bytes:
+    kept = [{**{name: getattr(case, name) for name in FIELDS}, "meta": case.meta} for case in drawn]
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(kept)
+    return buffer.getvalue()
+
+
+def _built(operation: Any, data: bytes) -> list[Any]:
+    return [operation.Case(**{name: fields[name] for name in FIELDS}, _meta=fields["meta"])
+            for fields in _Unpickler(io.BytesIO(data)).load()]
+
+
+class _Pickler(pickle.Pickler):
+    # schemathesis tells "no body" by identity with its NOT_SET: kept as a name, read back as it
+    def persistent_id(self, obj: Any) -> str | None:
+        return _NOT_SET_ID if obj is NOT_SET else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def persistent_load(self, pid: Any) -> Any:
+        if pid != _NOT_SET_ID:
+            raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+        return NOT_SET
+
+
+def _path(key: str) -> Path | None:
+    directory = cachedir.kept("cases")
+    return directory / f"{key}.pickle" if directory is not None else None
+
+
+def _read(key: str) -> bytes | None:
+    path = _path(key)
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    _KEPT[key] = data
+    return data
+
+
+def _write(key: str, data: bytes) -> None:
+    path = _path(key)
+    if path is None:
+        return
+    try:  # whole or not at all: a run beside this one reads either the file or nothing
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        return
+
+
+_SCHEMA_DIGESTS: dict[int, str] = {}  # id() of a loaded schema (kept for the process) -> its digest
+
+
+def _schema_digest(schema: Any) -> str:
+    digest = _SCHEMA_DIGESTS.get(id(schema))
+    if digest is None:
+        raw = json.dumps(schema.raw_schema, sort_keys=True, default=str)
+        digest = _SCHEMA_DIGESTS[id(schema)] = hashlib.sha256(raw.encode()).hexdigest()
+    return digest
+
+
+@cache
+def _code_digest() -> str:
+    """The kit's generating code: the schema as loaded (wiring), the settings it draws with (engine), this."""
+    here = Path(__file__).parent
+    sources = b"".join((here / name).read_bytes() for name in ("wiring.py", "engine.py", "drawn.py"))
+    return hashlib.sha256(sources).hexdigest()
+
+
+@cache
+def _versions() -> dict[str, str]:
+    return {"kit": __version__, "hypothesis": hypothesis.__version__,
+            "schemathesis": metadata.version("schemathesis"), "python": sys.version}

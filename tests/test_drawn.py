@@ -1,0 +1,169 @@
+"""The fuzzing's draws, kept and read back (conformance.run.fuzzing.drawn): a case read back is
+the case drawn, every input of a draw names its own file, and a run never fails for its cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from schemathesis import GenerationMode
+from schemathesis.core import NOT_SET
+
+from conformance import profiles
+from conformance.run import fuzzing
+from conformance.run.engine import run_simulator
+from conformance.run.fuzzing import drawn, engine, wiring
+
+SPECS = {spec.operation_id: spec for spec in fuzzing.OPERATIONS}
+CASE_ID = "X-Schemathesis-TestCaseId"  # schemathesis' random id per case: made anew per run
+# draws of different shapes: no parameter but the format, a path parameter, many query
+# parameters, a form body; valid and invalid
+DRAWS = [
+    ("getServiceList", "json", GenerationMode.NEGATIVE, 5),
+    ("getServiceDefinition", "xml", GenerationMode.POSITIVE, 10),
+    ("getServiceRequests", "json", GenerationMode.NEGATIVE, 5),
+    ("getServiceRequests", "xml", GenerationMode.POSITIVE, 10),
+    ("createServiceRequest", "json", GenerationMode.POSITIVE, 1),
+    ("getDiscovery", "json", GenerationMode.POSITIVE, 1),
+]
+
+
+@pytest.fixture
+def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """An empty cache directory of the kit's, and nothing kept in the process, before and after;
+    Hypothesis' own files where they were (derived anew they cost 1.6 s of CPU, and prove nothing here)."""
+    monkeypatch.setattr(engine, "hypothesis_home", lambda home=engine.hypothesis_home(): home)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    drawn.forget()
+    yield tmp_path / "open311-conformance" / "cases"
+    drawn.forget()
+
+
+def _draw(operation_id: str, fmt: str, mode: GenerationMode, count: int, seed: int = 311) -> tuple[Any, drawn.Draw]:
+    spec = SPECS[operation_id]
+    return wiring.load_schema()[spec.path][spec.method], drawn.Draw(operation_id, fmt, mode, count, seed)
+
+
+def _generated(operation: Any, draw: drawn.Draw) -> list[Any]:
+    cases: list[Any] = []
+    engine._generate(operation, draw, cases.append)
+    return cases
+
+
+def _request(case: Any) -> tuple[Any, ...]:
+    """What the case sends and what judging it reads: the request, the body's absence, the metadata."""
+    sent = case.as_transport_kwargs(base_url="http://127.0.0.1:8311/open311/v2")
+    headers = {k: v for k, v in sent.get("headers", {}).items() if k != CASE_ID}
+    # how long drawing took is no part of what was drawn
+    meta = dataclasses.replace(case.meta, generation=dataclasses.replace(case.meta.generation, time=0.0))
+    return (sent["method"], sent["url"], sent.get("params"), sorted(headers.items()),
+            sent.get("data"), sent.get("json"), case.body is NOT_SET, meta)
+
+
+@pytest.mark.parametrize(("operation_id", "fmt", "mode", "count"), DRAWS)
+def test_a_case_read_back_is_the_case_drawn(cache: Path, operation_id: str, fmt: str, mode: GenerationMode,
+                                            count: int) -> None:
+    operation, draw = _draw(operation_id, fmt, mode, count)
+    fresh = [_request(case) for case in _generated(operation, draw)]
+    asked: list[int] = []
+
+    def generate(take: Any) -> None:
+        asked.append(1)
+        engine._generate(operation, draw, take)
+
+    first = [_request(case) for case in drawn.cases(operation, draw, generate)]
+    assert asked == [1] and len(list(cache.iterdir())) == 1
+    in_process = [_request(case) for case in drawn.cases(operation, draw, generate)]
+    drawn.forget()  # a later process: read from the file
+    from_file = [_request(case) for case in drawn.cases(operation, draw, generate)]
+    assert asked == [1], "a kept draw was drawn again"
+    assert fresh and first == fresh and in_process == fresh and from_file == fresh
+
+
+def test_every_read_builds_new_cases(cache: Path) -> None:
+    # a check may change a case (a generated POST gets its form's base): the next run must not see it
+    operation, draw = _draw("createServiceRequest", "json", GenerationMode.POSITIVE, 1)
+    first = drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    first[0].body = {"changed": "by a check"}
+    again = drawn.cases(operation, draw, lambda take: pytest.fail("drawn again"))
+    assert again[0] is not first[0] and again[0].body != first[0].body
+    assert again[0].id != first[0].id  # schemathesis' correlation id, new per run
+
+
+def test_every_input_of_a_draw_names_its_own_file() -> None:
+    operation, draw = _draw("getServiceRequests", "json", GenerationMode.NEGATIVE, 5)
+    schema = operation.schema
+    keys = {draw.key(schema),
+            drawn.Draw("getServiceRequests", "xml", GenerationMode.NEGATIVE, 5, 311).key(schema),
+            drawn.Draw("getServiceRequests", "json", GenerationMode.POSITIVE, 5, 311).key(schema),
+            drawn.Draw("getServiceRequests", "json", GenerationMode.NEGATIVE, 4, 311).key(schema),
+            drawn.Draw("getServiceRequests", "json", GenerationMode.NEGATIVE, 5, 312).key(schema),
+            drawn.Draw("getServiceRequest", "json", GenerationMode.NEGATIVE, 5, 311).key(schema),
+            # another profile reads the contract otherwise (its parameters, its schemas)
+            draw.key(wiring.load_schema(profiles.get("georeport-v2")))}
+    assert len(keys) == 7
+    assert draw.key(schema) == drawn.Draw("getServiceRequests", "json", GenerationMode.NEGATIVE, 5, 311).key(schema)
+
+
+def test_a_file_that_cannot_be_read_is_drawn_anew(cache: Path) -> None:
+    operation, draw = _draw("getServiceList", "json", GenerationMode.NEGATIVE, 5)
+    fresh = [_request(case) for case in _generated(operation, draw)]
+    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    (kept,) = cache.iterdir()
+    asked: list[int] = []
+
+    def generate(take: Any) -> None:
+        asked.append(1)
+        engine._generate(operation, draw, take)
+
+    for broken in (b"", b"not a pickle", kept.read_bytes()[:40]):
+        kept.write_bytes(broken)
+        drawn.forget()
+        assert [_request(case) for case in drawn.cases(operation, draw, generate)] == fresh
+    assert asked == [1, 1, 1]
+    drawn.forget()
+    assert [_request(case) for case in drawn.cases(operation, draw, lambda take: pytest.fail("drawn again"))] == fresh
+
+
+def test_no_cache_directory_draws_every_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("in the way")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    drawn.forget()
+    try:
+        operation, draw = _draw("getDiscovery", "xml", GenerationMode.POSITIVE, 1)
+        assert drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+        drawn.forget()
+        asked: list[int] = []
+        drawn.cases(operation, draw, lambda take: (asked.append(1), engine._generate(operation, draw, take)))
+        assert asked == [1]
+    finally:
+        drawn.forget()
+
+
+def _fuzz_requests(report_dir: Path) -> list[tuple[Any, ...]]:
+    har = json.loads((report_dir / "evidence.har").read_text())
+    return [(e["comment"], e["request"]["method"], e["request"]["url"].split("/open311/", 1)[-1],
+             (e["request"].get("postData") or {}).get("text"),
+             sorted((h["name"], h["value"]) for h in e["request"]["headers"] if h["name"] != CASE_ID))
+            for e in har["log"]["entries"] if (e.get("comment") or "").startswith(fuzzing.LABEL_PREFIX)]
+
+
+def _judged(result: Any) -> list[tuple[str, str, tuple[str, ...]]]:
+    return sorted((r.id, str(r.outcome), tuple(r.broken)) for r in result.results if r.source == "openapi")
+
+
+@pytest.mark.integration
+def test_a_run_with_kept_draws_sends_and_judges_what_a_run_drawing_them_does(cache: Path, tmp_path: Path) -> None:
+    # a fault the fuzzing alone finds, so the judging of read-back cases is shown failing too
+    drawing = run_simulator(("odd-id-500",), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path / "drawing")
+    assert len(list(cache.iterdir())) == sum(2 * (1 + spec.negative) for spec in fuzzing.OPERATIONS)  # each draw, once
+    drawn.forget()
+    reading = run_simulator(("odd-id-500",), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path / "reading")
+    assert _fuzz_requests(tmp_path / "drawing") and \
+        _fuzz_requests(tmp_path / "reading") == _fuzz_requests(tmp_path / "drawing")
+    assert _judged(reading) == _judged(drawing)
+    assert any(outcome == "failed" for _id, outcome, _broken in _judged(reading))
