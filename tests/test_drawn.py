@@ -36,7 +36,8 @@ DRAWS = [
 def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """An empty cache directory of the kit's, and nothing kept in the process, before and after;
     Hypothesis' own files where they were (derived anew they cost 1.6 s of CPU, and prove nothing here)."""
-    monkeypatch.setattr(engine, "hypothesis_home", lambda home=engine.hypothesis_home(): home)
+    home = engine.hypothesis_home()
+    monkeypatch.setattr(engine, "hypothesis_home", lambda: home)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     drawn.forget()
     yield tmp_path / "open311-conformance" / "cases"

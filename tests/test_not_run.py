@@ -51,8 +51,7 @@ class _Transport:
 def _context() -> SimpleNamespace:
     return SimpleNamespace(
         profile=profiles.get("chicago"), results={}, kit_errors=[], current_exchanges=None,
-        transport=_Transport(), say=lambda _line: None, watch=lambda: None,
-        write_flow=SimpleNamespace(start=lambda: None))
+        transport=_Transport(), say=lambda _line: None)
 
 
 def _run(tmp_path: Path, *options: str) -> dict[str, tuple[Outcome, str]]:

@@ -59,8 +59,7 @@ def test_every_must_requirement_has_a_check(capsys):
 def test_a_check_with_an_unknown_requirement_is_refused(tmp_path, capsys):
     (tmp_path / "test_bogus.py").write_text(
         "import pytest\n\n@pytest.mark.requirement('GR2-NO-SUCH-THING')\ndef test_x():\n    pass\n")
-    context = SimpleNamespace(profile="chicago", watch=lambda: None,
-                              write_flow=SimpleNamespace(start=lambda: None))
+    context = SimpleNamespace(profile="chicago")
     code, _ = collect(tmp_path, RunPlugin(context))
     assert code == pytest.ExitCode.USAGE_ERROR
     assert "unknown requirement ids" in capsys.readouterr().err

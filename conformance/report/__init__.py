@@ -14,7 +14,6 @@ from pathlib import Path
 from conformance import leakscan
 from conformance.errors import UsageError
 from conformance.record import RunRecord
-from conformance.report import har, html, junit, summary
 from conformance.report.bundle import EXCHANGES, HAR, HTML, JUNIT, SUMMARY
 from conformance.report.manifest import MANIFEST, bundle_files, write_manifest
 
@@ -55,6 +54,10 @@ def write_bundle(record: RunRecord, directory: Path, key: str | None = None) -> 
 
 
 def _write_artifacts(record: RunRecord, directory: Path) -> None:
+    # the writers (Jinja2, jsonschema) load when a bundle is written, for start-up time: a run
+    # prepares its directory before it sends anything, and its write goes before the checks load
+    from conformance.report import har, html, junit, summary
+
     log = har.har(record.exchanges, comment=f"open311-conformance {record.subject} {record.run_id}")
     # compact: json's C encoder is skipped when indenting, and the HAR is megabytes of bodies
     (directory / HAR).write_text(json.dumps(log, ensure_ascii=False, separators=(",", ":")) + "\n",

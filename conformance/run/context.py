@@ -6,8 +6,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import pytest
-
 from conformance.client import Answer, Client
 from conformance.outcomes import CheckResult
 from conformance.profiles import Profile
@@ -56,7 +54,3 @@ class RunContext:
         current = self.current_exchanges
         if current is not None:
             current.extend(s for s in seqs if s not in current)
-
-
-# where a run's pytest session keeps its context: the plugin puts it, the fixtures read it
-CONTEXT_KEY = pytest.StashKey[RunContext]()

@@ -14,10 +14,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-
-import pytest
 
 from conformance import profiles
 from conformance.client import Client, Poll
@@ -26,8 +24,6 @@ from conformance.profiles import Profile
 from conformance.record import RunRecord, new_run_id
 from conformance.report import prepare_directory, write_bundle
 from conformance.run.context import RunContext
-from conformance.run.freeze import freeze
-from conformance.run.plugin import RunPlugin
 from conformance.run.write_flow import WriteFlow
 from conformance.signals import stop_on_signals
 from conformance.simulator import faults as fault_catalogue
@@ -42,6 +38,9 @@ from conformance.transport import (
     proxy_reads_key,
     redirect_location,
 )
+
+if TYPE_CHECKING:
+    from conformance.run.plugin import RunPlugin
 
 CHECKS = Path(__file__).with_name("checks")
 
@@ -150,25 +149,43 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     context = RunContext(target, transport, client, run_id, flow, say=console.say)
     started = iso_utc()
     _print_start(context, console, quiet)
-    plugin = RunPlugin(context, quiet=quiet or not verbose, order_seed=order_seed,
-                       left_out=rerun.left_out if rerun is not None else None)
-    watch = _Watch(console, flow, transport, plugin, progress, timeline=not quiet)
-    plugin.on_check = watch.checked
-    code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
-    with stop_on_signals(lambda stop: transport.halt(stop.reason, stop.detail, stop.at)):
+    moved: str | None = None
+    with stop_on_signals(lambda stop: transport.halt(stop.reason, stop.detail, stop.at)) as stopping:
         try:
             moved = moved_base(client)
             if moved is not None:
                 # before the write flow starts: nothing is written to the wrong place
                 transport.halt(StopReason.MOVED, f"the base URL redirects to {transport.redact(moved)}: use that")
-                code = pytest.ExitCode.OK
             else:
+                # the write goes first, before the checks' machinery has even loaded, so the
+                # City's processing time overlaps the loading (pytest, schemathesis, Hypothesis:
+                # 0.4 s of a run's start) as it overlaps every check (issue 21)
+                context.watch()
+                flow.start()
+        except KeyboardInterrupt:  # stopped at once: the transport is halted, no check is run
+            pass
+        code: int = _INTERRUPTED
+        try:
+            # imported here, while the write waits, for start-up time; a signal meanwhile is
+            # said at once and interrupts once they are loaded, so the evidence can be written
+            with stopping.held_back():
+                import pytest
+
+                from conformance.run.freeze import freeze
+                from conformance.run.plugin import RunPlugin
+                plugin = RunPlugin(context, quiet=quiet or not verbose, order_seed=order_seed,
+                                   left_out=rerun.left_out if rerun is not None else None)
+                watch = _Watch(console, flow, transport, plugin, progress, timeline=not quiet)
+                plugin.on_check = watch.checked
+            if moved is not None:
+                code = pytest.ExitCode.OK
+            elif transport.stop is None:
                 with hermetic(), lean_collector():
                     code = pytest.main(pytest_args(), plugins=[plugin])
         except KeyboardInterrupt:  # a signal outside pytest's own handling: the same stop
             pass
         finally:
-            if code == pytest.ExitCode.INTERRUPTED and transport.stop is None:
+            if code == _INTERRUPTED and transport.stop is None:
                 transport.halt(StopReason.SIGNAL, "the run was interrupted")
             flow.wait(timeout=1)
             transport.close()
@@ -212,6 +229,8 @@ def moved_base(client: Client) -> str | None:
     suffix = asked[len(base):] if asked.startswith(base) else ""
     return moved[:-len(suffix)].rstrip("/") if suffix and moved.endswith(suffix) else moved
 
+
+_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED, before pytest is loaded: the run never got to its end
 
 # what a user's shell or CI may set that would change what the run judges (pytest reads them
 # in pytest.main); the run's checks are the kit's to choose, so they are hidden while it runs

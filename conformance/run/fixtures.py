@@ -14,9 +14,12 @@ import pytest
 from conformance.client import Client
 from conformance.outcomes import Inconclusive
 from conformance.profiles import Profile
-from conformance.run.context import CONTEXT_KEY, RunContext
+from conformance.run.context import RunContext
 from conformance.run.write_flow import WriteOutcome
 from conformance.target import Target
+
+# where a run's pytest session keeps its context: the plugin puts it, the fixtures read it
+CONTEXT_KEY = pytest.StashKey[RunContext]()
 
 
 @dataclass(slots=True)

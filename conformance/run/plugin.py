@@ -16,8 +16,9 @@ import pytest
 
 from conformance import requirements
 from conformance.outcomes import CheckFailed, CheckResult, Inconclusive, Level, Outcome
-from conformance.run.context import CONTEXT_KEY, RunContext
+from conformance.run.context import RunContext
 from conformance.run.fixtures import *  # noqa: F403  (fixtures are found through this module)
+from conformance.run.fixtures import CONTEXT_KEY
 from conformance.transport import Failure, TransportError
 
 _SYMBOL = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.WARNING: "WARN", Outcome.SKIPPED: "SKIP",
@@ -62,11 +63,6 @@ class RunPlugin:
     # -- set-up --------------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[CONTEXT_KEY] = self.context
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # the write goes first so the City's processing time overlaps every other check
-        self.context.watch()
-        self.context.write_flow.start()
 
     # first: the run's checks are known before any other hook can take some away
     @pytest.hookimpl(tryfirst=True)
