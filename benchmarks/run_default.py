@@ -1,6 +1,6 @@
 """The default run against its floor: wall, CPU (child processes included) and the ratio.
 
-    python3 benchmarks/run_default.py [--pairs 5] [--breakdown] [--compare DIR] [-- RUN FLAGS]
+    python3 benchmarks/run_default.py [--pairs 5] [--cold] [--breakdown] [--compare DIR] [-- RUN FLAGS]
 
 Each pair runs, in a fresh child process each, the default run
 (``python3 -m conformance.cli run -q --report-dir <temp>``) and its floor, alternating which
@@ -16,6 +16,12 @@ process. CPU is user + system of the child and its own children
 the kit (``git worktree add DIR <commit>``), so a change is measured against what it changes
 under the same load; the order within a round rotates.
 
+``--cold`` makes every run draw its fuzzing cases anew, as a run does the first time on a machine
+or after a change of the contract, the seed or the kit (``conformance.run.fuzzing.drawn``): each
+run gets a cache directory of its own, holding the kit's other cached files (Hypothesis' tables,
+the compiled report templates) but no kept draws. Without it, runs read the draws the first one
+kept, as every later run on a machine does.
+
 ``--breakdown`` adds, in this process, the part of a run spent in the OpenAPI-driven checks
 (the sum of the durations of the checks with source "openapi").
 """
@@ -23,6 +29,7 @@ under the same load; the order within a round rotates.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -48,12 +55,12 @@ class Cost:
     cpu: float
 
 
-def measured(argv: list[str], root: Path = ROOT) -> Cost:
+def measured(argv: list[str], root: Path = ROOT, environ: dict[str, str] | None = None) -> Cost:
     """One child process's wall time and CPU time, its own children included."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     done = subprocess.run(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+                          env={**os.environ, "PYTHONPATH": str(root), **(environ or {})}, check=False)
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
@@ -62,10 +69,28 @@ def measured(argv: list[str], root: Path = ROOT) -> Cost:
     return Cost(wall, cpu)
 
 
-def run_cost(delay: float, extra: list[str], root: Path = ROOT) -> Cost:
-    with tempfile.TemporaryDirectory() as tmp:
+def run_cost(delay: float, extra: list[str], root: Path = ROOT, cold: bool = False) -> Cost:
+    with tempfile.TemporaryDirectory() as tmp, cache_without_draws(cold) as environ:
         return measured([sys.executable, "-m", "conformance.cli", "run", "-q", "--report-dir", tmp,
-                         "--simulator-delay", str(delay), *extra], root)
+                         "--simulator-delay", str(delay), *extra], root, environ)
+
+
+@contextlib.contextmanager
+def cache_without_draws(cold: bool):
+    """For a cold run, XDG_CACHE_HOME at a directory of its own: the kit's cached files but the
+    kept draws (``cases/``), linked from the user's cache."""
+    if not cold:
+        yield {}
+        return
+    from conformance import cachedir  # the benchmarked checkout's own (PYTHONPATH=ROOT)
+
+    with tempfile.TemporaryDirectory() as home:
+        mine = Path(home) / cachedir.APP
+        mine.mkdir()
+        for kept in cachedir.cache_home().glob("*"):
+            if kept.name != "cases":
+                (mine / kept.name).symlink_to(kept)
+        yield {"XDG_CACHE_HOME": home}
 
 
 def floor_cost(delay: float) -> Cost:
@@ -73,7 +98,6 @@ def floor_cost(delay: float) -> Cost:
 
 
 def breakdown(repeat: int) -> None:
-    sys.path.insert(0, str(ROOT))
     from conformance.run.engine import run_simulator
 
     fuzzing = []
@@ -88,15 +112,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--delay", type=float, default=TOKEN_DELAY, help="the simulator's token delay")
+    parser.add_argument("--cold", action="store_true", help="every run draws its fuzzing cases anew")
     parser.add_argument("--breakdown", action="store_true", help="also time the OpenAPI-driven checks")
     parser.add_argument("--compare", type=Path, metavar="DIR", help="another checkout's run, in the same rounds")
     parser.add_argument("run_args", nargs="*", help="further flags of the run (after --)")
     args = parser.parse_args()
-    measures = {"default run": lambda: run_cost(args.delay, args.run_args),
+    sys.path.insert(0, str(ROOT))
+    measures = {"default run": lambda: run_cost(args.delay, args.run_args, cold=args.cold),
                 "floor": lambda: floor_cost(args.delay)}
     if args.compare:
         root = args.compare.resolve()
-        measures[f"run of {root.name}"] = lambda: run_cost(args.delay, args.run_args, root)
+        measures[f"run of {root.name}"] = lambda: run_cost(args.delay, args.run_args, root, cold=args.cold)
     costs: dict[str, list[Cost]] = {name: [] for name in measures}
     names = list(measures)
     for pair in range(args.pairs):
@@ -112,6 +138,8 @@ def main() -> None:
         ratio = "" if name == "floor" else f"  {wall / floor_wall:5.2f}x floor"
         print(f"  {name:<20} {wall:5.2f} s wall  {cpu:5.2f} s CPU{ratio}")
     print(f"  (floor: --version + {args.delay:g} s token delay, in one child process)")
+    drawn = "drawn anew by every run (--cold)" if args.cold else "read back from the kit's cache after the first run"
+    print(f"  (fuzzing cases: {drawn})")
     if args.breakdown:
         breakdown(args.pairs)
 
