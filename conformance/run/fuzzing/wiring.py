@@ -32,6 +32,10 @@ from conformance.transport import Exchange, Response, Transport
 # JSONP answers are JavaScript, not JSON, and .xml ignores the parameter: the scenarios judge
 # it (CHI-JSONP), fuzzing it would only report the documented wrapping as a stray content type
 UNFUZZED_PARAMETERS = frozenset({"callback"})
+# request headers that are the fuzzing library's, not the kit's: its User-Agent (the kit's
+# requests all carry the transport's) and its case id; left out, a generated GET is the same
+# request as a scenario's, and the server is told nothing it could answer differently
+BOOKKEEPING = frozenset({"user-agent", "x-schemathesis-testcaseid"})
 
 
 SCHEMA_REF_PREFIX = f"{contract.SCHEMAS}/{profiles.DEFAULT.schema_set}/"
@@ -272,6 +276,12 @@ class TransportAdapter(BaseAdapter):
     is handed back, and ``repeated`` counts it. Against a remote target every request costs
     the run its pace (a fifth of a second), and asking again tells nothing the first answer
     did not; the check that asked has judged that answer already (issue 21).
+
+    A GET another check of the run sent already, the same request to the byte but for the
+    library's bookkeeping, is not sent either when the transport shares answers: that answer
+    is judged here, and ``shared`` keeps its exchange for the check to cite. The fuzzing
+    judges what any answer to the request must be, so the answer another check got serves as
+    well as its own would (the other way round never: a scenario sends what it judges).
     """
 
     def __init__(self, transport: Transport, label: str) -> None:
@@ -280,21 +290,29 @@ class TransportAdapter(BaseAdapter):
         self.transport = transport
         self.label = label
         self.sent: list[Exchange] = []
+        self.shared: list[Exchange] = []  # answers other checks got to this check's GETs
         self.repeated = 0
+        self.answered_by: Exchange | None = None  # the exchange the last request's answer is
         self._answers: dict[str, Response] = {}
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
         method, url = (request.method or "GET").upper(), request.url or ""
-        answer = self._answers.get(url) if method == "GET" and not request.body else None
+        headers = {name: value for name, value in request.headers.items() if name.lower() not in BOOKKEEPING}
+        plain_get = method == "GET" and not request.body
+        answer = self._answers.get(url) if plain_get else None
         if answer is not None:
             self.repeated += 1
         else:
-            answer = self.transport.send(method, url, body=request.body, headers=dict(request.headers),
-                                         label=self.label)
-            self.sent.append(answer.exchange)
-            if method == "GET" and not request.body:
+            answer = self.transport.answered_get(url, headers) if plain_get else None
+            if answer is not None:
+                self.shared.append(answer.exchange)
+            else:
+                answer = self.transport.send(method, url, body=request.body, headers=headers, label=self.label)
+                self.sent.append(answer.exchange)
+            if plain_get:
                 self._answers[url] = answer
+        self.answered_by = answer.exchange
         raw = HTTPResponse(body=io.BytesIO(answer.body), headers=HTTPHeaderDict(dict(answer.headers)),
                            status=answer.status, reason=answer.exchange.reason, version=11,
                            preload_content=False, decode_content=False)
