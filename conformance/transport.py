@@ -3,7 +3,9 @@
 Every request the kit sends goes through :class:`Transport`: it bounds each exchange
 (timeout, a deadline for the whole body, a size cap), keeps the evidence of every exchange,
 redacts the API key wherever it could appear, enforces the write guard and the request
-budget, and is polite to remote hosts. It knows nothing of Open311.
+budget, and is polite to remote hosts; asked to (``share_answers``), it keeps each GET's
+answer for a caller that may judge it instead of sending the same GET again
+(:meth:`Transport.answered_get`). It knows nothing of Open311.
 """
 
 from __future__ import annotations

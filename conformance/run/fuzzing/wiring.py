@@ -271,7 +271,7 @@ def _with_key(url: str, key: str | None) -> str:
 class TransportAdapter(BaseAdapter):
     """A requests adapter that sends through the kit's transport and keeps what it sent.
 
-    A GET it has sent already (the same URL; Hypothesis draws the same request again now and
+    A GET it has sent already (the same URL and headers; Hypothesis draws the same request again now and
     then, most often the one with no optional parameter) is not sent twice: its first answer
     is handed back, and ``repeated`` counts it. Against a remote target every request costs
     the run its pace (a fifth of a second), and asking again tells nothing the first answer
@@ -293,14 +293,15 @@ class TransportAdapter(BaseAdapter):
         self.shared: list[Exchange] = []  # answers other checks got to this check's GETs
         self.repeated = 0
         self.answered_by: Exchange | None = None  # the exchange the last request's answer is
-        self._answers: dict[str, Response] = {}
+        self._answers: dict[tuple[str, frozenset[tuple[str, str]]], Response] = {}  # by URL and headers
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
         method, url = (request.method or "GET").upper(), request.url or ""
         headers = {name: value for name, value in request.headers.items() if name.lower() not in BOOKKEEPING}
         plain_get = method == "GET" and not request.body
-        answer = self._answers.get(url) if plain_get else None
+        asked = (url, frozenset(headers.items()))
+        answer = self._answers.get(asked) if plain_get else None
         if answer is not None:
             self.repeated += 1
         else:
@@ -311,7 +312,7 @@ class TransportAdapter(BaseAdapter):
                 answer = self.transport.send(method, url, body=request.body, headers=headers, label=self.label)
                 self.sent.append(answer.exchange)
             if plain_get:
-                self._answers[url] = answer
+                self._answers[asked] = answer
         self.answered_by = answer.exchange
         raw = HTTPResponse(body=io.BytesIO(answer.body), headers=HTTPHeaderDict(dict(answer.headers)),
                            status=answer.status, reason=answer.exchange.reason, version=11,
