@@ -323,7 +323,7 @@ class Transport:
         its own exchanges), not a retried one, not a 429/503 (it says "later", not what the
         request gets)."""
         with self._lock:
-            return self._answers.get(self._same_get(url, headers))
+            return self._answers.get(self.same_get(url, headers))
 
     def write_refusal(self, path: str = "") -> str | None:
         return self.write_policy.refusal(self.url_for(path))
@@ -356,11 +356,12 @@ class Transport:
                 and response.exchange is exchange
                 and response.status not in REDIRECT_STATUSES + RETRY_STATUSES):
             with self._lock:
-                self._answers.setdefault(self._same_get(url, headers), response)
+                self._answers.setdefault(self.same_get(url, headers), response)
         return self._followed(response, method, url, headers, label, hops)
 
-    def _same_get(self, url: str, headers: Mapping[str, str] | None) -> SameGet:
-        # the headers as requests merges them: the session's, overridden (None: removed)
+    def same_get(self, url: str, headers: Mapping[str, str] | None = None) -> SameGet:
+        """What a GET of ``url`` with ``headers`` is, as sent: the headers as requests merges
+        them, the session's overridden by the given (None: left out)."""
         sent = requests.structures.CaseInsensitiveDict(self._session.headers)
         sent.update(headers or {})
         return SameGet(url, frozenset((name.lower(), str(value)) for name, value in sent.items()

@@ -27,7 +27,7 @@ from urllib3._collections import HTTPHeaderDict
 from conformance import contract, profiles, wire
 from conformance.profiles import Profile
 from conformance.run.fuzzing import rules
-from conformance.transport import Exchange, Response, Transport
+from conformance.transport import Exchange, Response, SameGet, Transport
 
 # JSONP answers are JavaScript, not JSON, and .xml ignores the parameter: the scenarios judge
 # it (CHI-JSONP), fuzzing it would only report the documented wrapping as a stray content type
@@ -271,9 +271,9 @@ def _with_key(url: str, key: str | None) -> str:
 class TransportAdapter(BaseAdapter):
     """A requests adapter that sends through the kit's transport and keeps what it sent.
 
-    A GET it has sent already (the same URL and headers; Hypothesis draws the same request again now and
-    then, most often the one with no optional parameter) is not sent twice: its first answer
-    is handed back, and ``repeated`` counts it. Against a remote target every request costs
+    A GET it has sent already (the same request: Hypothesis draws one again now and then, most
+    often the one with no optional parameter) is not sent twice: its first answer is handed
+    back, and ``repeated`` counts it. Against a remote target every request costs
     the run its pace (a fifth of a second), and asking again tells nothing the first answer
     did not; the check that asked has judged that answer already (issue 21).
 
@@ -292,15 +292,15 @@ class TransportAdapter(BaseAdapter):
         self.sent: list[Exchange] = []
         self.shared: list[Exchange] = []  # answers other checks got to this check's GETs
         self.repeated = 0
-        self.answered_by: Exchange | None = None  # the exchange the last request's answer is
-        self._answers: dict[tuple[str, frozenset[tuple[str, str]]], Response] = {}  # by URL and headers
+        self.answered_by: Exchange | None = None  # the exchange whose answer the last request got
+        self._answers: dict[SameGet, Response] = {}
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
         method, url = (request.method or "GET").upper(), request.url or ""
         headers = {name: value for name, value in request.headers.items() if name.lower() not in BOOKKEEPING}
         plain_get = method == "GET" and not request.body
-        asked = (url, frozenset(headers.items()))
+        asked = self.transport.same_get(url, headers)
         answer = self._answers.get(asked) if plain_get else None
         if answer is not None:
             self.repeated += 1
