@@ -51,6 +51,7 @@ class _Transport:
 def _context() -> SimpleNamespace:
     return SimpleNamespace(
         profile=profiles.get("chicago"), results={}, kit_errors=[], current_exchanges=None,
+        target=SimpleNamespace(share_answers=False),
         transport=_Transport(), say=lambda _line: None, watch=lambda: None,
         write_flow=SimpleNamespace(start=lambda: None))
 
