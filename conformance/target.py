@@ -69,6 +69,9 @@ class Target:
     max_duration: float = 1800.0  # seconds: the whole run's bound
     seed: int | None = None  # of the OpenAPI-driven fuzzing; None: the kit's fixed default
     fuzz_examples: int | None = None  # per operation; None: a default by kind of target
+    # the fuzzing judges the answer another check got to the same GET instead of sending it
+    # again: decided by the pace (resolve), kept in the record for a re-judged run
+    share_answers: bool = False
     read_only: bool = False  # a deliberate run without writes (--read-only)
     app_name: str | None = None  # the application the key was issued to (--app-name)
     key_from_simulator: bool = False  # the embedded simulator supplied api_key, not the user
@@ -122,6 +125,9 @@ class Target:
         profile = profiles.get(settings.profile or (city.profile if city else profiles.DEFAULT))
         base_url = settings.base_url or (city.base_url if city else None)
         remote = base_url is not None and not is_loopback(urlsplit(base_url).hostname or "")
+        # a remote host is never paced faster than the kit's default, whatever was asked;
+        # a loopback target is paced only when asked (a sweep sharing a host asks)
+        min_interval = max(settings.min_interval or 0.0, REMOTE_MIN_INTERVAL if remote else 0.0)
         jurisdiction_id = settings.jurisdiction_id or (city.jurisdiction_id if city else None) \
             or profile.defaults.jurisdiction_id
         return cls(
@@ -137,15 +143,18 @@ class Target:
             write_policy=make_write_policy(settings.allow_writes, settings.allow_writes_to_production,
                                            settings.read_only),
             max_requests=settings.max_requests,
-            # a remote host is never paced faster than the kit's default, whatever was asked;
-            # a loopback target is paced only when asked (a sweep sharing a host asks)
-            min_interval=max(settings.min_interval or 0.0, REMOTE_MIN_INTERVAL if remote else 0.0),
+            min_interval=min_interval,
             simulator=base_url is None,
             faults=settings.fault,
             simulator_dialect=settings.simulator_dialect or "chicago",
             max_duration=settings.max_duration,
             seed=settings.seed,
             fuzz_examples=settings.fuzz_examples,
+            # where every request costs the pace, a GET the run has an answer to is not sent
+            # again for the fuzzing; unpaced (the embedded simulator, a loopback target, the
+            # kit's own fault runs) each check sends its own, and the run's requests stay as
+            # they were
+            share_answers=min_interval > 0,
             read_only=settings.read_only,
             app_name=settings.app_name,
             settings=settings,

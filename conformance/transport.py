@@ -3,7 +3,9 @@
 Every request the kit sends goes through :class:`Transport`: it bounds each exchange
 (timeout, a deadline for the whole body, a size cap), keeps the evidence of every exchange,
 redacts the API key wherever it could appear, enforces the write guard and the request
-budget, and is polite to remote hosts. It knows nothing of Open311.
+budget, and is polite to remote hosts; asked to (``share_answers``), it keeps each GET's
+answer for a caller that may judge it instead of sending the same GET again
+(:meth:`Transport.answered_get`). It knows nothing of Open311.
 """
 
 from __future__ import annotations
@@ -190,6 +192,15 @@ class Exchange:
     error: str | None = None
 
 
+@dataclass(slots=True, frozen=True)
+class SameGet:
+    """What makes two GETs one request: the URL (the key in it too) and every header the
+    session sends with it, its defaults included; no body, by being a GET."""
+
+    url: str
+    headers: frozenset[tuple[str, str]]
+
+
 @dataclass(slots=True)
 class Response:
     status: int
@@ -226,6 +237,7 @@ class Transport:
         trust: Trust | None = None,
         route: Route | None = None,
         clock: Clock | None = None,
+        share_answers: bool = False,
     ) -> None:
         """``deadline`` is a time.monotonic() value after which nothing more is sent.
 
@@ -235,6 +247,7 @@ class Transport:
         ``max_retries`` 0 hands a 429/503 with Retry-After to the caller as it came (a proxy
         must let the application behind it see the answer it is judged on). ``clock`` is the
         run's (the moments its requests carry, its waits): a re-judged run's replays them.
+        With ``share_answers``, every GET's answer is kept for :meth:`answered_get`.
         """
         self.clock = clock or Clock()
         self.base_url = base_url.rstrip("/") + "/"
@@ -251,6 +264,8 @@ class Transport:
         self.max_retries = max_retries
         self.keep_bodies = keep_bodies  # False: a load generator's thousands of answers are not evidence
         self.exchanges: list[Exchange] = []
+        self.share_answers = share_answers
+        self._answers: dict[SameGet, Response] = {}  # the first answer to each GET, when shared
         self.stop: Stop | None = None
         self.stopped = threading.Event()  # waits that should end when the run is cut short use it
         self._answered = 0
@@ -298,6 +313,18 @@ class Transport:
         sent = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", **(headers or {})}
         return self.send("POST", self.url_for(path), body=body, headers=sent, label=label)
 
+    def answered_get(self, url: str, headers: Mapping[str, str] | None = None) -> Response | None:
+        """The answer an earlier GET of ``url`` with the same headers received, None when no
+        such GET was answered (or answers are not shared: ``share_answers``).
+
+        For a caller that judges properties any answer to that request must have: it cites
+        the answer's exchange, which stays one exchange of the evidence. Only an answer
+        received straight from ``url`` is kept: not a failure, not a redirect (its chain is
+        its own exchanges), not a retried one, not a 429/503 (it says "later", not what the
+        request gets)."""
+        with self._lock:
+            return self._answers.get(self.same_get(url, headers))
+
     def write_refusal(self, path: str = "") -> str | None:
         return self.write_policy.refusal(self.url_for(path))
 
@@ -325,7 +352,20 @@ class Transport:
         finally:
             if self.on_exchange:
                 self.on_exchange(exchange)
+        if (self.share_answers and method == "GET" and body is None and hops == 0
+                and response.exchange is exchange
+                and response.status not in REDIRECT_STATUSES + RETRY_STATUSES):
+            with self._lock:
+                self._answers.setdefault(self.same_get(url, headers), response)
         return self._followed(response, method, url, headers, label, hops)
+
+    def same_get(self, url: str, headers: Mapping[str, str] | None = None) -> SameGet:
+        """What a GET of ``url`` with ``headers`` is, as sent: the headers as requests merges
+        them, the session's overridden by the given (None: left out)."""
+        sent = requests.structures.CaseInsensitiveDict(self._session.headers)
+        sent.update(headers or {})
+        return SameGet(url, frozenset((name.lower(), str(value)) for name, value in sent.items()
+                                      if value is not None))
 
     def _followed(self, response: Response, method: str, url: str, headers: Mapping[str, str] | None,
                   label: str | None, hops: int) -> Response:

@@ -41,6 +41,7 @@ def _judged(tmp_path: Path, profile: str) -> dict[str, object]:
     (tmp_path / f"test_blamed_{profile.replace('-', '_')}.py").write_text(_module(CASES), encoding="utf-8")
     transport = SimpleNamespace(redact=lambda text: text, stop=None)
     context = SimpleNamespace(profile=profiles.get(profile), results={}, transport=transport,
+                              target=SimpleNamespace(share_answers=False),
                               current_exchanges=None, say=lambda _line: None, kit_errors=[])
     # no plugin from the installed packages and no hunt for unraisable exceptions (five full
     # collections of the worker's heap), as in a run (engine.pytest_args): most of this test's

@@ -32,10 +32,10 @@ def level(name: str) -> str:
     return profiles.get(profile_for(name)).level_of(REGISTRY[CATALOGUE[name].requirement])
 
 
-def run_with(name: str, tmp_path):
+def run_with(name: str, tmp_path, **settings):
     profile = profile_for(name)
     return run_simulator((name,), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path,
-                         profile=profile, simulator_dialect=DIALECT[profile.name])
+                         profile=profile, simulator_dialect=DIALECT[profile.name], **settings)
 
 
 MUST_FAULTS = sorted(n for n in CATALOGUE if level(n) == "MUST")
@@ -49,12 +49,27 @@ DOCUMENTED_FAILURES = {"georeport-v2": {"GR2-REQ-HAS-ID"}}
 # what else a fault's run blames under a profile, each with why (cases/fault_consequences.json)
 CONSEQUENCES = {(c["fault"], c["profile"]): set(c["also"]) for c in json.loads(
     (Path(__file__).parent / "cases" / "fault_consequences.json").read_text(encoding="utf-8"))["cases"]}
+# faults a finding of the fuzzing can rest on a GET a scenario sent (cases/shared_answers.json)
+SHARED = [c["fault"] for c in json.loads(
+    (Path(__file__).parent / "cases" / "shared_answers.json").read_text(encoding="utf-8"))["faults"]]
 
 
 @pytest.mark.parametrize("name", MUST_FAULTS)
 def test_must_fault_fails_the_run(name, tmp_path):
+    _assert_blamed_exactly(name, run_with(name, tmp_path))
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_must_fault_is_blamed_the_same_where_the_fuzzing_shares_answers(name, tmp_path):
+    # the fuzzing judges a scenario's answer to the same GET instead of its own (a paced run's)
+    assert name in MUST_FAULTS
+    result = run_with(name, tmp_path, share_answers=True)
+    assert result.record.fuzzing is not None and result.record.fuzzing["share_answers"] is True
+    _assert_blamed_exactly(name, result)
+
+
+def _assert_blamed_exactly(name, result):
     fault = CATALOGUE[name]
-    result = run_with(name, tmp_path)
     blamed = set(result.record.broken(Level.MUST))
     assert result.verdict == "fail", f"{name}: verdict {result.verdict}"
     assert fault.requirement in blamed, f"{name} breaks {fault.requirement}; the run blamed {sorted(blamed)}"

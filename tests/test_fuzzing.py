@@ -272,3 +272,24 @@ def test_a_check_sends_a_get_it_drew_again_only_once(simulator) -> None:
         session.post(f"{simulator.base_url}/requests.json", data={"service_code": "x"})
     assert [e.method for e in transport.exchanges] == ["GET", "GET", "POST", "POST"]
     assert adapter.repeated == 1 and len(adapter.sent) == 4
+
+
+@pytest.mark.integration
+def test_a_generated_get_another_check_sent_is_judged_on_its_answer(simulator) -> None:
+    transport = Transport(simulator.base_url, simulator.api_key, timeout=5, share_answers=True)
+    scenario = transport.get("services.json")
+    adapter = wiring.TransportAdapter(transport, "fuzzing")
+    session = wiring.session_for(adapter)
+    url = f"{simulator.base_url}/services.json"
+    # the library's User-Agent and case id make no other request
+    shared = session.get(url, headers={"User-Agent": "schemathesis/4", "X-Schemathesis-TestCaseId": "a"})
+    assert (shared.status_code, shared.content) == (scenario.status, scenario.body)
+    assert adapter.shared == [scenario.exchange] and adapter.sent == [] and len(transport.exchanges) == 1
+    session.get(url, headers={"Accept": "application/json"})  # another Accept: another request
+    session.post(f"{simulator.base_url}/requests.json", data={"service_code": "x"})  # a write: never shared
+    assert [e.method for e in adapter.sent] == ["GET", "POST"] and adapter.shared == [scenario.exchange]
+    # sent with the transport's User-Agent, the kit's, and without the library's bookkeeping
+    assert all(not {"user-agent", "x-schemathesis-testcaseid"} & {name.lower() for name in e.request_headers}
+               for e in adapter.sent)
+    transport.get("services.json")  # a scenario asking again is answered by its own request
+    assert len(transport.exchanges) == 4

@@ -51,7 +51,7 @@ class _Transport:
 def _context() -> SimpleNamespace:
     return SimpleNamespace(
         profile=profiles.get("chicago"), results={}, kit_errors=[], current_exchanges=None,
-        transport=_Transport(), say=lambda _line: None)
+        target=SimpleNamespace(share_answers=False), transport=_Transport(), say=lambda _line: None)
 
 
 def _run(tmp_path: Path, *options: str) -> dict[str, tuple[Outcome, str]]:

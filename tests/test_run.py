@@ -9,6 +9,7 @@ import pytest
 
 from conformance import cli, profiles, requirements
 from conformance.run.engine import run_simulator
+from tests.citing import assert_every_decided_check_cites_evidence
 
 pytestmark = pytest.mark.integration
 
@@ -210,40 +211,13 @@ def test_georeport_profile_passes_a_server_like_the_specification(spec_run):
     assert warned == SPEC_SERVERS[dialect]
 
 
-def _cited_in_report(report_dir) -> dict[str, list[int]]:
-    """Each check's exchange links in report.html, by the check's anchor."""
-    import re
-
-    page = (report_dir / "report.html").read_text(encoding="utf-8")
-    cited: dict[str, list[int]] = {}
-    for row in re.findall(r'<tr[^>]*id="(check-[^"]+)"(.*?)</tr>', page, flags=re.S):
-        cited[row[0]] = [int(n) for n in re.findall(r'exchanges\.html#ex-(\d+)', row[1])]
-    return cited
-
-
-def _assert_every_decided_check_cites_evidence(run) -> None:
-    from conformance.report.html import anchor
-
-    summary = json.loads((run.report_dir / "summary.json").read_text())
-    decided = [c for c in summary["checks"] if c["outcome"] in ("passed", "failed", "warning")]
-    assert decided
-    bare = [c["id"] for c in decided if not c["exchanges"]]
-    assert bare == [], f"decided checks citing no exchange: {bare}"
-    sent = {e.seq for e in run.record.exchanges}
-    report = _cited_in_report(run.report_dir)
-    for check in decided:
-        assert set(check["exchanges"]) <= sent, check["id"]
-        # the report links the same exchanges (its row shows the first four of them)
-        assert report[anchor(check["id"])] == check["exchanges"][:4], check["id"]
-
-
 def test_every_decided_check_cites_its_exchanges(clean_run):
-    _assert_every_decided_check_cites_evidence(clean_run)
+    assert_every_decided_check_cites_evidence(clean_run)
 
 
 def test_a_refused_post_is_cited_by_the_checks_that_judged_it(tmp_path):
     run = run_simulator(("key-revoked",), report_dir=tmp_path, fuzz_examples=2)
-    _assert_every_decided_check_cites_evidence(run)
+    assert_every_decided_check_cites_evidence(run)
     accepted = next(r for r in run.results if r.id.endswith("test_post_with_key_accepted"))
     assert accepted.outcome == "failed"
     post = run.record.write.post

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -274,3 +277,40 @@ def test_plan_mode_announces_and_answers_from_the_stand_in(simulator):
     assert planned[0] == ("GET", "http://311api.cityofchicago.org/open311/v2/services.json", None)
     assert planned[1][0] == "POST" and "production" in planned[1][2]
     assert len(transport.exchanges) == 1  # the refused POST never left
+
+
+SHARING = json.loads((Path(__file__).parent / "cases" / "shared_answers.json").read_text(encoding="utf-8"))["transport"]
+
+
+@pytest.mark.parametrize("case", SHARING, ids=[c["description"] for c in SHARING])
+def test_only_an_answer_received_straight_to_the_same_get_is_shared(case: dict[str, Any]):
+    first = case["first"]
+    answers = [(status, headers, body.encode()) for status, headers, body in first["answers"]]
+    with scripted(*answers) as server:
+        transport = Transport(base(server), timeout=5, max_body=first.get("max_body", 1 << 20),
+                              share_answers=case.get("share_answers", True))
+        failed = None
+        try:
+            transport.send(first["method"], transport.url_for(first["path"]), body=first.get("body"),
+                           headers=first.get("headers"))
+        except TransportError as exc:
+            failed = exc.kind
+        assert failed == (Failure(first["fails"]) if "fails" in first else None)
+        asked = len(server.seen)
+        looked_up = [transport.answered_get(transport.url_for(then["path"]), then.get("headers"))
+                     for then in (case["then"], case.get("also", case["then"]))]
+    assert len(server.seen) == asked  # a look-up sends nothing
+    if case["shared"]:
+        assert looked_up[0] is not None and looked_up[0].exchange is transport.exchanges[0]
+        assert looked_up[0].status == answers[0][0] and looked_up[0].body == answers[0][2]
+    else:
+        assert looked_up == [None, None]
+
+
+def test_a_get_sent_again_is_sent_again_where_answers_are_shared():
+    # the sharing is the fuzzing's to ask for: whoever sends a request gets its own answer
+    with scripted((200, {}, b"[1]"), (200, {}, b"[2]")) as server:
+        transport = Transport(base(server), share_answers=True)
+        bodies = [transport.get("requests.json").body for _ in range(2)]
+    assert bodies == [b"[1]", b"[2]"] and len(server.seen) == 2
+    assert transport.answered_get(transport.url_for("requests.json")).body == b"[1]"  # the first answer

@@ -139,6 +139,9 @@ def replay_target(recorded: Recorded, key: str) -> Target:
         max_duration=float(target.get("max_duration_s") or defaults.max_duration),
         seed=_whole(fuzzing.get("seed", target.get("seed"))),
         fuzz_examples=_whole(fuzzing.get("examples_per_operation", target.get("fuzz_examples"))),
+        # the recorded decision, not the replay's pace (none): the fuzzing asks what it asked
+        # (a bundle from before answers were shared says nothing: it shared none)
+        share_answers=fuzzing.get("share_answers") is True,
         read_only=read_only, app_name=summary.get("app_name"),
         key_from_simulator=key_source == KeySource.SIMULATOR,
         settings=defaults,

@@ -142,7 +142,8 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     transport = transport or Transport(
         target.base_url, target.api_key, timeout=target.timeout, write_policy=target.write_policy,
         max_requests=target.max_requests, min_interval=target.min_interval, deadline=target.deadline,
-        trust=target.settings.trust, route=target.settings.route, clock=rerun.clock if rerun is not None else None)
+        trust=target.settings.trust, route=target.settings.route, clock=rerun.clock if rerun is not None else None,
+        share_answers=target.share_answers)
     console = _Redacted(say or _silent, transport.redact)  # a server may have echoed the key
     client = Client(transport, target.jurisdiction_id, key_on=target.profile.quirks.key_on)
     flow = WriteFlow(client, target, rerun.recorded_run_id if rerun is not None else run_id)

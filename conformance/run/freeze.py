@@ -170,4 +170,4 @@ def fuzzing_facts(context: RunContext) -> dict[str, Any]:
     """How the OpenAPI-driven fuzzing ran: what reproduces it, and what it cost."""
     target = context.target
     return {"seed": seed_for(target.seed), "examples_per_operation": examples_for(target.fuzz_examples, target.remote),
-            "requests_sent": fuzz_requests(context.transport.exchanges)}
+            "requests_sent": fuzz_requests(context.transport.exchanges), "share_answers": target.share_answers}

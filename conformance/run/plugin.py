@@ -89,8 +89,10 @@ class RunPlugin:
         if self.order_seed is not None:
             random.Random(self.order_seed).shuffle(keep)
         else:
-            # read-back checks wait for the write flow, so they go late
-            keep.sort(key=lambda it: "test_write_readback" in it.nodeid)
+            # read-back checks wait for the write flow, so they go late; where the fuzzing shares
+            # answers, it goes just before them, after the scenarios whose GETs it may draw
+            shared = self.context.target.share_answers
+            keep.sort(key=lambda it: ("test_write_readback" in it.nodeid, shared and _source(it) == "openapi"))
         # a check of the whole run's answers needs every other check's behind it, in any order
         keep.sort(key=lambda it: it.get_closest_marker("after_all") is not None)
         items[:] = keep
@@ -230,7 +232,7 @@ class RunPlugin:
             duration_s=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
             message=self.context.transport.redact(message), level=self._level(broken or ids),
             exchanges=list(self._exchanges.get(item.nodeid, [])),
-            source=getattr(getattr(item, "module", None), "CHECK_SOURCE", "scenario"),
+            source=_source(item),
             broken=list(broken or ()),
         )
 
@@ -263,6 +265,11 @@ def _title(item: pytest.Item) -> str:
     title = doc[0] if doc else item.name
     param = getattr(item, "callspec", None)
     return f"{title} [{param.id}]" if param is not None else title
+
+
+def _source(item: pytest.Item) -> str:
+    """Where the check comes from: its module's CHECK_SOURCE ("openapi"), else a scenario."""
+    return getattr(getattr(item, "module", None), "CHECK_SOURCE", "scenario")
 
 
 def _first_lines(exc: BaseException, limit: int = 12) -> str:

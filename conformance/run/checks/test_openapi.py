@@ -49,8 +49,9 @@ def test_openapi_contract(open311_context: RunContext, spec: fuzzing.OperationSp
     result = fuzzing.fuzz(context.transport, spec, fmt, base_url=base_url, seed=seed,
                           examples=examples, api_key=target.api_key, post_fields=post_fields,
                           profile=context.profile)
-    repeated = f" ({result.repeated} the same as an earlier one, not sent again)" if result.repeated else ""
-    summary = (f"{result.cases} generated case(s){repeated}, {result.sent} request(s), seed {seed}, "
+    # the answers other checks got are this check's evidence too, whatever it decides
+    context.cite(e.seq for e in result.shared)
+    summary = (f"{result.cases} generated case(s){_not_sent(result)}, {result.sent} request(s), seed {seed}, "
                f"{examples} example(s) per operation")
     if result.findings:
         shown = [f.describe() for f in result.findings[:MAX_FINDINGS_SHOWN]]
@@ -63,6 +64,14 @@ def test_openapi_contract(open311_context: RunContext, spec: fuzzing.OperationSp
     if result.cases == 0:
         raise Inconclusive(f"no generated case was sent ({summary})")
     print(summary)
+
+
+def _not_sent(result: fuzzing.FuzzResult) -> str:
+    """The cases answered without a request of their own, and why."""
+    answered = [f"{result.repeated} the same as an earlier one"] if result.repeated else []
+    if result.shared:
+        answered.append(f"{len(result.shared)} the same as another check's request, judged on its answer")
+    return f" ({'; '.join(answered)}, not sent again)" if answered else ""
 
 
 def _acceptable_post(client: Client, target: Target) -> dict[str, Any]:

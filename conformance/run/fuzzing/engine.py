@@ -224,6 +224,8 @@ class FuzzResult:
     repeated: int = 0  # cases that drew a GET this check had sent already: answered and judged once
     findings: list[Finding] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
+    # answers another check got to the same GET, judged here instead of sending it (one per case)
+    shared: list[Exchange] = field(default_factory=list)
     error: TransportError | None = None
 
     @property
@@ -278,7 +280,7 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
     operation = schema[spec.path][spec.method]
     adapter = wiring.TransportAdapter(transport, f"{LABEL_PREFIX} {spec.operation_id} {fmt}")
     session = wiring.session_for(adapter)
-    result = FuzzResult(spec.operation_id, fmt, seed, examples, exchanges=adapter.sent)
+    result = FuzzResult(spec.operation_id, fmt, seed, examples, exchanges=adapter.sent, shared=adapter.shared)
     cap = request_cap(spec, examples)
     kwargs: dict[str, Any] = {"session": session, "base_url": base_url.rstrip("/")}
     if spec.method == "POST" and api_key:
@@ -292,20 +294,20 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
             if fuzz_requests(transport.exchanges, "POST") + POSTS_PER_CASE > MAX_POSTS_PER_RUN:
                 return
             case.body = _post_body(case.body, post_fields or {})
-        before, repeated = len(adapter.sent), adapter.repeated
+        repeated = adapter.repeated
         try:
             response = case.call(**kwargs)
+            answered_by = adapter.answered_by  # before judging: a POST's key probe is sent then
             result.cases += 1
             if adapter.repeated > repeated:  # the same GET as an earlier case: its answer is judged already
                 result.repeated += 1
                 return
             broken = judge(case, response, spec, fmt, kwargs)
             if broken:
-                sent = adapter.sent[before]
                 result.findings.append(Finding(
-                    sent.method, sent.url, sent.status,
+                    answered_by.method, answered_by.url, answered_by.status,
                     [Broken(b.requirement, transport.redact(b.text)) for b in broken],
-                    wiring.curl_command(sent)))
+                    wiring.curl_command(answered_by)))
         except TransportError as exc:
             result.error = exc
 

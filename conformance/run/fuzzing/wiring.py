@@ -27,11 +27,15 @@ from urllib3._collections import HTTPHeaderDict
 from conformance import contract, profiles, wire
 from conformance.profiles import Profile
 from conformance.run.fuzzing import rules
-from conformance.transport import Exchange, Response, Transport
+from conformance.transport import Exchange, Response, SameGet, Transport
 
 # JSONP answers are JavaScript, not JSON, and .xml ignores the parameter: the scenarios judge
 # it (CHI-JSONP), fuzzing it would only report the documented wrapping as a stray content type
 UNFUZZED_PARAMETERS = frozenset({"callback"})
+# request headers that are the fuzzing library's, not the kit's: its User-Agent (the kit's
+# requests all carry the transport's) and its case id; left out, a generated GET is the same
+# request as a scenario's, and the server is told nothing it could answer differently
+BOOKKEEPING = frozenset({"user-agent", "x-schemathesis-testcaseid"})
 
 
 SCHEMA_REF_PREFIX = f"{contract.SCHEMAS}/{profiles.DEFAULT.schema_set}/"
@@ -267,11 +271,17 @@ def _with_key(url: str, key: str | None) -> str:
 class TransportAdapter(BaseAdapter):
     """A requests adapter that sends through the kit's transport and keeps what it sent.
 
-    A GET it has sent already (the same URL; Hypothesis draws the same request again now and
-    then, most often the one with no optional parameter) is not sent twice: its first answer
-    is handed back, and ``repeated`` counts it. Against a remote target every request costs
+    A GET it has sent already (the same request: Hypothesis draws one again now and then, most
+    often the one with no optional parameter) is not sent twice: its first answer is handed
+    back, and ``repeated`` counts it. Against a remote target every request costs
     the run its pace (a fifth of a second), and asking again tells nothing the first answer
     did not; the check that asked has judged that answer already (issue 21).
+
+    A GET another check of the run sent already, the same request to the byte but for the
+    library's bookkeeping, is not sent either when the transport shares answers: that answer
+    is judged here, and ``shared`` keeps its exchange for the check to cite. The fuzzing
+    judges what any answer to the request must be, so the answer another check got serves as
+    well as its own would (the other way round never: a scenario sends what it judges).
     """
 
     def __init__(self, transport: Transport, label: str) -> None:
@@ -280,21 +290,30 @@ class TransportAdapter(BaseAdapter):
         self.transport = transport
         self.label = label
         self.sent: list[Exchange] = []
+        self.shared: list[Exchange] = []  # answers other checks got to this check's GETs
         self.repeated = 0
-        self._answers: dict[str, Response] = {}
+        self.answered_by: Exchange | None = None  # the exchange whose answer the last request got
+        self._answers: dict[SameGet, Response] = {}
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
         method, url = (request.method or "GET").upper(), request.url or ""
-        answer = self._answers.get(url) if method == "GET" and not request.body else None
+        headers = {name: value for name, value in request.headers.items() if name.lower() not in BOOKKEEPING}
+        plain_get = method == "GET" and not request.body
+        asked = self.transport.same_get(url, headers)
+        answer = self._answers.get(asked) if plain_get else None
         if answer is not None:
             self.repeated += 1
         else:
-            answer = self.transport.send(method, url, body=request.body, headers=dict(request.headers),
-                                         label=self.label)
-            self.sent.append(answer.exchange)
-            if method == "GET" and not request.body:
-                self._answers[url] = answer
+            answer = self.transport.answered_get(url, headers) if plain_get else None
+            if answer is not None:
+                self.shared.append(answer.exchange)
+            else:
+                answer = self.transport.send(method, url, body=request.body, headers=headers, label=self.label)
+                self.sent.append(answer.exchange)
+            if plain_get:
+                self._answers[asked] = answer
+        self.answered_by = answer.exchange
         raw = HTTPResponse(body=io.BytesIO(answer.body), headers=HTTPHeaderDict(dict(answer.headers)),
                            status=answer.status, reason=answer.exchange.reason, version=11,
                            preload_content=False, decode_content=False)
