@@ -27,6 +27,7 @@ MODES = ("garbage", "reset", "reset-requests", "bad-utf8", "key-echo", "script-t
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as the simulator's: no 40 ms ACK wait between headers and body
     server: _Server
 
     def _serve(self) -> None:

@@ -28,6 +28,7 @@ class _Scripted(BaseHTTPRequestHandler):
     """Answers each request with the next of a scripted list of (status, headers, body)."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as the simulator's: no 40 ms ACK wait between headers and body
     server: _ScriptedServer
 
     def do_GET(self) -> None:
