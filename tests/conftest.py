@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
 
 import pytest
 
 from conformance.run.engine import RunResult, run_simulator
 from conformance.simulator import RunningSimulator, start
 from conformance.transport import Transport
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    """``-n auto``: two workers a core, but for the fast tier. The integration tier waits about
+    half its time (token delays, check-app's application, sweeps' subprocesses, the timeouts it
+    proves): with one worker a core the cores idled that long. The fast tier computes: one a core.
+    PYTEST_XDIST_AUTO_NUM_WORKERS, when set, is taken as it is."""
+    cores = yield
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.markexpr == "not integration":
+        return cores
+    return 2 * cores
 
 
 @pytest.fixture(scope="session")

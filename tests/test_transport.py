@@ -138,6 +138,7 @@ def test_is_loopback():
     assert not is_loopback("10.0.0.1") and not is_loopback("example.org")
 
 
+@pytest.mark.integration  # a server of its own, and a second waited out (Retry-After)
 def test_retry_after_is_honoured_and_both_attempts_are_evidence():
     with scripted((429, {"Retry-After": "1"}, b"[]"), (200, {"Content-Type": "application/json"}, b"[1]")) as s:
         transport = Transport(base(s))
@@ -229,6 +230,7 @@ def test_no_such_host_is_named(monkeypatch: pytest.MonkeyPatch):
     assert "no such host" in transport.stop.detail
 
 
+@pytest.mark.integration  # a server of its own, and its hangs waited out
 def test_a_hung_target_stops_the_run():
     with scripted((200, {}, b"[]"), rest=(HANG, {}, b"")) as server:
         transport = Transport(base(server), timeout=0.3)
@@ -245,6 +247,7 @@ def test_a_hung_target_stops_the_run():
     assert three.value.kind is Failure.STOPPED and len(server.seen) == 3
 
 
+@pytest.mark.integration  # a server of its own, and its hangs waited out
 def test_one_slow_path_among_answers_does_not_stop_the_run():
     with scripted((HANG, {}, b""), (200, {}, b"[]"), (HANG, {}, b""), (200, {}, b"[]")) as server:
         transport = Transport(base(server), timeout=0.3)
