@@ -114,7 +114,7 @@ def hostile_server(mode: str, api_key: str) -> Iterator[str]:
     store = Store(None)
     store.add_key("hostile test", "test@example.invalid", key=api_key)
     server = _Server(mode, App(store, frozenset(), delay=0.2))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/open311/v2"

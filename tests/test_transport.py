@@ -68,7 +68,7 @@ class _ScriptedServer(ThreadingHTTPServer):
 def scripted(*answers: tuple[int, dict[str, str], bytes],
              rest: tuple[int, dict[str, str], bytes] = (200, {}, b"[]")) -> Iterator[_ScriptedServer]:
     server = _ScriptedServer(list(answers), rest)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     try:
         yield server
     finally:
