@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance.run.engine import RunResult, run_simulator
-from conformance.simulator import RunningSimulator, start
-from conformance.transport import Transport
+if TYPE_CHECKING:  # imported where used: the xdist controller, which runs no test, spawns its workers sooner
+    from conformance.run.engine import RunResult
+    from conformance.simulator import RunningSimulator
+    from conformance.transport import Transport
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    """``-n auto``: two workers a core, but for the fast tier. The integration tier waits about
+    half its time (token delays, check-app's application, sweeps' subprocesses, the timeouts it
+    proves): with one worker a core the cores idled that long. The fast tier computes: one a core.
+    PYTEST_XDIST_AUTO_NUM_WORKERS, when set, is taken as it is."""
+    cores = yield
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.markexpr == "not integration":
+        return cores
+    return 2 * cores
 
 
 @pytest.fixture(scope="session")
 def simulator() -> Iterator[RunningSimulator]:
     """A clean simulator shared by the session (token delay 0.3 s). Tests that write should
     not rely on the exact contents of the first list page."""
+    from conformance.simulator import start
+
     with start(delay=0.3) as sim:
         yield sim
 
@@ -22,6 +39,8 @@ def simulator() -> Iterator[RunningSimulator]:
 @pytest.fixture
 def transport(simulator: RunningSimulator) -> Iterator[Transport]:
     """A Transport to the shared simulator, holding its test key."""
+    from conformance.transport import Transport
+
     client = Transport(simulator.base_url, simulator.api_key, timeout=10)
     yield client
     client.close()
@@ -51,17 +70,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     """The default run against a clean embedded simulator (token delay 0.3 s)."""
+    from conformance.run.engine import run_simulator
+
     return run_simulator(report_dir=tmp_path_factory.mktemp("clean"))
 
 
 @pytest.fixture(scope="session")
 def app_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     """The default run for a named application, against a clean embedded simulator."""
+    from conformance.run.engine import run_simulator
+
     return run_simulator(report_dir=tmp_path_factory.mktemp("app"), app_name="Pothole Pal")
 
 
 @pytest.fixture(scope="session")
 def parity_drift_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     """The same run against a simulator whose XML drifts from its JSON: checks fail."""
+    from conformance.run.engine import run_simulator
+
     return run_simulator(("xml-parity-drift",), report_dir=tmp_path_factory.mktemp("parity"),
                          app_name="Pothole Pal")

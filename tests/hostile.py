@@ -27,6 +27,7 @@ MODES = ("garbage", "reset", "reset-requests", "bad-utf8", "key-echo", "script-t
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as the simulator's: no 40 ms ACK wait between headers and body
     server: _Server
 
     def _serve(self) -> None:
@@ -113,7 +114,7 @@ def hostile_server(mode: str, api_key: str) -> Iterator[str]:
     store = Store(None)
     store.add_key("hostile test", "test@example.invalid", key=api_key)
     server = _Server(mode, App(store, frozenset(), delay=0.2))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/open311/v2"

@@ -3,8 +3,13 @@ clean report and no key anywhere (integration tier)."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +49,30 @@ def within_bound(summary: dict) -> bool:
     return (finished - started).total_seconds() <= BOUND_S + 30
 
 
+@dataclass(frozen=True, slots=True)
+class HostileRun:
+    code: int
+    console: str  # stdout and stderr
+    directory: Path
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], HostileRun]:
+    """The run against a hostile server in a mode, once a module: several tests read the same run.
+    Its directory is read, never changed."""
+    runs: dict[str, HostileRun] = {}
+
+    def run(mode: str) -> HostileRun:
+        if mode not in runs:
+            directory, console = tmp_path_factory.mktemp(mode), io.StringIO()
+            with hostile_server(mode, KEY) as url, redirect_stdout(console), redirect_stderr(console):
+                code, _ = run_against(url, directory)
+            runs[mode] = HostileRun(code, console.getvalue(), directory)
+        return runs[mode]
+
+    return run
+
+
 @pytest.mark.parametrize(("mode", "verdict", "code"), [
     ("garbage", "fail", 1),
     ("reset", "inconclusive", 3),
@@ -52,19 +81,17 @@ def within_bound(summary: dict) -> bool:
     ("key-echo", None, None),
     ("script-tags", "fail", 1),
 ])
-def test_hostile_server(mode, verdict, code, tmp_path, capsys):
-    with hostile_server(mode, KEY) as url:
-        exit_code, _ = run_against(url, tmp_path)
-    console = capsys.readouterr()
-    summary = summary_of(tmp_path)
+def test_hostile_server(mode, verdict, code, hostile_run):
+    run = hostile_run(mode)
+    summary = summary_of(run.directory)
     assert within_bound(summary)
     if verdict is not None:
         assert summary["verdict"] == verdict
-        assert exit_code == code
-    assert "Traceback" not in console.out + console.err
+        assert run.code == code
+    assert "Traceback" not in run.console
     assert not any(c["outcome"] == "error" for c in summary["checks"]), "a hostile answer broke the kit"
-    assert_clean_bundle(tmp_path, console.out + console.err)
-    report = (tmp_path / "report.html").read_text()
+    assert_clean_bundle(run.directory, run.console)
+    report = (run.directory / "report.html").read_text()
     assert SCRIPT not in report and "<script>alert(" not in report
 
 
@@ -72,24 +99,19 @@ def test_hostile_server(mode, verdict, code, tmp_path, capsys):
     ("reset-requests", "GR2-HTTP-TIMELY", "connection"),
     ("bad-utf8", "GR2-REQ-SCHEMA", "not valid UTF-8"),
 ])
-def test_broken_answers_fail_their_check_with_a_plain_message(mode, requirement, words, tmp_path, capsys):
-    with hostile_server(mode, KEY) as url:
-        run_against(url, tmp_path)
-    capsys.readouterr()
-    failed = [c for c in summary_of(tmp_path)["checks"] if c["outcome"] == "failed"]
+def test_broken_answers_fail_their_check_with_a_plain_message(mode, requirement, words, hostile_run):
+    failed = [c for c in summary_of(hostile_run(mode).directory)["checks"] if c["outcome"] == "failed"]
     named = [c for c in failed if requirement in c["requirement_ids"]]
     assert named, [(c["id"], c["message"][:80]) for c in failed]
     assert any(words in c["message"] for c in named)
 
 
-def test_key_echo_is_seen_and_redacted(tmp_path, capsys):
-    with hostile_server("key-echo", KEY) as url:
-        run_against(url, tmp_path)
-    console = capsys.readouterr().out
-    assert_clean_bundle(tmp_path, console)
+def test_key_echo_is_seen_and_redacted(hostile_run):
+    run = hostile_run("key-echo")
+    assert_clean_bundle(run.directory, run.console)
     # the echo did happen: the redacted marker stands where the key was sent back
-    assert b"[REDACTED]" in (tmp_path / "summary.json").read_bytes() + b"".join(
-        p.read_bytes() for p in tmp_path.glob("*.har"))
+    assert b"[REDACTED]" in (run.directory / "summary.json").read_bytes() + b"".join(
+        p.read_bytes() for p in run.directory.glob("*.har"))
 
 
 @pytest.mark.parametrize("fault", ["xml-entity-bomb", "oversized-body", "stalled-answer"])

@@ -66,6 +66,7 @@ def test_start_gives_urls_key_and_stops() -> None:
         Transport(sim.base_url, timeout=2).get("services.json")
 
 
+@pytest.mark.integration  # two simulators of its own, and their latency waited out
 def test_latency_is_added_to_every_answer() -> None:
     def fastest_answer_s(latency: float) -> float:
         with start(delay=0.1, latency=latency) as sim:

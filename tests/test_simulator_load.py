@@ -70,6 +70,7 @@ def test_an_answer_that_closes_the_connection_says_so() -> None:
             connection.close()
 
 
+@pytest.mark.integration  # the simulator, and the integrity check's settle time waited out
 def test_verify_reports_unresolved_duplicated_and_mismatched(simulator: RunningSimulator,
                                                              transport: Transport) -> None:
     """The integrity check can fail: fed a token the simulator never gave, the same token

@@ -31,6 +31,7 @@ class _Scripted(BaseHTTPRequestHandler):
     """Answers each request with the next of a scripted list of (status, headers, body)."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as the simulator's: no 40 ms ACK wait between headers and body
     server: _ScriptedServer
 
     def do_GET(self) -> None:
@@ -70,7 +71,7 @@ class _ScriptedServer(ThreadingHTTPServer):
 def scripted(*answers: tuple[int, dict[str, str], bytes],
              rest: tuple[int, dict[str, str], bytes] = (200, {}, b"[]")) -> Iterator[_ScriptedServer]:
     server = _ScriptedServer(list(answers), rest)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     try:
         yield server
     finally:
@@ -140,6 +141,7 @@ def test_is_loopback():
     assert not is_loopback("10.0.0.1") and not is_loopback("example.org")
 
 
+@pytest.mark.integration  # a server of its own, and a second waited out (Retry-After)
 def test_retry_after_is_honoured_and_both_attempts_are_evidence():
     with scripted((429, {"Retry-After": "1"}, b"[]"), (200, {"Content-Type": "application/json"}, b"[1]")) as s:
         transport = Transport(base(s))
@@ -231,6 +233,7 @@ def test_no_such_host_is_named(monkeypatch: pytest.MonkeyPatch):
     assert "no such host" in transport.stop.detail
 
 
+@pytest.mark.integration  # a server of its own, and its hangs waited out
 def test_a_hung_target_stops_the_run():
     with scripted((200, {}, b"[]"), rest=(HANG, {}, b"")) as server:
         transport = Transport(base(server), timeout=0.3)
@@ -247,6 +250,7 @@ def test_a_hung_target_stops_the_run():
     assert three.value.kind is Failure.STOPPED and len(server.seen) == 3
 
 
+@pytest.mark.integration  # a server of its own, and its hangs waited out
 def test_one_slow_path_among_answers_does_not_stop_the_run():
     with scripted((HANG, {}, b""), (200, {}, b"[]"), (HANG, {}, b""), (200, {}, b"[]")) as server:
         transport = Transport(base(server), timeout=0.3)
