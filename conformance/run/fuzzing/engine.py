@@ -3,7 +3,9 @@
 Generation is schemathesis' Hypothesis strategy for the operation with the ``format`` path
 parameter pinned, driven by ``hypothesis.given`` with a fixed seed, no example database, no
 deadline and no shrinking (shrinking would send requests nobody budgeted). Failures are
-collected instead of raised, so every generated case is judged and Hypothesis never replays.
+collected instead of raised, so every generated case is judged and Hypothesis never replays;
+so no answer steers a draw, and what a check draws is kept and read back by every later run
+with the same inputs (:mod:`conformance.run.fuzzing.drawn`).
 A case drawing a GET the check has sent already is not sent again: the answer it would get
 was judged when the check first asked (the adapter in :mod:`wiring` keeps it).
 """
