@@ -68,7 +68,7 @@ class Draw:
     def key(self, schema: Any) -> str:
         """The digest of everything that decides the draw (see the module)."""
         inputs = {"format": FORMAT, "draw": [self.operation_id, self.fmt, self.mode.value, self.count, self.seed],
-                  "schema": _schema_digest(schema), "contract": contract.contract_hashes(),
+                  "schema": _schema_digest(schema), "contract": _contract_digests(),
                   "code": _code_digest(), "versions": _versions()}
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
@@ -161,6 +161,12 @@ def _schema_digest(schema: Any) -> str:
         raw = json.dumps(schema.raw_schema, sort_keys=True, default=str)
         digest = _SCHEMA_DIGESTS[id(schema)] = hashlib.sha256(raw.encode()).hexdigest()
     return digest
+
+
+@cache
+def _contract_digests() -> dict[str, str]:
+    """The contract's files' digests, read once a process (a run asks for each of its 24 draws)."""
+    return contract.contract_hashes()
 
 
 @cache
