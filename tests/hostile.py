@@ -20,6 +20,7 @@ from urllib.parse import unquote_plus
 
 from conformance.simulator.app import App
 from conformance.simulator.store import Store
+from tests.serving import reply
 
 SCRIPT = '<script>alert("pwned")</script>'
 MODES = ("garbage", "reset", "reset-requests", "bad-utf8", "key-echo", "script-tags", "hang", "retry-later")
@@ -75,13 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, status: int, content_type: str, body: bytes,
                 extra: list[tuple[str, str]] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        for name, value in extra or []:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        reply(self, status, [("Content-Type", content_type), *(extra or [])], body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve  # as the simulator answers them
 

@@ -28,6 +28,7 @@ from conformance.run.fuzzing import wiring
 from conformance.simulator import server as simulator
 from conformance.target import Target
 from conformance.transport import Route, Transport, TransportError, Trust, proxy_host, redirected_away
+from tests.serving import reply
 
 # (method, path) -> (status, headers, body), or None to pass the request on (see _front)
 Rule = Callable[[str, str], tuple[int, dict[str, str], bytes] | None]
@@ -53,7 +54,7 @@ def _handler(heard: Heard, rule: Rule, upstream: str | None) -> type[BaseHTTPReq
             if answer is None and upstream:
                 answer = _pass_on(upstream, self.command, self.path, dict(self.headers.items()), body)
             status, headers, payload = answer or (404, {}, b"")
-            _reply(self, status, headers, payload)
+            reply(self, status, headers.items(), payload)
 
         do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 
@@ -61,15 +62,6 @@ def _handler(heard: Heard, rule: Rule, upstream: str | None) -> type[BaseHTTPReq
             pass
 
     return Handler
-
-
-def _reply(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: bytes) -> None:
-    handler.send_response(status)
-    for name, value in headers.items():
-        handler.send_header(name, value)
-    handler.send_header("Content-Length", str(len(payload)))
-    handler.end_headers()
-    handler.wfile.write(payload)
 
 
 def _pass_on(upstream: str, method: str, path: str, headers: dict[str, str],
@@ -477,7 +469,7 @@ def forward_proxy() -> Iterator[tuple[str, Heard]]:
             path = where.path + (f"?{where.query}" if where.query else "")
             status, headers, payload = _pass_on(f"http://{where.netloc}", self.command, path,
                                                 dict(self.headers.items()), body)
-            _reply(self, status, headers, payload)
+            reply(self, status, headers.items(), payload)
 
         do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 

@@ -22,6 +22,7 @@ from conformance.transport import (
     is_loopback,
     key_fingerprint,
 )
+from tests.serving import reply
 
 KEY = "s3cr3t-key+with/odd=chars"
 HANG = -1  # a scripted "answer" that never comes
@@ -44,12 +45,7 @@ class _Scripted(BaseHTTPRequestHandler):
         if status == HANG:
             self.server.released.wait(5)  # answers nothing until the test ends
             return
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        reply(self, status, headers.items(), body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
