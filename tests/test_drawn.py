@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,74 @@ def test_no_cache_directory_draws_every_time(monkeypatch: pytest.MonkeyPatch, tm
         drawn.forget()
 
 
+def _planned(draws: list[tuple[str, str, GenerationMode, int]]) -> list[tuple[Any, drawn.Draw]]:
+    return [_draw(*d) for d in draws]
+
+
+def test_drawn_ahead_in_another_process_is_drawn_as_in_the_run(cache: Path) -> None:
+    planned = _planned(DRAWS)
+    fresh = [[_request(case) for case in _generated(operation, draw)] for operation, draw in planned]
+    child = drawn.ahead(planned, engine._generate)
+    assert child is not None and child.join(timeout=120), "the child did not end"
+    assert len(list(cache.glob("*.pickle"))) == len(DRAWS) and not list(cache.glob("*.part"))
+    read = [[_request(case) for case in drawn.cases(operation, draw, lambda take: pytest.fail("drawn again"))]
+            for operation, draw in planned]
+    assert read == fresh
+
+
+def test_drawing_ahead_draws_what_is_missing_and_stops_where_the_run_has_been(cache: Path) -> None:
+    planned = _planned(DRAWS[:5])
+    keys = [d.key(o.schema) for o, d in planned]
+    operation, draw = planned[1]
+    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))  # kept before
+
+    def after_the_run(operation: Any, draw: drawn.Draw, take: Any) -> None:
+        # the child's first draw (the plan's last) ends after the run has kept the one before it
+        deadline = time.monotonic() + 60
+        while not (cache / f"{keys[3]}.pickle").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        engine._generate(operation, draw, take)
+
+    child = drawn.ahead(planned, after_the_run)
+    assert child is not None
+    operation, draw = planned[3]
+    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))  # the run goes on
+    assert child.join(timeout=120)
+    # the child drew the last, found the run had been at the one before it, and stopped there
+    assert {path.stem for path in cache.glob("*.pickle")} == {keys[1], keys[3], keys[4]}
+
+
+def test_drawing_ahead_stops_when_told(cache: Path) -> None:
+    planned = _planned(DRAWS)
+
+    def slow(operation: Any, draw: drawn.Draw, take: Any) -> None:
+        time.sleep(0.3)  # time for the test to tell it to stop while the first draw is in hand
+        engine._generate(operation, draw, take)
+
+    child = drawn.ahead(planned, slow)
+    assert child is not None
+    child.stop()
+    assert child.join(timeout=60)
+    # the draw in hand when told is finished and kept (whole: no part file), no other is begun
+    assert len(list(cache.glob("*.pickle"))) <= 1 and not list(cache.glob("*.part"))
+
+
+def test_nothing_is_drawn_ahead_that_the_run_would_not_draw_itself(cache: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    planned = _planned(DRAWS[:2])
+    operation, draw = planned[0]
+    assert drawn.ahead(planned[:1], engine._generate) is None  # one draw: drawn where it is needed
+    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    assert drawn.ahead(planned, engine._generate) is None  # all but one kept
+    monkeypatch.setattr(drawn, "FORKS", False)
+    assert drawn.ahead(_planned(DRAWS), engine._generate) is None  # no fork on this system
+    monkeypatch.setattr(drawn, "FORKS", True)
+    (tmp_path / "file").write_text("in the way")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    assert drawn.ahead(_planned(DRAWS), engine._generate) is None  # nowhere to hand the draws over
+    assert list(cache.glob("*.pickle")) == [cache / f"{draw.key(operation.schema)}.pickle"]
+
+
 def _fuzz_requests(report_dir: Path) -> list[tuple[Any, ...]]:
     har = json.loads((report_dir / "evidence.har").read_text())
     return [(e["comment"], e["request"]["method"], e["request"]["url"].split("/open311/", 1)[-1],
@@ -161,7 +230,8 @@ def _judged(result: Any) -> list[tuple[str, str, tuple[str, ...]]]:
 def test_a_run_with_kept_draws_sends_and_judges_what_a_run_drawing_them_does(cache: Path, tmp_path: Path) -> None:
     # a fault the fuzzing alone finds, so the judging of read-back cases is shown failing too
     drawing = run_simulator(("odd-id-500",), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path / "drawing")
-    assert len(list(cache.iterdir())) == sum(2 * (1 + spec.negative) for spec in fuzzing.OPERATIONS)  # each draw, once
+    # each draw kept once, by the run or by the child drawing ahead of it
+    assert len(list(cache.glob("*.pickle"))) == sum(2 * (1 + spec.negative) for spec in fuzzing.OPERATIONS)
     drawn.forget()
     reading = run_simulator(("odd-id-500",), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path / "reading")
     assert _fuzz_requests(tmp_path / "drawing") and \

@@ -40,6 +40,7 @@ from conformance.transport import (
 )
 
 if TYPE_CHECKING:
+    from conformance.run.fuzzing.drawn import Ahead
     from conformance.run.plugin import RunPlugin
 
 CHECKS = Path(__file__).with_name("checks")
@@ -166,10 +167,13 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         except KeyboardInterrupt:  # stopped at once: the transport is halted, no check is run
             pass
         code: int = _INTERRUPTED
+        ahead: Ahead | None = None
         try:
             # imported here, while the write waits, for start-up time; a signal meanwhile is
             # said at once and interrupts once they are loaded, so the evidence can be written
             with stopping.held_back():
+                if moved is None and transport.stop is None:
+                    ahead = _draw_ahead(target)
                 import pytest
 
                 from conformance.run.freeze import freeze
@@ -188,6 +192,8 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
         finally:
             if code == _INTERRUPTED and transport.stop is None:
                 transport.halt(StopReason.SIGNAL, "the run was interrupted")
+            if ahead is not None:
+                ahead.stop()
             flow.wait(timeout=1)
             transport.close()
     kit_errors = list(context.kit_errors)
@@ -207,6 +213,14 @@ def execute(target: Target, report_dir: Path | None = None, quiet: bool = False,
     watch.finished()
     _print_end(record, report_dir, console, quiet)  # quiet still ends with the checklist and the verdict
     return RunResult(record, report_dir)
+
+
+def _draw_ahead(target: Target) -> Ahead | None:
+    """The run's fuzzing cases drawn on another core while the run starts (imported here, with
+    schemathesis and Hypothesis, for start-up time: after the write has gone)."""
+    from conformance.run import fuzzing
+    return fuzzing.draw_ahead(target.profile, fuzzing.seed_for(target.seed),
+                              fuzzing.examples_for(target.fuzz_examples, target.remote))
 
 
 def moved_base(client: Client) -> str | None:

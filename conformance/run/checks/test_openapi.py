@@ -26,7 +26,7 @@ MAX_FINDINGS_SHOWN = 3
 
 CASES = [pytest.param(spec, fmt, id=f"{spec.method} {spec.path} {fmt}",
                       marks=pytest.mark.requirement(*spec.requirement_ids(fmt)))
-         for spec in fuzzing.OPERATIONS for fmt in ("json", "xml")]
+         for spec in fuzzing.OPERATIONS for fmt in fuzzing.FORMATS]
 
 
 @pytest.mark.parametrize(("spec", "fmt"), CASES)

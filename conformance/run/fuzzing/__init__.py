@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from conformance.run.fuzzing.engine import (
     DEFAULT_SEED,
+    FORMATS,
     LABEL_PREFIX,
     MAX_POSTS_PER_RUN,
     OPERATIONS,
@@ -27,6 +28,7 @@ from conformance.run.fuzzing.engine import (
     Finding,
     FuzzResult,
     OperationSpec,
+    draw_ahead,
     examples_for,
     fuzz,
     fuzz_requests,
@@ -36,8 +38,8 @@ from conformance.run.fuzzing.engine import (
 from conformance.run.fuzzing.wiring import curl_command, deserialize_xml, load_schema
 
 __all__ = [
-    "DEFAULT_SEED", "LABEL_PREFIX", "MAX_POSTS_PER_RUN", "OPERATIONS", "REMOTE_EXAMPLES",
+    "DEFAULT_SEED", "FORMATS", "LABEL_PREFIX", "MAX_POSTS_PER_RUN", "OPERATIONS", "REMOTE_EXAMPLES",
     "SIMULATOR_EXAMPLES", "Finding", "FuzzResult", "OperationSpec", "curl_command",
-    "deserialize_xml", "examples_for", "fuzz", "fuzz_requests", "load_schema", "post_refusal",
+    "deserialize_xml", "draw_ahead", "examples_for", "fuzz", "fuzz_requests", "load_schema", "post_refusal",
     "seed_for",
 ]

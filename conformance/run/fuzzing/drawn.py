@@ -16,19 +16,31 @@ fields and its generation metadata, never the operation (the loaded schema): a c
 anew from them through ``APIOperation.Case`` on every read, the first run's too, so every run
 judges a case built the same way. A file that cannot be read is drawn anew: a run never fails
 for its cache. The directory is the user's own, as Hypothesis' and Jinja2's files beside it.
+
+The first run on a machine draws everything, on the run's one core, while the machine's other
+core waits (issue 21). So the run's first check asks :func:`ahead` to draw the run's whole plan
+in a forked process: the child takes the plan from its end, the run from its start, each keeping
+what it drew, and each stops drawing where the other has been; a draw is the same in either
+process (its inputs decide it), and the run never waits for the child.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
+import gc
 import hashlib
 import io
 import json
 import os
 import pickle
+import select
+import signal
 import sys
 import tempfile
-from collections.abc import Callable
+import threading
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -53,6 +65,13 @@ _NOT_SET_ID = "not-set"
 copyreg.pickle(DelimitedValue, lambda value: (DelimitedValue, (str(value), value.encoded)))
 
 _KEPT: dict[str, bytes] = {}  # this process's draws, by key
+# forking a process with threads (the run's write flow, an embedded simulator) is sound when
+# the child touches nothing another thread may hold a lock of: it only draws and writes files.
+# Elsewhere than Linux (no fork; macOS' system libraries are not fork-safe) every draw is the run's.
+FORKS = sys.platform == "linux" and hasattr(os, "fork")
+_drawing: Ahead | None = None  # the latest child drawing ahead
+
+Generate = Callable[[Any, "Draw", Callable[[Any], None]], None]
 
 
 @dataclass(slots=True, frozen=True)
@@ -90,6 +109,83 @@ def cases(operation: Any, draw: Draw, generate: Callable[[Callable[[Any], None]]
     _KEPT[key] = data
     _write(key, data)
     return _built(operation, data)
+
+
+@dataclass(slots=True)
+class Ahead:
+    """A forked child drawing a run's plan ahead of it: ``stop`` it when the run's checks are done."""
+
+    pid: int
+    _told: int  # the write end of a pipe the child watches: closed, the child draws no more
+    _reaper: threading.Thread
+
+    def stop(self) -> None:
+        """The child draws nothing more (the draw in hand is finished and kept); not waited for."""
+        if self._told >= 0:
+            os.close(self._told)
+            self._told = -1
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Whether the child has ended, waiting up to ``timeout``."""
+        self._reaper.join(timeout)
+        return not self._reaper.is_alive()
+
+
+def ahead(planned: Sequence[tuple[Any, Draw]], generate: Generate) -> Ahead | None:
+    """Draw ``planned`` (operation, draw) pairs not kept yet in a forked child, from the plan's end,
+    keeping each; the caller goes on drawing from its start what is not kept when it gets there.
+
+    None when nothing is forked: everything kept, or all but one draw (drawn where it is needed, a
+    fork would only add its cost), an earlier child still drawing, no cache directory to hand the
+    draws over in, no fork on this system. The child stops at the first draw it finds kept (the
+    caller has been there), when told to (:meth:`Ahead.stop`) or its parent is gone, or at a signal."""
+    global _drawing
+    if not FORKS or (_drawing is not None and not _drawing.join(0)):
+        return None
+    directory = cachedir.kept("cases")
+    if directory is None:
+        return None
+    missing = [(operation, draw, key) for operation, draw in planned
+               if (key := draw.key(operation.schema)) not in _KEPT and not (directory / f"{key}.pickle").exists()]
+    if len(missing) < 2:
+        return None
+    watched, told = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12 warns of any fork in a process with threads; this child is the sound case above
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        os.close(told)
+        _draw_in_child(watched, missing[::-1], generate)
+    os.close(watched)
+    reaper = threading.Thread(target=_reap, args=(pid,), name="drawing ahead", daemon=True)
+    reaper.start()
+    _drawing = Ahead(pid, told, reaper)
+    return _drawing
+
+
+def _draw_in_child(watched: int, plan: list[tuple[Any, Draw, str]], generate: Generate) -> None:
+    try:
+        # a terminal's interrupt reaches the whole process group: the child just ends, the run
+        # says what it does; what the run inherited is never collected here (it is the parent's)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        gc.freeze()
+        for operation, draw, key in plan:
+            path = _path(key)
+            # readable is the pipe's end: the parent closed it (stop) or is gone
+            if path is None or path.exists() or select.select([watched], [], [], 0)[0]:
+                break
+            cases: list[Any] = []
+            generate(operation, draw, cases.append)
+            _write(key, _dumped(cases))
+    finally:
+        os._exit(0)  # nothing of the parent's runs here again: no atexit, no buffered output
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):  # reaped by whoever waits for every child (a test harness)
+        os.waitpid(pid, 0)
 
 
 def forget() -> None:

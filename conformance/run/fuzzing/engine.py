@@ -53,6 +53,7 @@ MAX_POSTS_PER_RUN = 6
 POSTS_PER_CASE = 2
 POST_CASES_PER_FORMAT = 1
 LABEL_PREFIX = "openapi:"
+FORMATS = ("json", "xml")  # every operation is checked in each
 
 @dataclass(slots=True, frozen=True)
 class OperationSpec:
@@ -313,23 +314,40 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
         except TransportError as exc:
             result.error = exc
 
+    for draw in draws(spec, fmt, seed, examples):
+        if result.error is not None:
+            break
+        for case in drawn.cases(operation, draw, lambda take, d=draw: _generate(operation, d, take)):
+            one(case)
+    return result
+
+
+def draw_ahead(profile: Profile | str, seed: int, examples: int) -> drawn.Ahead | None:
+    """Start drawing, on another core, what every check of a run with these settings draws and is
+    not kept yet (:func:`drawn.ahead`); stop it when the run's checks are done. A run that draws
+    (the first on a machine, or after a change of its inputs) spends a second of CPU on it, most
+    of which then overlaps the run's own work instead of adding to it (issue 21)."""
+    schema = wiring.load_schema(profile)
+    return drawn.ahead([(schema[spec.path][spec.method], draw) for spec in OPERATIONS for fmt in FORMATS
+                        for draw in draws(spec, fmt, seed, examples)], _generate)
+
+
+def draws(spec: OperationSpec, fmt: str, seed: int, examples: int) -> list[drawn.Draw]:
+    """What the check of ``spec`` in ``fmt`` draws: valid cases, then invalid ones when the
+    operation has parameters to make invalid."""
     # a different stream per check, the same one for the same seed
     check_seed = seed ^ zlib.crc32(f"{spec.operation_id} {fmt}".encode())
     modes = [(GenerationMode.POSITIVE, min(POST_CASES_PER_FORMAT, examples)
               if spec.method == "POST" else examples)]
     if spec.negative:
         modes.append((GenerationMode.NEGATIVE, max(1, examples // 2)))
-    for mode, count in modes:
-        if count <= 0 or result.error is not None:
-            continue
-        draw = drawn.Draw(spec.operation_id, fmt, mode, count, check_seed + (mode is GenerationMode.NEGATIVE))
-        for case in drawn.cases(operation, draw, lambda take, d=draw: _generate(operation, d, take)):
-            one(case)
-    return result
+    return [drawn.Draw(spec.operation_id, fmt, mode, count, check_seed + (mode is GenerationMode.NEGATIVE))
+            for mode, count in modes if count > 0]
 
 
 def _generate(operation: Any, draw: drawn.Draw, take: Callable[[Any], None]) -> None:
-    """Draw ``draw``'s cases of ``operation`` with Hypothesis, handing each to ``take``."""
+    """Draw ``draw``'s cases of ``operation`` with Hypothesis, handing each to ``take`` (in the
+    run's process, or in the one drawing ahead)."""
     strategy = operation.as_strategy(generation_mode=draw.mode, path_parameters={"format": draw.fmt})
     with hypothesis_files_in_the_kits_cache():
         _drive(strategy, draw.count, draw.seed, take)
