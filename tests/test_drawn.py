@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +145,26 @@ def test_no_cache_directory_draws_every_time(monkeypatch: pytest.MonkeyPatch, tm
         assert asked == [1]
     finally:
         drawn.forget()
+
+
+def test_draws_no_run_has_used_for_a_month_are_pruned(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    month_ago = time.time() - (drawn.UNUSED_DAYS + 1) * 86400
+    monkeypatch.setattr(drawn, "_pruned", True)  # this process has pruned: the draw below prunes nothing
+    operation, draw = _draw("getDiscovery", "json", GenerationMode.POSITIVE, 1)
+    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    used = cache / f"{draw.key(operation.schema)}.pickle"
+    stale, cut, theirs = cache / f"{'0' * 64}.pickle", cache / "tmp0.part", cache / "notes.txt"
+    for path in (stale, cut, theirs):
+        path.write_bytes(b"old")
+    for path in (used, stale, cut, theirs):
+        os.utime(path, (month_ago, month_ago))
+    drawn.forget()
+    drawn.cases(operation, draw, lambda take: pytest.fail("drawn again"))  # read back: used now
+    assert used.stat().st_mtime > month_ago + 86400
+    monkeypatch.setattr(drawn, "_pruned", False)  # a later process, that draws
+    operation, draw = _draw("getDiscovery", "xml", GenerationMode.POSITIVE, 1)
+    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    assert used.exists() and theirs.exists() and not stale.exists() and not cut.exists()
 
 
 def _planned(draws: list[tuple[str, str, GenerationMode, int]]) -> list[tuple[Any, drawn.Draw]]:

@@ -15,7 +15,8 @@ so nothing that changes a draw can read another draw's cases. What is kept is ea
 fields and its generation metadata, never the operation (the loaded schema): a case is built
 anew from them through ``APIOperation.Case`` on every read, the first run's too, so every run
 judges a case built the same way. A file that cannot be read is drawn anew: a run never fails
-for its cache. The directory is the user's own, as Hypothesis' and Jinja2's files beside it.
+for its cache. The directory is the user's own, as Hypothesis' and Jinja2's files beside it;
+a draw no run has used for a month is deleted by the next run that draws.
 
 The first run on a machine draws everything, on the run's one core, while the machine's other
 core waits (issue 21). So the run's first check asks :func:`ahead` to draw the run's whole plan
@@ -39,6 +40,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -65,6 +67,8 @@ _NOT_SET_ID = "not-set"
 copyreg.pickle(DelimitedValue, lambda value: (DelimitedValue, (str(value), value.encoded)))
 
 _KEPT: dict[str, bytes] = {}  # this process's draws, by key
+UNUSED_DAYS = 30  # a kept draw no run has read or written for this long is deleted
+_pruned = False  # whether this process has pruned the kept draws
 # forking a process with threads (the run's write flow, an embedded simulator) is sound when
 # the child touches nothing another thread may hold a lock of: it only draws and writes files.
 # Elsewhere than Linux (no fork; macOS' system libraries are not fork-safe) every draw is the run's.
@@ -231,6 +235,8 @@ def _read(key: str) -> bytes | None:
         data = path.read_bytes()
     except OSError:
         return None
+    with contextlib.suppress(OSError):  # a read-only cache is read all the same
+        os.utime(path)  # when it was last used, for pruning
     _KEPT[key] = data
     return data
 
@@ -246,6 +252,23 @@ def _write(key: str, data: bytes) -> None:
         os.replace(temporary, path)
     except OSError:
         return
+    _prune(path.parent)
+
+
+def _prune(directory: Path) -> None:
+    """Once a process that draws, the draws no run has used for :data:`UNUSED_DAYS`: a change of
+    the kit, the contract or a library leaves its old draws behind, never to be read again, and
+    the cache would only grow. A part file that old is a child's cut short."""
+    global _pruned
+    if _pruned:
+        return
+    _pruned = True
+    horizon = time.time() - UNUSED_DAYS * 86400
+    with contextlib.suppress(OSError):
+        for path in directory.iterdir():
+            with contextlib.suppress(OSError):  # gone already: another run pruned it
+                if path.suffix in (".pickle", ".part") and path.stat().st_mtime < horizon:
+                    path.unlink()
 
 
 _SCHEMA_DIGESTS: dict[int, str] = {}  # id() of a loaded schema (kept for the process) -> its digest
