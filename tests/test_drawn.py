@@ -171,7 +171,13 @@ def _planned(draws: list[tuple[str, str, GenerationMode, int]]) -> list[tuple[An
     return [_draw(*d) for d in draws]
 
 
-def test_drawn_ahead_in_another_process_is_drawn_as_in_the_run(cache: Path) -> None:
+@pytest.fixture
+def idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core free to draw on, whatever else runs on the machine now (the kit's suite does)."""
+    monkeypatch.setattr(drawn, "a_core_is_idle", lambda: True)
+
+
+def test_drawn_ahead_in_another_process_is_drawn_as_in_the_run(cache: Path, idle: None) -> None:
     planned = _planned(DRAWS)
     fresh = [[_request(case) for case in _generated(operation, draw)] for operation, draw in planned]
     child = drawn.ahead(planned, engine._generate)
@@ -182,7 +188,7 @@ def test_drawn_ahead_in_another_process_is_drawn_as_in_the_run(cache: Path) -> N
     assert read == fresh
 
 
-def test_drawing_ahead_draws_what_is_missing_and_stops_where_the_run_has_been(cache: Path) -> None:
+def test_drawing_ahead_draws_what_is_missing_and_stops_where_the_run_has_been(cache: Path, idle: None) -> None:
     planned = _planned(DRAWS[:5])
     keys = [d.key(o.schema) for o, d in planned]
     operation, draw = planned[1]
@@ -204,7 +210,7 @@ def test_drawing_ahead_draws_what_is_missing_and_stops_where_the_run_has_been(ca
     assert {path.stem for path in cache.glob("*.pickle")} == {keys[1], keys[3], keys[4]}
 
 
-def test_drawing_ahead_stops_when_told(cache: Path) -> None:
+def test_drawing_ahead_stops_when_told(cache: Path, idle: None) -> None:
     planned = _planned(DRAWS)
 
     def slow(operation: Any, draw: drawn.Draw, take: Any) -> None:
@@ -219,7 +225,8 @@ def test_drawing_ahead_stops_when_told(cache: Path) -> None:
     assert len(list(cache.glob("*.pickle"))) <= 1 and not list(cache.glob("*.part"))
 
 
-def test_nothing_is_drawn_ahead_that_the_run_would_not_draw_itself(cache: Path, monkeypatch: pytest.MonkeyPatch,
+def test_nothing_is_drawn_ahead_that_the_run_would_not_draw_itself(cache: Path, idle: None,
+                                                                 monkeypatch: pytest.MonkeyPatch,
                                                                  tmp_path: Path) -> None:
     planned = _planned(DRAWS[:2])
     operation, draw = planned[0]
@@ -229,10 +236,26 @@ def test_nothing_is_drawn_ahead_that_the_run_would_not_draw_itself(cache: Path, 
     monkeypatch.setattr(drawn, "FORKS", False)
     assert drawn.ahead(_planned(DRAWS), engine._generate) is None  # no fork on this system
     monkeypatch.setattr(drawn, "FORKS", True)
+    monkeypatch.setattr(drawn, "a_core_is_idle", lambda: False)
+    assert drawn.ahead(_planned(DRAWS), engine._generate) is None  # every core busy
+    monkeypatch.setattr(drawn, "a_core_is_idle", lambda: True)
     (tmp_path / "file").write_text("in the way")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
     assert drawn.ahead(_planned(DRAWS), engine._generate) is None  # nowhere to hand the draws over
     assert list(cache.glob("*.pickle")) == [cache / f"{draw.key(operation.schema)}.pickle"]
+
+
+@pytest.mark.parametrize(("cores", "loadavg", "idle"), [
+    (2, "0.62 0.80 0.91 1/312 4821", True),  # this run alone
+    (2, "1.20 0.80 0.91 2/312 4821", True),  # and one more task, for now
+    (2, "1.60 0.80 0.91 1/312 4821", False),  # busy over the last minute
+    (2, "0.62 0.80 0.91 3/312 4821", False),  # more runnable now than cores
+    (1, "0.00 0.00 0.00 1/312 4821", False),  # no other core
+    (8, "6.40 5.00 5.00 7/900 4821", True),
+    (2, "", False), (2, "0.62 0.80", False), (2, "high 0.80 0.91 1/312 4821", False),  # unreadable: no fork
+])
+def test_a_core_is_idle_by_loadavg(cores: int, loadavg: str, idle: bool) -> None:
+    assert drawn.idle_core(cores, loadavg) is idle
 
 
 def _fuzz_requests(report_dir: Path) -> list[tuple[Any, ...]]:
