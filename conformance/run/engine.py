@@ -219,8 +219,11 @@ def _draw_ahead(target: Target) -> Ahead | None:
     """The run's fuzzing cases drawn on another core while the run starts (imported here, with
     schemathesis and Hypothesis, for start-up time: after the write has gone)."""
     from conformance.run import fuzzing
-    return fuzzing.draw_ahead(target.profile, fuzzing.seed_for(target.seed),
-                              fuzzing.examples_for(target.fuzz_examples, target.remote))
+    try:
+        return fuzzing.draw_ahead(target.profile, fuzzing.seed_for(target.seed),
+                                  fuzzing.examples_for(target.fuzz_examples, target.remote))
+    except Exception:  # noqa: BLE001 - only speed is at stake: the fuzzing checks meet it again and say what it is
+        return None
 
 
 def moved_base(client: Client) -> str | None:

@@ -155,15 +155,24 @@ def ahead(planned: Sequence[tuple[Any, Draw]], generate: Generate) -> Ahead | No
                if (key := draw.key(operation.schema)) not in _KEPT and not (directory / f"{key}.pickle").exists()]
     if len(missing) < 2 or not a_core_is_idle():
         return None
-    watched, told = os.pipe()
+    try:
+        watched, told = os.pipe()
+    except OSError:  # out of descriptors: the run draws as it goes
+        return None
     with warnings.catch_warnings():
         # Python 3.12 warns of any fork in a process with threads; this child is the sound case above
         warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: the run draws as it goes
+            pid = -1
     if pid == 0:
         os.close(told)
         _draw_in_child(watched, missing[::-1], generate)
     os.close(watched)
+    if pid < 0:
+        os.close(told)
+        return None
     reaper = threading.Thread(target=_reap, args=(pid,), name="drawing ahead", daemon=True)
     reaper.start()
     _drawing = Ahead(pid, told, reaper)
@@ -200,6 +209,10 @@ def _draw_in_child(watched: int, plan: list[tuple[Any, Draw, str]], generate: Ge
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         gc.freeze()
+        # the run's console is the run's: nothing a library might print while drawing reaches it
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
         for operation, draw, key in plan:
             path = _path(key)
             # readable is the pipe's end: the parent closed it (stop) or is gone
