@@ -271,9 +271,15 @@ def _judged(result: Any) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 @pytest.mark.integration
-def test_a_run_with_kept_draws_sends_and_judges_what_a_run_drawing_them_does(cache: Path, tmp_path: Path) -> None:
+def test_a_run_with_kept_draws_sends_and_judges_what_a_run_drawing_them_does(cache: Path, idle: None, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    children: list[drawn.Ahead | None] = []
+    forking = drawn.ahead
+    monkeypatch.setattr(drawn, "ahead", lambda *args: children.append(forking(*args)) or children[-1])
     # a fault the fuzzing alone finds, so the judging of read-back cases is shown failing too
     drawing = run_simulator(("odd-id-500",), timeout=2.0, poll_timeout=3.0, report_dir=tmp_path / "drawing")
+    # the drawing run drew with a child ahead of it, told to stop when the run's checks were done
+    assert len(children) == 1 and children[0] is not None and children[0].join(timeout=60)
     # each draw kept once, by the run or by the child drawing ahead of it
     assert len(list(cache.glob("*.pickle"))) == sum(2 * (1 + spec.negative) for spec in fuzzing.OPERATIONS)
     drawn.forget()
