@@ -152,7 +152,7 @@ def ahead(planned: Sequence[tuple[Any, Draw]], generate: Generate) -> Ahead | No
     if directory is None:
         return None
     missing = [(operation, draw, key) for operation, draw in planned
-               if (key := draw.key(operation.schema)) not in _KEPT and not (directory / f"{key}.pickle").exists()]
+               if (key := draw.key(operation.schema)) not in _KEPT and not _kept_file(directory, key).exists()]
     if len(missing) < 2 or not a_core_is_idle():
         return None
     try:
@@ -262,7 +262,11 @@ class _Unpickler(pickle.Unpickler):
 
 def _path(key: str) -> Path | None:
     directory = cachedir.kept("cases")
-    return directory / f"{key}.pickle" if directory is not None else None
+    return _kept_file(directory, key) if directory is not None else None
+
+
+def _kept_file(directory: Path, key: str) -> Path:
+    return directory / f"{key}.pickle"
 
 
 def _read(key: str) -> bytes | None:
