@@ -48,7 +48,7 @@ class Answer:
 @dataclass(slots=True)
 class Poll:
     attempt: int
-    at_s: float  # seconds since the POST was answered
+    at_s: float  # seconds since the first poll left, on the run's clock
     status: int | None
     service_request_id: str | None
     note: str = ""
@@ -214,13 +214,15 @@ class Client:
         floor, ceiling, share = (2.0, 30.0, 0.25) if remote else (0.05, 2.0, 0.15)
         result = TokenResult(token, None)
         clock = self.transport.clock  # a re-judged run's: the recorded run's waits, not slept
-        start = clock.monotonic()
+        start: float | None = None  # when the first poll left: each poll's time counts from it
         attempt = 0
         while True:
             attempt += 1
-            poll = Poll(attempt, round(clock.monotonic() - start, 3), None, None)
+            poll = Poll(attempt, 0.0, None, None)
+            sent = clock.monotonic()  # a poll that never left: when it was due
             try:
                 answer = self.token(token, fmt)
+                sent = answer.exchange.sent_at
                 poll.status = answer.status
                 poll.answer = answer
                 if answer.decode_error:
@@ -236,6 +238,9 @@ class Client:
                     result.error = str(exc)
                     break  # the run is cut short: no more polls, and no waiting for nothing
                 poll.note = str(exc)
+                sent = exc.exchange.sent_at if exc.exchange is not None else sent
+            start = sent if start is None else start
+            poll.at_s = round(sent - start, 3)
             result.polls.append(poll)
             if on_poll:
                 on_poll(poll)
@@ -248,5 +253,5 @@ class Client:
                 break
             wait = min(ceiling, max(floor, share * elapsed), timeout - elapsed)
             clock.wait(self.transport.stopped, wait)
-        result.waited_s = round(clock.monotonic() - start, 3)
+        result.waited_s = round(clock.monotonic() - start, 3) if start is not None else 0.0
         return result

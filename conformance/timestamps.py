@@ -59,8 +59,10 @@ class Clock:
         """Wait ``seconds`` unless ``stopped`` is set first; True when it was."""
         return stopped.wait(max(seconds, 0.0))
 
-    def heard(self, headers: Mapping[str, str]) -> None:
-        """An answer arrived on this thread (the transport says so): nothing to a live run's clock."""
+    def heard(self, headers: Mapping[str, str], sent_at: float) -> float:
+        """An answer arrived on this thread (the transport says so) for a request sent at
+        ``sent_at``: when that request left, on this clock. A live run's is the moment itself."""
+        return sent_at
 
 
 @dataclass(slots=True)
@@ -96,14 +98,17 @@ class ReplayClock(Clock):
             self._threads[thread] = (at, waited + max(seconds, 0.0))
         return False
 
-    def heard(self, headers: Mapping[str, str]) -> None:
+    def heard(self, headers: Mapping[str, str], sent_at: float) -> float:
+        """The recorded exchange's start: a poll's time is its own request's, however long the
+        recorded run's thread took to send it after its wait (a loaded machine oversleeps)."""
         said = header(headers, RECORDED_AT)
         if said is None:
-            return
+            return sent_at
         try:
             parts = dict(part.strip().split("=", 1) for part in said.split(";"))
-            ended = float(parts["started"]) + float(parts["elapsed"])
+            started, elapsed = float(parts["started"]), float(parts["elapsed"])
         except (KeyError, ValueError):
-            return
+            return sent_at
         with self._lock:
-            self._threads[threading.get_ident()] = (ended, 0.0)
+            self._threads[threading.get_ident()] = (started + elapsed, 0.0)
+        return started

@@ -190,6 +190,9 @@ class Exchange:
     truncated: bool = False
     elapsed_s: float = 0.0
     error: str | None = None
+    # when it left on the run's clock (:meth:`Clock.monotonic`): a re-judged run's is the
+    # recorded exchange's, so times measured between requests are the recorded run's
+    sent_at: float = 0.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -343,7 +346,7 @@ class Transport:
                 seq=len(self.exchanges) + 1, method=method, url=self.redact(url),
                 request_headers={k: self.redact(v) for k, v in (headers or {}).items()},
                 request_body=self.redact(body.decode("utf-8", "replace") if isinstance(body, bytes) else body),
-                started=time.time(), label=label,
+                started=time.time(), label=label, sent_at=self.clock.monotonic(),
             )
             self.exchanges.append(exchange)
         sent_to = self._stand_in_url(url) if self.plan is not None else url
@@ -510,7 +513,7 @@ class Transport:
             retry = Exchange(seq=len(self.exchanges) + 1, method=previous.method, url=previous.url,
                              request_headers=dict(previous.request_headers),
                              request_body=previous.request_body, started=time.time(),
-                             label=f"{previous.label or ''} (retry)".strip())
+                             label=f"{previous.label or ''} (retry)".strip(), sent_at=self.clock.monotonic())
             self.exchanges.append(retry)
             return retry
 
@@ -566,7 +569,7 @@ class Transport:
         content = b"".join(chunks)
         exchange.response_body = self.redact(content) if self.keep_bodies else b""
         exchange.elapsed_s = time.monotonic() - start
-        self.clock.heard(exchange.response_headers)
+        exchange.sent_at = self.clock.heard(exchange.response_headers, exchange.sent_at)
         headers_map = requests.structures.CaseInsensitiveDict(raw.headers)
         return Response(raw.status_code, headers_map, content, exchange.url, exchange)
 

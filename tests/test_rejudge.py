@@ -8,6 +8,7 @@ import json
 import shutil
 import socket
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from conformance.rejudge.replay import NOT_IN_EVIDENCE, REPLAY_HEADER, Asked
 from conformance.report.manifest import verify
 from conformance.run.engine import RunResult, run_simulator
 from conformance.run.fuzzing import engine as fuzzing
+from conformance.timestamps import Clock
 from conformance.transport import WritePolicy
 
 pytestmark = pytest.mark.integration
@@ -95,6 +97,25 @@ def test_the_token_polls_judge_the_recorded_times(clean_run, tmp_path):
                                                                       for p in old.polls]
     assert [p.at_s for p in new.polls] == pytest.approx([p.at_s for p in old.polls], abs=0.05)
     assert new.resolution_s == pytest.approx(old.resolution_s, abs=0.05)
+
+
+def test_a_recorded_run_that_overslept_its_waits_is_judged_at_its_own_times(monkeypatch, tmp_path):
+    """A loaded machine sends a poll later than its wait asked: the replay takes each poll's
+    time from its own recorded request, not from the previous answer plus the wait."""
+    def oversleep(clock: Clock, stopped: threading.Event, seconds: float) -> bool:
+        return stopped.wait(max(seconds, 0.0) + 0.15)
+
+    monkeypatch.setattr(Clock, "wait", oversleep)  # the recorded run's; a replay's clock has its own
+    original = run_simulator(report_dir=tmp_path / "run", fuzz_examples=1)
+    monkeypatch.undo()
+    old = original.record.write
+    assert old is not None and len(old.polls) >= 2
+    # each poll after the first left at least its wait and the oversleep after the one before
+    assert all(b.at_s - a.at_s >= 0.15 + 0.05 for a, b in zip(old.polls, old.polls[1:], strict=False))
+    new = rejudge(original.report_dir, tmp_path / "again").record.write
+    assert new is not None
+    assert [p.at_s for p in new.polls] == pytest.approx([p.at_s for p in old.polls], abs=0.01)
+    assert new.resolution_s == pytest.approx(old.resolution_s, abs=0.01)
 
 
 def _edited(bundle: Path, into: Path) -> tuple[Path, str]:
