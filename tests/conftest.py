@@ -30,8 +30,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int,
 def no_drawing_ahead() -> Iterator[None]:
     """The suite's in-process runs draw as they go, never in a child on the "idle" core: the
     suite runs them side by side, two workers a core, and a child would take a core from another
-    worker (16% more CPU on the lenient runs, measured) and perturb the timings that recorded
-    runs are re-judged against. The tests of drawing ahead ask for an idle core themselves."""
+    worker (16% more CPU on the lenient runs, measured). The tests of drawing ahead ask for an
+    idle core themselves."""
     from conformance.run.fuzzing import drawn
 
     with pytest.MonkeyPatch.context() as patch:
