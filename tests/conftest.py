@@ -64,8 +64,8 @@ def transport(simulator: RunningSimulator) -> Iterator[Transport]:
 SHARED_RUNS = ("clean_run", "app_run", "parity_drift_run")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)  # around xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Generator[None, None, None]:
     """Tests sharing a run go to the same xdist worker (``--dist loadgroup``), so the run
     happens once in the suite, not once per worker: every test asking a shared run of this
     file, and the tests of a module that ask one of its module-scoped fixtures."""
@@ -78,6 +78,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         definitions = info.name2fixturedefs if info is not None else {}
         if any(defs and defs[-1].scope == "module" for name, defs in definitions.items() if name in names):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else item.nodeid))
+    yield
+    if getattr(config.option, "loadgroup", False):  # an xdist worker's collection
+        for item in items:
+            _group_in_node_id(item)
+
+
+def _group_in_node_id(item: pytest.Item) -> None:
+    """The item's group at the end of its node id, where xdist's controller reads it.
+
+    xdist (3.8) writes it into the private ``_nodeid``, which pytest 9.2 no longer reads: its node
+    ids are structured (``_id``), and the groups were silently lost (pytest-xdist#1386). Every
+    shared run then ran once per worker, four times in CI: the suite took a minute longer. The
+    structured id is set as xdist's pending fix sets it; tests/test_suite_layout.py fails if the
+    group is missing from a worker's node id, whichever pytest is installed."""
+    groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                     for mark in item.iter_markers("xdist_group")})
+    suffix = f"@{'_'.join(groups)}"
+    if not groups or item.nodeid.endswith(suffix) or not hasattr(item, "_id"):
+        return
+    from _pytest.nodeid import NodeId  # pytest 9.2 and later only, where ``_id`` is
+
+    item._id = NodeId.parse(item.nodeid + suffix)
 
 
 @pytest.fixture(scope="session")
