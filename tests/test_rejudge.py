@@ -114,8 +114,8 @@ def test_a_recorded_run_that_overslept_its_waits_is_judged_at_its_own_times(monk
     assert all(b.at_s - a.at_s >= 0.15 + 0.05 for a, b in zip(old.polls, old.polls[1:], strict=False))
     new = rejudge(original.report_dir, tmp_path / "again").record.write
     assert new is not None
-    assert [p.at_s for p in new.polls] == pytest.approx([p.at_s for p in old.polls], abs=0.01)
-    assert new.resolution_s == pytest.approx(old.resolution_s, abs=0.01)
+    assert [p.at_s for p in new.polls] == pytest.approx([p.at_s for p in old.polls], abs=0.05)
+    assert new.resolution_s == pytest.approx(old.resolution_s, abs=0.05)
 
 
 def _edited(bundle: Path, into: Path) -> tuple[Path, str]:
