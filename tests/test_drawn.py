@@ -57,6 +57,14 @@ def _generated(operation: Any, draw: drawn.Draw) -> list[Any]:
     return cases
 
 
+def _counted(asked: list[int]) -> drawn.Generate:
+    """Hypothesis' drawing, each time it is asked counted in ``asked``."""
+    def generate(operation: Any, draw: drawn.Draw, take: Any) -> None:
+        asked.append(1)
+        engine._generate(operation, draw, take)
+    return generate
+
+
 def _request(case: Any) -> tuple[Any, ...]:
     """What the case sends and what judging it reads: the request, the body's absence, the metadata."""
     sent = case.as_transport_kwargs(base_url="http://127.0.0.1:8311/open311/v2")
@@ -73,11 +81,7 @@ def test_a_case_read_back_is_the_case_drawn(cache: Path, operation_id: str, fmt:
     operation, draw = _draw(operation_id, fmt, mode, count)
     fresh = [_request(case) for case in _generated(operation, draw)]
     asked: list[int] = []
-
-    def generate(take: Any) -> None:
-        asked.append(1)
-        engine._generate(operation, draw, take)
-
+    generate = _counted(asked)
     first = [_request(case) for case in drawn.cases(operation, draw, generate)]
     assert asked == [1] and len(list(cache.iterdir())) == 1
     in_process = [_request(case) for case in drawn.cases(operation, draw, generate)]
@@ -90,9 +94,9 @@ def test_a_case_read_back_is_the_case_drawn(cache: Path, operation_id: str, fmt:
 def test_every_read_builds_new_cases(cache: Path) -> None:
     # a check may change a case (a generated POST gets its form's base): the next run must not see it
     operation, draw = _draw("createServiceRequest", "json", GenerationMode.POSITIVE, 1)
-    first = drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    first = drawn.cases(operation, draw, engine._generate)
     first[0].body = {"changed": "by a check"}
-    again = drawn.cases(operation, draw, lambda take: pytest.fail("drawn again"))
+    again = drawn.cases(operation, draw, lambda *_: pytest.fail("drawn again"))
     assert again[0] is not first[0] and again[0].body != first[0].body
     assert again[0].id != first[0].id  # schemathesis' correlation id, new per run
 
@@ -115,21 +119,17 @@ def test_every_input_of_a_draw_names_its_own_file() -> None:
 def test_a_file_that_cannot_be_read_is_drawn_anew(cache: Path) -> None:
     operation, draw = _draw("getServiceList", "json", GenerationMode.POSITIVE, 3)
     fresh = [_request(case) for case in _generated(operation, draw)]
-    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    drawn.cases(operation, draw, engine._generate)
     (kept,) = cache.iterdir()
     asked: list[int] = []
-
-    def generate(take: Any) -> None:
-        asked.append(1)
-        engine._generate(operation, draw, take)
-
+    generate = _counted(asked)
     for broken in (b"", b"not a pickle", kept.read_bytes()[:40]):
         kept.write_bytes(broken)
         drawn.forget()
         assert [_request(case) for case in drawn.cases(operation, draw, generate)] == fresh
     assert asked == [1, 1, 1]
     drawn.forget()
-    assert [_request(case) for case in drawn.cases(operation, draw, lambda take: pytest.fail("drawn again"))] == fresh
+    assert [_request(case) for case in drawn.cases(operation, draw, lambda *_: pytest.fail("drawn again"))] == fresh
 
 
 def test_no_cache_directory_draws_every_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -138,10 +138,10 @@ def test_no_cache_directory_draws_every_time(monkeypatch: pytest.MonkeyPatch, tm
     drawn.forget()
     try:
         operation, draw = _draw("getDiscovery", "xml", GenerationMode.POSITIVE, 1)
-        assert drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+        assert drawn.cases(operation, draw, engine._generate)
         drawn.forget()
         asked: list[int] = []
-        drawn.cases(operation, draw, lambda take: (asked.append(1), engine._generate(operation, draw, take)))
+        drawn.cases(operation, draw, _counted(asked))
         assert asked == [1]
     finally:
         drawn.forget()
@@ -151,7 +151,7 @@ def test_draws_no_run_has_used_for_a_month_are_pruned(cache: Path, monkeypatch: 
     month_ago = time.time() - (drawn.UNUSED_DAYS + 1) * 86400
     monkeypatch.setattr(drawn, "_pruned", True)  # this process has pruned: the draw below prunes nothing
     operation, draw = _draw("getDiscovery", "json", GenerationMode.POSITIVE, 1)
-    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    drawn.cases(operation, draw, engine._generate)
     used = cache / f"{draw.key(operation.schema)}.pickle"
     stale, cut, theirs = cache / f"{'0' * 64}.pickle", cache / "tmp0.part", cache / "notes.txt"
     for path in (stale, cut, theirs):
@@ -159,11 +159,11 @@ def test_draws_no_run_has_used_for_a_month_are_pruned(cache: Path, monkeypatch: 
     for path in (used, stale, cut, theirs):
         os.utime(path, (month_ago, month_ago))
     drawn.forget()
-    drawn.cases(operation, draw, lambda take: pytest.fail("drawn again"))  # read back: used now
+    drawn.cases(operation, draw, lambda *_: pytest.fail("drawn again"))  # read back: used now
     assert used.stat().st_mtime > month_ago + 86400
     monkeypatch.setattr(drawn, "_pruned", False)  # a later process, that draws
     operation, draw = _draw("getDiscovery", "xml", GenerationMode.POSITIVE, 1)
-    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    drawn.cases(operation, draw, engine._generate)
     assert used.exists() and theirs.exists() and not stale.exists() and not cut.exists()
 
 
@@ -183,7 +183,7 @@ def test_drawn_ahead_in_another_process_is_drawn_as_in_the_run(cache: Path, idle
     child = drawn.ahead(planned, engine._generate)
     assert child is not None and child.join(timeout=120), "the child did not end"
     assert len(list(cache.glob("*.pickle"))) == len(DRAWS) and not list(cache.glob("*.part"))
-    read = [[_request(case) for case in drawn.cases(operation, draw, lambda take: pytest.fail("drawn again"))]
+    read = [[_request(case) for case in drawn.cases(operation, draw, lambda *_: pytest.fail("drawn again"))]
             for operation, draw in planned]
     assert read == fresh
 
@@ -192,7 +192,7 @@ def test_drawing_ahead_draws_what_is_missing_and_stops_where_the_run_has_been(ca
     planned = _planned(DRAWS[:5])
     keys = [d.key(o.schema) for o, d in planned]
     operation, draw = planned[1]
-    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))  # kept before
+    drawn.cases(operation, draw, engine._generate)  # kept before
 
     def after_the_run(operation: Any, draw: drawn.Draw, take: Any) -> None:
         # the child's first draw (the plan's last) ends after the run has kept the one before it
@@ -204,7 +204,7 @@ def test_drawing_ahead_draws_what_is_missing_and_stops_where_the_run_has_been(ca
     child = drawn.ahead(planned, after_the_run)
     assert child is not None
     operation, draw = planned[3]
-    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))  # the run goes on
+    drawn.cases(operation, draw, engine._generate)  # the run goes on
     assert child.join(timeout=120)
     # the child drew the last, found the run had been at the one before it, and stopped there
     assert {path.stem for path in cache.glob("*.pickle")} == {keys[1], keys[3], keys[4]}
@@ -231,7 +231,7 @@ def test_nothing_is_drawn_ahead_that_the_run_would_not_draw_itself(cache: Path, 
     planned = _planned(DRAWS[:2])
     operation, draw = planned[0]
     assert drawn.ahead(planned[:1], engine._generate) is None  # one draw: drawn where it is needed
-    drawn.cases(operation, draw, lambda take: engine._generate(operation, draw, take))
+    drawn.cases(operation, draw, engine._generate)
     assert drawn.ahead(planned, engine._generate) is None  # all but one kept
     monkeypatch.setattr(drawn, "FORKS", False)
     assert drawn.ahead(_planned(DRAWS), engine._generate) is None  # no fork on this system

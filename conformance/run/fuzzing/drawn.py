@@ -97,10 +97,10 @@ class Draw:
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
-def cases(operation: Any, draw: Draw, generate: Callable[[Callable[[Any], None]], None]) -> list[Any]:
+def cases(operation: Any, draw: Draw, generate: Generate) -> list[Any]:
     """``draw``'s cases of ``operation`` (a loaded schema's), in the order they were drawn: read
-    back when kept, else drawn by ``generate`` (which hands each case to the callable it is given)
-    and kept."""
+    back when kept, else drawn by ``generate`` (which hands each case to the callable it is given,
+    as in the child drawing ahead) and kept."""
     key = draw.key(operation.schema)
     data = _KEPT.get(key) or _read(key)
     if data is not None:
@@ -109,7 +109,7 @@ def cases(operation: Any, draw: Draw, generate: Callable[[Callable[[Any], None]]
         except Exception:  # noqa: BLE001 - unreadable (another library's types, a cut file): drawn anew
             _KEPT.pop(key, None)
     drawn: list[Any] = []
-    generate(drawn.append)
+    generate(operation, draw, drawn.append)
     data = _dumped(drawn)
     _KEPT[key] = data
     _write(key, data)

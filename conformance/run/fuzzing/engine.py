@@ -317,7 +317,7 @@ def fuzz(transport: Transport, spec: OperationSpec, fmt: str, *, base_url: str, 
     for draw in draws(spec, fmt, seed, examples):
         if result.error is not None:
             break
-        for case in drawn.cases(operation, draw, lambda take, d=draw: _generate(operation, d, take)):
+        for case in drawn.cases(operation, draw, _generate):
             one(case)
     return result
 
