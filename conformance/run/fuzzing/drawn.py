@@ -168,7 +168,7 @@ def ahead(planned: Sequence[tuple[Any, Draw]], generate: Generate) -> Ahead | No
             pid = -1
     if pid == 0:
         os.close(told)
-        _draw_in_child(watched, missing[::-1], generate)
+        _draw_in_child(watched, directory, missing[::-1], generate)
     os.close(watched)
     if pid < 0:
         os.close(told)
@@ -202,7 +202,7 @@ def idle_core(cores: int, loadavg: str) -> bool:
     return cores >= 2 and runnable <= cores and average < cores - 0.5
 
 
-def _draw_in_child(watched: int, plan: list[tuple[Any, Draw, str]], generate: Generate) -> None:
+def _draw_in_child(watched: int, directory: Path, plan: list[tuple[Any, Draw, str]], generate: Generate) -> None:
     try:
         # a terminal's interrupt reaches the whole process group: the child just ends, the run
         # says what it does; what the run inherited is never collected here (it is the parent's)
@@ -214,9 +214,8 @@ def _draw_in_child(watched: int, plan: list[tuple[Any, Draw, str]], generate: Ge
         os.dup2(quiet, 1)
         os.dup2(quiet, 2)
         for operation, draw, key in plan:
-            path = _path(key)
             # readable is the pipe's end: the parent closed it (stop) or is gone
-            if path is None or path.exists() or select.select([watched], [], [], 0)[0]:
+            if _kept_file(directory, key).exists() or select.select([watched], [], [], 0)[0]:
                 break
             cases: list[Any] = []
             generate(operation, draw, cases.append)
